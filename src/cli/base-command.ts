@@ -1,0 +1,124 @@
+import {Command, Flags, type Interfaces} from '@oclif/core'
+import {KafkajsCluster} from '../kafka/kafkajs-cluster.js'
+import {parseBrokers} from '../kafka/brokers.js'
+import type {ConnectionOptions, KafkaCluster} from '../kafka/types.js'
+import {ExitCode, KreorgError, describeCause, exitCodeHelp, isKreorgError} from '../runbook/errors.js'
+import {durationFlag} from './duration.js'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+/**
+ * What every kreorg command shares: `--json`, error rendering with the documented exit codes, and
+ * the exit-code table in `--help`. Commands stay thin: parse, call one function in src/, render.
+ */
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static override baseFlags = {
+    json: Flags.boolean({description: 'print machine-readable JSON (NDJSON events for long-running commands)', helpGroup: 'OUTPUT'}),
+  }
+
+  static override enableJsonFlag = false
+
+  protected flags!: BaseFlags<T>
+  protected args!: BaseArgs<T>
+  private readonly cleanups: Array<() => Promise<void>> = []
+
+  public override async init(): Promise<void> {
+    await super.init()
+    const {args, flags} = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (this.ctor as typeof BaseCommand).baseFlags,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as BaseFlags<T>
+    this.args = args as BaseArgs<T>
+  }
+
+  protected get jsonMode(): boolean {
+    return Boolean((this.flags as {json?: boolean} | undefined)?.json)
+  }
+
+  /** One JSON document or NDJSON line on stdout. */
+  protected printJson(value: unknown): void {
+    process.stdout.write(`${JSON.stringify(value)}\n`)
+  }
+
+  /** Registers work for `finally` (closing Kafka connections, releasing locks), run even on errors. */
+  protected onCleanup(cleanup: () => Promise<void>): void {
+    this.cleanups.unshift(cleanup)
+  }
+
+  protected override async finally(error: Error | undefined): Promise<void> {
+    for (const cleanup of this.cleanups.splice(0)) await cleanup().catch(() => {})
+    await super.finally(error)
+  }
+
+  protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
+    // oclif's own errors (parse errors exit 2, this.exit) already carry their exit code.
+    if (error.oclif?.exit !== undefined && !isKreorgError(error)) return super.catch(error)
+    const kreorgError = isKreorgError(error)
+      ? error
+      : new KreorgError('unexpected', describeCause(error), {
+          cause: error,
+          suggestions: ['rerun with DEBUG=kreorg for details; please report it with the output'],
+        })
+    if (process.env.DEBUG && !isKreorgError(error)) process.stderr.write(`${error.stack ?? ''}\n`)
+    if (this.jsonMode) {
+      this.printJson({
+        event: 'error',
+        code: kreorgError.code,
+        exitCode: kreorgError.exitCode,
+        step: kreorgError.step ?? null,
+        message: kreorgError.message,
+        suggestions: kreorgError.suggestions,
+      })
+    }
+    // One line on stderr, not oclif's wrapped box: it must survive log collectors and `2>&1 | tail -1`.
+    const prefix = kreorgError.step ? `[${kreorgError.step}] ` : ''
+    const hint = kreorgError.suggestions.length > 0 ? ` (${kreorgError.suggestions.join('; ')})` : ''
+    process.stderr.write(`Error: ${prefix}${kreorgError.message}${hint}\n`)
+    return this.exit(kreorgError.exitCode)
+  }
+}
+
+/** Commands that talk to Kafka: connection flags, connect-on-demand, close on exit. */
+export abstract class KafkaCommand<T extends typeof Command> extends BaseCommand<T> {
+  static override baseFlags = {
+    ...BaseCommand.baseFlags,
+    brokers: Flags.string({
+      char: 'b',
+      description: 'Kafka bootstrap brokers, host:port[,host:port]',
+      env: 'KAFKA_BROKERS',
+      helpGroup: 'CONNECTION',
+    }),
+    'client-id': Flags.string({description: 'Kafka client id', default: 'kreorg', helpGroup: 'CONNECTION'}),
+    'connect-timeout': durationFlag({
+      description: 'give up reaching the cluster after this long',
+      default: 10_000,
+      helpGroup: 'CONNECTION',
+    }),
+  }
+
+  static override description = ''
+
+  /** Connection settings from flags and environment; validated before anything connects. */
+  protected connectionOptions(): ConnectionOptions {
+    const flags = this.flags as unknown as {brokers?: string; 'client-id': string; 'connect-timeout': number}
+    return {
+      brokers: parseBrokers(flags.brokers),
+      clientId: flags['client-id'],
+      connectTimeoutMs: flags['connect-timeout'],
+    }
+  }
+
+  /** A connected cluster, closed when the command ends. */
+  protected async connect(): Promise<KafkaCluster> {
+    const cluster = new KafkajsCluster(this.connectionOptions())
+    this.onCleanup(() => cluster.close())
+    await cluster.connect()
+    return cluster
+  }
+}
+
+export {ExitCode, exitCodeHelp}

@@ -1,0 +1,6 @@
+export * from './types.js'
+export {KafkajsCluster} from './kafkajs-cluster.js'
+export {parseBrokers} from './brokers.js'
+export {murmur2, toPositive, partitionForKey, partitionForHash, keyBytes, gcd, uniformStayShare} from './murmur2.js'
+export {readTopicLag, lagFor, INTERNAL_GROUP_PREFIX} from './lag.js'
+export type {GroupLag, PartitionLag, TopicLag} from './lag.js'

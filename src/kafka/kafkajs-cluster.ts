@@ -1,0 +1,260 @@
+import type {Admin, KafkaClient} from './client.js'
+import {AssignerProtocol, createKafkaClient} from './client.js'
+import {KreorgError, describeCause} from '../runbook/errors.js'
+import type {
+  ClusterInfo,
+  CommittedOffset,
+  ConnectionOptions,
+  GroupDescription,
+  GroupMember,
+  GroupState,
+  KafkaCluster,
+  NewTopic,
+  PartitionAssignment,
+  PartitionOffsets,
+  TopicDescription,
+} from './types.js'
+
+const GROUP_STATES: ReadonlySet<string> = new Set(['Stable', 'Empty', 'PreparingRebalance', 'CompletingRebalance', 'Dead'])
+
+/** kafkajs error names that mean "the topic is not there". */
+const MISSING_TOPIC_ERRORS = new Set(['UNKNOWN_TOPIC_OR_PARTITION'])
+
+function errorType(error: unknown): string | undefined {
+  return (error as {type?: string} | undefined)?.type
+}
+
+function isAuthError(error: unknown): boolean {
+  const name = (error as {name?: string} | undefined)?.name ?? ''
+  return name.includes('SASL') || /SASL|authentication/i.test(describeCause(error))
+}
+
+async function withDeadline<T>(ms: number, work: Promise<T>, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms)
+  })
+  try {
+    return await Promise.race([work, deadline])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+function decodeAssignment(buffer: Buffer | undefined): Record<string, number[]> {
+  if (!buffer || buffer.length === 0) return {}
+  try {
+    return AssignerProtocol.MemberAssignment.decode(buffer)?.assignment ?? {}
+  } catch {
+    // A non-consumer protocol (e.g. Connect) or a newer encoding: no partitions we can vouch for.
+    return {}
+  }
+}
+
+export class KafkajsCluster implements KafkaCluster {
+  readonly brokers: readonly string[]
+  private readonly client: KafkaClient
+  private readonly admin: Admin
+  private connected = false
+
+  constructor(private readonly options: ConnectionOptions) {
+    this.brokers = options.brokers
+    this.client = createKafkaClient(options)
+    this.admin = this.client.admin()
+  }
+
+  /** The underlying client, for modules inside src/kafka that produce or consume. */
+  get kafkaClient(): KafkaClient {
+    return this.client
+  }
+
+  get connectionOptions(): ConnectionOptions {
+    return this.options
+  }
+
+  async connect(): Promise<void> {
+    if (this.connected) return
+    const brokers = this.brokers.join(',')
+    const seconds = Math.round(this.options.connectTimeoutMs / 1000)
+    try {
+      await withDeadline(
+        this.options.connectTimeoutMs,
+        // Connecting alone can succeed against a half-open listener; a metadata round trip proves the cluster answers.
+        this.admin.connect().then(() => this.admin.describeCluster()),
+        () => new KreorgError('connect', `cannot reach Kafka at ${brokers} within ${seconds}s`),
+      )
+      this.connected = true
+    } catch (error) {
+      await this.admin.disconnect().catch(() => {})
+      if (error instanceof KreorgError) {
+        throw new KreorgError('connect', error.message, {
+          suggestions: ['check --brokers (or KAFKA_BROKERS) and that the brokers are up; raise --connect-timeout for slow networks'],
+        })
+      }
+      if (isAuthError(error)) {
+        const mechanism = this.options.sasl?.mechanism.toUpperCase() ?? 'SASL'
+        throw new KreorgError('auth', `authentication with ${mechanism} failed at ${brokers}: ${describeCause(error)}`, {
+          suggestions: ['check the username and password (--sasl-username, KAFKA_SASL_PASSWORD or the profile)'],
+          cause: error,
+        })
+      }
+      throw new KreorgError('connect', `cannot reach Kafka at ${brokers}: ${describeCause(error)}`, {
+        suggestions: ['check --brokers (or KAFKA_BROKERS) and that the brokers are up'],
+        cause: error,
+      })
+    }
+  }
+
+  async close(): Promise<void> {
+    this.connected = false
+    await this.admin.disconnect().catch(() => {})
+  }
+
+  async describeCluster(): Promise<ClusterInfo> {
+    const info = await this.admin.describeCluster()
+    return {
+      clusterId: info.clusterId,
+      controller: info.controller ?? null,
+      brokers: info.brokers.map(({nodeId, host, port}) => ({nodeId, host, port})),
+    }
+  }
+
+  async listTopics(): Promise<string[]> {
+    return (await this.admin.listTopics()).sort()
+  }
+
+  async describeTopic(topic: string): Promise<TopicDescription> {
+    return describeWith(this.admin, topic)
+  }
+
+  async describeTopicOnBroker(broker: string, topic: string): Promise<TopicDescription> {
+    // A client seeded with a single broker sends its first metadata request to that broker.
+    const single = createKafkaClient({...this.options, brokers: [broker]}).admin()
+    try {
+      await single.connect()
+      return await describeWith(single, topic)
+    } finally {
+      await single.disconnect().catch(() => {})
+    }
+  }
+
+  async topicConfig(topic: string, names: string[]): Promise<Record<string, string | undefined>> {
+    const result = await this.admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{type: 2 /* TOPIC */, name: topic, configNames: names}],
+    })
+    const entries = result.resources[0]?.configEntries ?? []
+    return Object.fromEntries(names.map((name) => [name, entries.find((e) => e.configName === name)?.configValue]))
+  }
+
+  async createTopic(spec: NewTopic): Promise<boolean> {
+    const created = await this.admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        {
+          topic: spec.topic,
+          numPartitions: spec.partitions,
+          replicationFactor: spec.replicationFactor ?? -1,
+          configEntries: Object.entries(spec.configs ?? {}).map(([name, value]) => ({name, value})),
+        },
+      ],
+    })
+    return created
+  }
+
+  async deleteTopics(topics: string[]): Promise<void> {
+    if (topics.length > 0) await this.admin.deleteTopics({topics})
+  }
+
+  async createPartitions(topic: string, totalCount: number, assignments?: PartitionAssignment[]): Promise<void> {
+    await this.admin.createPartitions({
+      validateOnly: false,
+      topicPartitions: [
+        {topic, count: totalCount, ...(assignments ? {assignments: assignments.map((a) => a.replicas)} : {})},
+      ],
+    })
+  }
+
+  async endOffsets(topic: string): Promise<PartitionOffsets[]> {
+    try {
+      const offsets = await this.admin.fetchTopicOffsets(topic)
+      return offsets
+        .map((o) => ({partition: o.partition, low: Number(o.low), high: Number(o.high)}))
+        .sort((a, b) => a.partition - b.partition)
+    } catch (error) {
+      throw mapTopicError(error, topic)
+    }
+  }
+
+  async listGroupIds(): Promise<string[]> {
+    const {groups} = await this.admin.listGroups()
+    return groups.map((g) => g.groupId).sort()
+  }
+
+  async describeGroups(groupIds: string[]): Promise<GroupDescription[]> {
+    if (groupIds.length === 0) return []
+    const {groups} = await this.admin.describeGroups(groupIds)
+    return groups.map((g) => ({
+      groupId: g.groupId,
+      state: (GROUP_STATES.has(g.state) ? g.state : 'Unknown') as GroupState,
+      protocolType: g.protocolType,
+      members: g.members.map(
+        (m): GroupMember => ({
+          memberId: m.memberId,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          assignment: decodeAssignment(m.memberAssignment),
+        }),
+      ),
+    }))
+  }
+
+  async committedOffsets(groupId: string, topic: string): Promise<CommittedOffset[]> {
+    const result = await this.admin.fetchOffsets({groupId, topics: [topic]})
+    const partitions = result.find((t) => t.topic === topic)?.partitions ?? []
+    return partitions.map((p) => ({partition: p.partition, offset: Number(p.offset)})).sort((a, b) => a.partition - b.partition)
+  }
+
+  async commitOffsets(groupId: string, topic: string, offsets: CommittedOffset[]): Promise<void> {
+    await this.admin.setOffsets({
+      groupId,
+      topic,
+      partitions: offsets.map((o) => ({partition: o.partition, offset: String(o.offset)})),
+    })
+  }
+}
+
+function mapTopicError(error: unknown, topic: string): unknown {
+  if (MISSING_TOPIC_ERRORS.has(errorType(error) ?? '') || /does not host this topic-partition|unknown topic/i.test(describeCause(error))) {
+    return new KreorgError('topic-missing', `topic "${topic}" does not exist`, {
+      suggestions: ['check the topic name with `kafka-topics --list` or your cluster UI'],
+      cause: error,
+    })
+  }
+  return error
+}
+
+async function describeWith(admin: Admin, topic: string): Promise<TopicDescription> {
+  // listTopics first: fetchTopicMetadata would otherwise let a broker with auto-create on create it.
+  const topics = await admin.listTopics()
+  if (!topics.includes(topic)) throw mapTopicError({type: 'UNKNOWN_TOPIC_OR_PARTITION'}, topic)
+  try {
+    const {topics: described} = await admin.fetchTopicMetadata({topics: [topic]})
+    const meta = described.find((t) => t.name === topic)
+    if (!meta) throw new KreorgError('topic-missing', `topic "${topic}" does not exist`)
+    return {
+      name: topic,
+      partitions: meta.partitions
+        .map((p) => ({
+          partition: p.partitionId,
+          leader: p.leader,
+          replicas: [...p.replicas],
+          isr: [...p.isr],
+          offlineReplicas: [...(p.offlineReplicas ?? [])],
+        }))
+        .sort((a, b) => a.partition - b.partition),
+    }
+  } catch (error) {
+    throw mapTopicError(error, topic)
+  }
+}
