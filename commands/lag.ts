@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {KafkaCommand} from '../src/cli/base-command.js'
-import {durationFlag} from '../src/cli/duration.js'
+import {durationOption} from '../src/cli/duration.js'
 import {readTopicLag} from '../src/kafka/lag.js'
 import {renderTopicLag} from '../src/ui/lag-view.js'
 import {watchLoop} from '../src/ui/watch.js'
@@ -25,7 +25,7 @@ export default class Lag extends KafkaCommand<typeof Lag> {
     group: Flags.string({char: 'g', description: 'only this consumer group (repeatable)', multiple: true}),
     partitions: Flags.boolean({description: 'show per-partition rows for groups without lag too'}),
     watch: Flags.boolean({char: 'w', description: 'refresh until interrupted'}),
-    interval: durationFlag({description: 'refresh interval for --watch', default: 2_000}),
+    interval: durationOption('refresh interval for --watch', 2_000),
   }
 
   public async run(): Promise<void> {

@@ -1,4 +1,27 @@
-// Placeholder until src/local-kafka lands: uses KAFKA_BROKERS from the environment.
-export default async function setup(): Promise<void> {
-  if (!process.env.KAFKA_BROKERS) throw new Error('set KAFKA_BROKERS (src/local-kafka not wired yet)')
+import type {TestProject} from 'vitest/node'
+import {startLocalKafka} from '../src/local-kafka/index.js'
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    kafkaBrokers: string
+    kafkaMode: 'external' | 'docker' | 'jars'
+  }
+}
+
+/**
+ * One real Kafka for the whole run (KAFKA_BROKERS from outside, else Docker, else the jars), shared
+ * by every test file; tests use random topic and group names. Workers are forked after this runs,
+ * so they inherit KAFKA_BROKERS; `provide` carries the same values for `inject` too.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const kafka = await startLocalKafka({log: (line) => process.stdout.write(`[local-kafka] ${line}\n`)})
+  process.env.KAFKA_BROKERS = kafka.brokers
+  process.env.KREORG_TEST_KAFKA_MODE = kafka.mode
+  project.provide('kafkaBrokers', kafka.brokers)
+  project.provide('kafkaMode', kafka.mode)
+  const version = kafka.mode === 'external' ? 'version not checked' : `Apache Kafka ${kafka.version}`
+  process.stdout.write(`[local-kafka] tests run against ${version} (${kafka.mode}) at ${kafka.brokers}\n`)
+  return async () => {
+    await kafka.stop()
+  }
 }

@@ -1,9 +1,10 @@
 import {Command, Flags, type Interfaces} from '@oclif/core'
 import {KafkajsCluster} from '../kafka/kafkajs-cluster.js'
-import {parseBrokers} from '../kafka/brokers.js'
 import type {ConnectionOptions, KafkaCluster} from '../kafka/types.js'
 import {ExitCode, KreorgError, describeCause, exitCodeHelp, isKreorgError} from '../runbook/errors.js'
-import {durationFlag} from './duration.js'
+import {connectionFlags} from '../config/flags.js'
+import {maskSecrets} from '../config/redact.js'
+import {resolveConnection, type ConnectionFlags} from '../config/resolve.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -64,20 +65,23 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
           suggestions: ['rerun with DEBUG=kreorg for details; please report it with the output'],
         })
     if (process.env.DEBUG && !isKreorgError(error)) process.stderr.write(`${error.stack ?? ''}\n`)
+    // Messages can quote client-library errors: mask any password or key this process resolved.
+    const message = maskSecrets(kreorgError.message)
+    const suggestions = kreorgError.suggestions.map((s) => maskSecrets(s))
     if (this.jsonMode) {
       this.printJson({
         event: 'error',
         code: kreorgError.code,
         exitCode: kreorgError.exitCode,
         step: kreorgError.step ?? null,
-        message: kreorgError.message,
-        suggestions: kreorgError.suggestions,
+        message,
+        suggestions,
       })
     }
     // One line on stderr, not oclif's wrapped box: it must survive log collectors and `2>&1 | tail -1`.
     const prefix = kreorgError.step ? `[${kreorgError.step}] ` : ''
-    const hint = kreorgError.suggestions.length > 0 ? ` (${kreorgError.suggestions.join('; ')})` : ''
-    process.stderr.write(`Error: ${prefix}${kreorgError.message}${hint}\n`)
+    const hint = suggestions.length > 0 ? ` (${suggestions.join('; ')})` : ''
+    process.stderr.write(`Error: ${prefix}${message}${hint}\n`)
     return this.exit(kreorgError.exitCode)
   }
 }
@@ -86,30 +90,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 export abstract class KafkaCommand<T extends typeof Command> extends BaseCommand<T> {
   static override baseFlags = {
     ...BaseCommand.baseFlags,
-    brokers: Flags.string({
-      char: 'b',
-      description: 'Kafka bootstrap brokers, host:port[,host:port]',
-      env: 'KAFKA_BROKERS',
-      helpGroup: 'CONNECTION',
-    }),
-    'client-id': Flags.string({description: 'Kafka client id', default: 'kreorg', helpGroup: 'CONNECTION'}),
-    'connect-timeout': durationFlag({
-      description: 'give up reaching the cluster after this long',
-      default: 10_000,
-      helpGroup: 'CONNECTION',
-    }),
+    // brokers, client id, timeout, --profile, TLS and SASL: resolved flags > env > profile in src/config.
+    ...connectionFlags,
   }
 
   static override description = ''
 
-  /** Connection settings from flags and environment; validated before anything connects. */
+  /** Connection settings from flags, environment and profile; validated before anything connects. */
   protected connectionOptions(): ConnectionOptions {
-    const flags = this.flags as unknown as {brokers?: string; 'client-id': string; 'connect-timeout': number}
-    return {
-      brokers: parseBrokers(flags.brokers),
-      clientId: flags['client-id'],
-      connectTimeoutMs: flags['connect-timeout'],
-    }
+    return resolveConnection(this.flags as unknown as ConnectionFlags, process.env)
   }
 
   /** A connected cluster, closed when the command ends. */

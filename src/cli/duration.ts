@@ -1,5 +1,5 @@
 import ms from 'ms'
-import {Flags} from '@oclif/core'
+import {Errors, Flags} from '@oclif/core'
 
 /** Parses "500ms", "10s", "5m", "1h" (the `ms` library) into milliseconds; bare numbers are seconds. */
 export function parseDuration(input: string): number {
@@ -21,6 +21,23 @@ export function formatDuration(milliseconds: number): string {
 
 /** A flag holding a duration; oclif reports a bad value as a usage error (exit 2). */
 export const durationFlag = Flags.custom<number>({
-  parse: async (input) => parseDuration(input),
+  parse: async (input) => {
+    try {
+      return parseDuration(input)
+    } catch (error) {
+      // oclif keeps an `oclif.exit` it finds on a flag's parse error; a plain Error would exit 1.
+      throw new Errors.CLIError((error as Error).message, {exit: 2})
+    }
+  },
   helpValue: '<duration>',
 })
+
+/** A duration flag with a default, shown in `--help` as a duration ("30m") rather than milliseconds. */
+export function durationOption(description: string, defaultMs: number, options: {helpGroup?: string} = {}) {
+  return durationFlag({
+    description,
+    default: defaultMs,
+    defaultHelp: async () => formatDuration(defaultMs),
+    ...options,
+  })
+}

@@ -21,6 +21,9 @@ export type {
   RecordMetadata,
   Transaction,
   ICustomPartitioner,
+  ProducerConfig,
+  PartitionerArgs,
+  PartitionMetadata,
 } from 'kafkajs'
 
 export const {Kafka, Partitioners, AssignerProtocol, logLevel, CompressionTypes} = kafkajs

@@ -131,4 +131,44 @@ export interface KafkaCluster {
   committedOffsets(groupId: string, topic: string): Promise<CommittedOffset[]>
   /** Commits offsets for a group that has no active members (Kafka refuses otherwise). */
   commitOffsets(groupId: string, topic: string, offsets: CommittedOffset[]): Promise<void>
+
+  // Least-privilege probes for preflight (src/kafka/acl.ts). Optional so fakes need not implement them;
+  // a cluster without them gets "unverified" instead of a verdict.
+  /** CreatePartitions with validateOnly: authorized like the real one (ALTER on the topic), changes nothing. */
+  validateCreatePartitions?(topic: string, totalCount: number): Promise<void>
+  /** CreateTopics with validateOnly: authorized like the real one (CREATE on the topic or cluster), changes nothing. */
+  validateCreateTopic?(spec: NewTopic): Promise<void>
+  /** ACL bindings whose pattern matches the resource (literal, prefixed, wildcard); needs DESCRIBE on the cluster. */
+  describeAcls?(resource: AclResource): Promise<AclBinding[]>
+}
+
+export type AclResourceType = 'topic' | 'group' | 'cluster'
+export type AclOperation =
+  | 'all'
+  | 'read'
+  | 'write'
+  | 'create'
+  | 'delete'
+  | 'alter'
+  | 'describe'
+  | 'cluster_action'
+  | 'describe_configs'
+  | 'alter_configs'
+  | 'idempotent_write'
+  | 'unknown'
+
+export interface AclResource {
+  type: AclResourceType
+  name: string
+}
+
+export interface AclBinding {
+  resourceType: AclResourceType | 'unknown'
+  resourceName: string
+  patternType: 'literal' | 'prefixed' | 'unknown'
+  /** "User:alice", "User:*". */
+  principal: string
+  host: string
+  operation: AclOperation
+  permission: 'allow' | 'deny' | 'unknown'
 }

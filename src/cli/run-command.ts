@@ -1,0 +1,150 @@
+import {type Command, Flags} from '@oclif/core'
+import {findRunbook} from '../../runbooks/index.js'
+import {type ConnectionFlags, resolveConnection} from '../config/resolve.js'
+import type {ConnectionOptions} from '../kafka/types.js'
+import {type EngineOptions, type RecordedEnvironment, type RunOutcome, abortRun, resumeRun, startRun} from '../runbook/engine.js'
+import {ExitCode, KreorgError} from '../runbook/errors.js'
+import {defaultStateDir} from '../runbook/state-dir.js'
+import type {Runbook} from '../runbook/types.js'
+import {type RenderMode, createRunUi} from '../ui/run-renderer.js'
+import {KafkaCommand} from './base-command.js'
+
+/** `--state-dir`, shared by every command that reads or writes runs. */
+export const stateDirFlag = Flags.string({
+  description: 'where checkpoints and locks live [default: $XDG_STATE_HOME/kreorg, else ~/.local/state/kreorg]',
+  env: 'KREORG_STATE_DIR',
+  helpGroup: 'STATE',
+})
+
+/** The state dir a command uses: --state-dir, KREORG_STATE_DIR, else the XDG default. */
+export function resolveStateDir(flag: string | undefined): string {
+  return flag ? defaultStateDir({KREORG_STATE_DIR: flag}) : defaultStateDir()
+}
+
+function shellQuote(value: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`
+}
+
+export interface ExecuteOptions {
+  /** Dry runs: no lock, no checkpoint. */
+  ephemeral?: boolean
+  /** Stop successfully after this step. */
+  stopAfter?: string
+}
+
+/**
+ * Base class for commands that run a runbook (grow, resume, abort, ...). It handles `--json`,
+ * `--yes` and `--state-dir` once: builds the renderer, the confirmation policy and the
+ * SIGINT/SIGTERM wiring, runs the engine and turns its outcome into the documented exit code.
+ */
+export abstract class RunCommand<T extends typeof Command> extends KafkaCommand<T> {
+  static override baseFlags = {
+    ...KafkaCommand.baseFlags,
+    'state-dir': stateDirFlag,
+    yes: Flags.boolean({char: 'y', description: 'answer yes to every confirmation (required when not on a terminal)', helpGroup: 'OUTPUT'}),
+  }
+
+  protected get runFlags(): {'state-dir'?: string; yes: boolean} {
+    return this.flags as unknown as {'state-dir'?: string; yes: boolean}
+  }
+
+  protected get stateDir(): string {
+    return resolveStateDir(this.runFlags['state-dir'])
+  }
+
+  /** `--state-dir X` when the dir is not the one a plain `kreorg resume` would find. */
+  private stateDirSuffix(): string {
+    return this.stateDir === defaultStateDir() ? '' : ` --state-dir ${shellQuote(this.stateDir)}`
+  }
+
+  protected resumeCommandFor(runId: string): string {
+    return `${this.config.bin} resume ${runId}${this.stateDirSuffix()}`
+  }
+
+  protected abortCommandFor(runId: string): string {
+    return `${this.config.bin} abort ${runId}${this.stateDirSuffix()}`
+  }
+
+  /**
+   * Connection for a resumed run: flags/env/profile as usual; when they name no brokers, the brokers
+   * the run started with (recorded in its checkpoint).
+   */
+  private connectionFor(recorded: RecordedEnvironment): ConnectionOptions {
+    try {
+      return this.connectionOptions()
+    } catch (error) {
+      if (!Array.isArray(recorded.brokers) || recorded.brokers.length === 0) throw error
+      const flags = {...(this.flags as unknown as ConnectionFlags), brokers: recorded.brokers.join(',')}
+      return resolveConnection(flags, process.env)
+    }
+  }
+
+  private renderMode(): RenderMode {
+    if (this.jsonMode) return 'json'
+    return process.stdout.isTTY ? 'tty' : 'plain'
+  }
+
+  /** Wires UI, signals and engine around one engine call, then exits with the outcome's code. */
+  private async drive(call: (options: EngineOptions) => Promise<RunOutcome>, connection: EngineOptions['connection']): Promise<RunOutcome> {
+    const controller = new AbortController()
+    const ui = createRunUi({
+      mode: this.renderMode(),
+      yes: this.runFlags.yes,
+      interactive: !this.jsonMode && process.stdin.isTTY === true && process.stdout.isTTY === true,
+      onPromptCancel: () => controller.abort(),
+    })
+    let signals = 0
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals += 1
+      if (signals === 1) {
+        process.stderr.write(`\n${signal}: stopping; the checkpoint is saved before exit (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again exits at once)\n`)
+        controller.abort(new KreorgError('interrupted', `received ${signal}`))
+        return
+      }
+      // Checkpoints are replaced atomically, so leaving now can't damage the last one.
+      process.exit(ExitCode.INTERRUPTED)
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+    let outcome: RunOutcome
+    try {
+      outcome = await call({
+        stateDir: this.stateDir,
+        listener: ui.listener,
+        confirm: (question, details) => ui.confirm(question, details),
+        connection,
+        signal: controller.signal,
+        resumeCommand: (runId) => this.resumeCommandFor(runId),
+        abortCommand: (runId) => this.abortCommandFor(runId),
+        findRunbook,
+      })
+    } finally {
+      await ui.done()
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    }
+    if (outcome.status === 'failed') {
+      const error = outcome.error
+      const prefix = error.step ? `[${error.step}] ` : ''
+      const hint = error.suggestions.length > 0 ? ` (${error.suggestions.join('; ')})` : ''
+      process.stderr.write(`Error: ${prefix}${error.message}${hint}\n`)
+      this.exit(error.exitCode)
+    }
+    if (outcome.status === 'interrupted') this.exit(ExitCode.INTERRUPTED)
+    return outcome
+  }
+
+  /** Starts a new run of `runbook` with `inputs`. Returns only when the run is done. */
+  protected async executeRun<I, S>(runbook: Runbook<I, S>, inputs: I, options: ExecuteOptions = {}): Promise<RunOutcome> {
+    const connection = this.connectionOptions()
+    return this.drive((engine) => startRun(runbook, inputs, {...engine, ...options}), connection)
+  }
+
+  protected async resumeRun(runId: string): Promise<RunOutcome> {
+    return this.drive((engine) => resumeRun(runId, engine), (recorded) => this.connectionFor(recorded))
+  }
+
+  protected async abortRun(runId: string): Promise<RunOutcome> {
+    return this.drive((engine) => abortRun(runId, engine), (recorded) => this.connectionFor(recorded))
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * Kafka transport of the control topic: append records and tail the single partition from the
+ * beginning. Used by the orchestrator (src/control/orchestrator.ts) with its own client and by the
+ * producer agent with the application's kafkajs client. Knows nothing about the protocol itself.
+ */
+import {randomUUID} from 'node:crypto'
+import type {Admin, Consumer, KafkaClient, Producer} from './client.js'
+import {Partitioners} from './client.js'
+import {INTERNAL_GROUP_PREFIX} from './lag.js'
+import {KreorgError, describeCause} from '../runbook/errors.js'
+
+export interface RawControlRecord {
+  key: string | null
+  value: Buffer | null
+  offset: number
+  timestamp: number
+}
+
+export interface ControlLogOptions {
+  topic: string
+  /** Middle part of the internal consumer group id, e.g. "orchestrator" or "agent". */
+  role: string
+  /** Topic configs used when this log creates the topic. */
+  topicConfig: Record<string, string>
+}
+
+export class ControlLog {
+  private producer: Producer | undefined
+  private consumer: Consumer | undefined
+  private nextOffset = 0
+  private readonly waiters = new Set<{offset: number; resolve: () => void}>()
+  private stopped = false
+
+  constructor(
+    private readonly client: KafkaClient,
+    private readonly options: ControlLogOptions,
+  ) {}
+
+  get topic(): string {
+    return this.options.topic
+  }
+
+  /** Next offset to be read: every record below it has been delivered to `onRecord`. */
+  get position(): number {
+    return this.nextOffset
+  }
+
+  /**
+   * Makes sure the topic exists. With `create`, a missing topic is created (1 partition, the configs
+   * above); without, a missing topic is a precondition error. Returns false when the topic is missing
+   * and was not created (read-only callers can then report "no agents").
+   */
+  async ensureTopic(create: boolean, replicationFactor?: number): Promise<boolean> {
+    const admin = this.client.admin()
+    await admin.connect()
+    try {
+      const topics = await admin.listTopics()
+      if (topics.includes(this.topic)) return true
+      if (!create) return false
+      try {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: [
+            {
+              topic: this.topic,
+              numPartitions: 1,
+              ...(replicationFactor ? {replicationFactor} : {}),
+              configEntries: Object.entries(this.options.topicConfig).map(([name, value]) => ({name, value})),
+            },
+          ],
+        })
+      } catch (error) {
+        // Another orchestrator or agent created it at the same moment: fine.
+        if ((error as {type?: string}).type !== 'TOPIC_ALREADY_EXISTS' && !/already exists/i.test(describeCause(error))) throw error
+      }
+      return true
+    } finally {
+      await admin.disconnect().catch(() => {})
+    }
+  }
+
+  private async endOffset(admin: Admin): Promise<number> {
+    const offsets = await admin.fetchTopicOffsets(this.topic)
+    return Number(offsets.find((o) => o.partition === 0)?.high ?? 0)
+  }
+
+  /**
+   * Starts tailing from the beginning; resolves once every record that existed at start has been
+   * delivered (so callers know the current command before acting). Records are delivered in order.
+   */
+  async start(onRecord: (record: RawControlRecord) => void, options: {catchUpTimeoutMs?: number} = {}): Promise<void> {
+    const admin = this.client.admin()
+    await admin.connect()
+    let end: number
+    try {
+      end = await this.endOffset(admin)
+    } finally {
+      await admin.disconnect().catch(() => {})
+    }
+    // A fresh group per reader, never committed: every reader folds the whole (compacted) partition.
+    const consumer = this.client.consumer({
+      groupId: `${INTERNAL_GROUP_PREFIX}control-${this.options.role}-${randomUUID()}`,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: 250,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      retry: {retries: 10, initialRetryTime: 100, maxRetryTime: 2_000},
+    })
+    this.consumer = consumer
+    await consumer.connect()
+    await consumer.subscribe({topic: this.topic, fromBeginning: true})
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({batch, heartbeat}) => {
+        for (const message of batch.messages) {
+          if (this.stopped) return
+          const offset = Number(message.offset)
+          if (offset < this.nextOffset) continue
+          onRecord({key: message.key ? message.key.toString('utf8') : null, value: message.value, offset, timestamp: Number(message.timestamp)})
+          this.nextOffset = offset + 1
+          this.notify()
+        }
+        // Compaction leaves gaps and a batch may end in records we skip: the batch's last offset still counts as read.
+        const last = Number(batch.lastOffset())
+        if (Number.isFinite(last) && last + 1 > this.nextOffset) {
+          this.nextOffset = last + 1
+          this.notify()
+        }
+        await heartbeat()
+      },
+    })
+    await this.waitForPosition(end, options.catchUpTimeoutMs ?? 30_000)
+  }
+
+  private notify(): void {
+    for (const waiter of this.waiters) {
+      if (this.nextOffset >= waiter.offset) {
+        this.waiters.delete(waiter)
+        waiter.resolve()
+      }
+    }
+  }
+
+  /** Resolves once every record below `offset` has been delivered. */
+  waitForPosition(offset: number, timeoutMs: number): Promise<void> {
+    if (this.nextOffset >= offset) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        offset,
+        resolve: () => {
+          clearTimeout(timer)
+          resolve()
+        },
+      }
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter)
+        reject(new KreorgError('timeout', `control topic ${this.topic}: not read up to offset ${offset} within ${Math.round(timeoutMs / 1000)}s (at ${this.nextOffset})`))
+      }, timeoutMs)
+      this.waiters.add(waiter)
+    })
+  }
+
+  /** Appends one record (acks=all) and returns its offset. */
+  async append(key: string, value: Buffer | null): Promise<number> {
+    if (!this.producer) {
+      const producer = this.client.producer({
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        // One request at a time keeps this writer's records in the order it wrote them.
+        maxInFlightRequests: 1,
+        retry: {retries: 5, initialRetryTime: 100, maxRetryTime: 1_000},
+      })
+      await producer.connect()
+      this.producer = producer
+    }
+    const [meta] = await this.producer.send({topic: this.topic, acks: -1, messages: [{key, value, partition: 0}]})
+    const offset = Number(meta?.baseOffset ?? meta?.offset)
+    if (!Number.isFinite(offset)) throw new KreorgError('unexpected', `control topic ${this.topic}: the broker returned no offset for ${key}`)
+    return offset
+  }
+
+  /** Append, then wait until the tail has delivered the record (so the fold includes it). */
+  async appendAndRead(key: string, value: Buffer | null, timeoutMs: number): Promise<number> {
+    const offset = await this.append(key, value)
+    await this.waitForPosition(offset + 1, timeoutMs)
+    return offset
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    for (const waiter of this.waiters) waiter.resolve()
+    this.waiters.clear()
+    await Promise.all([this.consumer?.disconnect().catch(() => {}), this.producer?.disconnect().catch(() => {})])
+    this.consumer = undefined
+    this.producer = undefined
+  }
+}

@@ -1,0 +1,35 @@
+import {hostname} from 'node:os'
+import {KreorgError} from '../../runbook/errors.js'
+import type {StepContext} from '../../runbook/types.js'
+import type {GrowInputs, GrowServices, LeaseHandle} from './context.js'
+
+export type GrowContext = StepContext<GrowInputs, GrowServices>
+
+/**
+ * The lease is held by the live process, not the checkpoint: after a resume the run re-acquires it
+ * (re-entrant for its own run id) before any step that changes the cluster or the producers.
+ */
+export async function ensureLease(ctx: GrowContext): Promise<LeaseHandle> {
+  const current = ctx.services.lease
+  if (current && current.valid()) return current
+  const lease = await ctx.services.control.acquireLease(
+    ctx.inputs.topic,
+    {runId: ctx.runId, host: ctx.inputs.host || hostname(), pid: process.pid},
+    ctx.inputs.leaseMs,
+  )
+  ctx.services.lease = lease
+  return lease
+}
+
+/** Right before an irreversible change: a lease about to lapse would let agents resume mid-alter. */
+export function requireFreshLease(ctx: GrowContext, step: string): LeaseHandle {
+  const lease = ctx.services.lease
+  const margin = Math.min(10_000, ctx.inputs.leaseMs / 3)
+  if (!lease || !lease.valid(margin)) {
+    throw new KreorgError('precondition', `the pause lease on ${ctx.inputs.topic} is not held with ${Math.round(margin / 1000)}s to spare`, {
+      step,
+      suggestions: [`kreorg resume ${ctx.runId} re-pauses the producers and drains again before adding partitions`],
+    })
+  }
+  return lease
+}

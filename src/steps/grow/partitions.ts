@@ -1,0 +1,150 @@
+import {readTopicLag} from '../../kafka/lag.js'
+import {KreorgError, describeCause} from '../../runbook/errors.js'
+import {formatDuration} from '../../cli/duration.js'
+import {pollUntil} from '../poll.js'
+import type {AddPartitionsResult, DrainResult} from './context.js'
+import {movedPartitions} from './drain.js'
+import {requireFreshLease, type GrowContext} from './lease.js'
+
+const STEP = 'add-partitions'
+
+export function newPartitionIds(from: number, to: number): number[] {
+  return Array.from({length: to - from}, (_, i) => from + i)
+}
+
+async function partitionCount(ctx: GrowContext): Promise<number> {
+  return (await ctx.services.cluster.describeTopic(ctx.inputs.topic)).partitions.length
+}
+
+/** Skipped when the topic already has the target count (e.g. the alter landed just before a crash). */
+export async function alreadyGrown(ctx: GrowContext): Promise<boolean> {
+  return (await partitionCount(ctx)) >= ctx.inputs.to
+}
+
+export async function addPartitions(ctx: GrowContext): Promise<AddPartitionsResult> {
+  const {cluster} = ctx.services
+  const {topic, to} = ctx.inputs
+  requireFreshLease(ctx, STEP)
+  const drained = ctx.results['drain'] as DrainResult | undefined
+  const from = await partitionCount(ctx)
+  if (from >= to) return {from, to, addedAt: Date.now(), addMs: 0, alreadyAtTarget: true}
+  // Nothing may have been written or left unconsumed since drain finished.
+  const now = await cluster.endOffsets(topic)
+  const moved = drained ? movedPartitions(drained.endOffsets, now) : []
+  if (moved.length > 0) {
+    throw new KreorgError('unknown-writers', `partitions ${moved.map((m) => m.partition).join(', ')} of ${topic} received records after drain; not adding partitions`, {
+      suggestions: ['a producer without the kreorg agent writes to this topic: wrap or stop it, then rerun'],
+    })
+  }
+  const lag = await readTopicLag(cluster, topic, ctx.inputs.groups ? {groups: ctx.inputs.groups} : {})
+  const lagging = lag.groups.filter((g) => !ctx.inputs.ignoreGroups.includes(g.groupId) && g.total > 0)
+  if (lagging.length > 0) {
+    throw new KreorgError('precondition', `groups ${lagging.map((g) => g.groupId).join(', ')} have lag again after drain; not adding partitions`, {
+      suggestions: ['a group rewound its offsets; rerun when it has caught up'],
+    })
+  }
+  const assignments = ctx.inputs.replicaAssignment?.map((replicas) => ({replicas}))
+  ctx.progress(`createPartitions ${topic}: ${from} → ${to}`)
+  const started = Date.now()
+  try {
+    await cluster.createPartitions(topic, to, assignments)
+  } catch (error) {
+    // A retried request whose first attempt landed reports INVALID_PARTITIONS; the count tells the truth.
+    if ((await partitionCount(ctx)) !== to) {
+      throw new KreorgError('unexpected', `createPartitions ${topic} → ${to} failed: ${describeCause(error)}`, {cause: error})
+    }
+  }
+  return {from, to, addedAt: Date.now(), addMs: Date.now() - started, alreadyAtTarget: false}
+}
+
+/** Every broker must serve the new layout with a leader and a full ISR before anyone is told to use it. */
+export async function verifyPartitions(ctx: GrowContext): Promise<{brokers: number; checkedMs: number}> {
+  const {cluster} = ctx.services
+  const {topic, to} = ctx.inputs
+  const started = Date.now()
+  const info = await cluster.describeCluster()
+  const from = (ctx.results[STEP] as AddPartitionsResult | undefined)?.from ?? 0
+  let pending: string[] = []
+  await pollUntil(
+    async () => {
+      pending = []
+      for (const broker of info.brokers) {
+        const address = `${broker.host}:${broker.port}`
+        const seen = await cluster.describeTopicOnBroker(address, topic)
+        if (seen.partitions.length !== to) {
+          pending.push(`broker ${broker.nodeId} sees ${seen.partitions.length} partitions`)
+          continue
+        }
+        for (const p of seen.partitions.filter((x) => x.partition >= from)) {
+          if (p.leader < 0) pending.push(`partition ${p.partition} has no leader on broker ${broker.nodeId}`)
+          else if (p.isr.length < p.replicas.length) pending.push(`partition ${p.partition} ISR ${p.isr.length}/${p.replicas.length}`)
+        }
+      }
+      if (pending.length > 0) ctx.progress(pending.slice(0, 3).join('; '))
+      return pending.length === 0 ? true : undefined
+    },
+    {
+      intervalMs: 500,
+      timeoutMs: 60_000,
+      signal: ctx.signal,
+      timeoutMessage: (ms) => `new partitions not ready on every broker after ${formatDuration(ms)}: ${pending.join('; ')}`,
+      suggestions: [`the partitions exist; fix the brokers, then kreorg resume ${ctx.runId}`],
+    },
+  )
+  return {brokers: info.brokers.length, checkedMs: Date.now() - started}
+}
+
+/**
+ * New partitions must be owned before producers write to them: an empty group gets offset 0
+ * committed (so a later `auto.offset.reset=latest` cannot skip records, KAFKA-12478); an active group
+ * must have picked them up in its assignment.
+ */
+export async function primeConsumers(ctx: GrowContext): Promise<{committed: string[]; active: string[]; pickupMs: number}> {
+  const {cluster} = ctx.services
+  const {topic, to} = ctx.inputs
+  const drained = ctx.results['drain'] as DrainResult | undefined
+  const from = (ctx.results[STEP] as AddPartitionsResult | undefined)?.from ?? to
+  const fresh = newPartitionIds(from, to)
+  const groupIds = (drained?.groups ?? ctx.inputs.groups ?? []).filter((g) => !ctx.inputs.ignoreGroups.includes(g))
+  const started = Date.now()
+  const committed: string[] = []
+  const active: string[] = []
+  for (const description of await cluster.describeGroups(groupIds)) {
+    if (description.members.length === 0) {
+      const existing = new Map((await cluster.committedOffsets(description.groupId, topic)).map((o) => [o.partition, o.offset]))
+      const missing = fresh.filter((p) => (existing.get(p) ?? -1) < 0)
+      if (missing.length > 0) {
+        ctx.progress(`committing offset 0 on partitions ${missing.join(', ')} for empty group ${description.groupId}`)
+        await cluster.commitOffsets(description.groupId, topic, missing.map((partition) => ({partition, offset: 0})))
+      }
+      committed.push(description.groupId)
+    } else {
+      active.push(description.groupId)
+    }
+  }
+  let waiting: string[] = []
+  if (active.length > 0) {
+    await pollUntil(
+      async () => {
+        waiting = []
+        for (const g of await cluster.describeGroups(active)) {
+          const owned = new Set(g.members.flatMap((m) => m.assignment[topic] ?? []))
+          const missing = fresh.filter((p) => !owned.has(p))
+          if (g.members.length > 0 && missing.length > 0) waiting.push(`${g.groupId} (missing ${missing.join(',')})`)
+        }
+        if (waiting.length > 0) ctx.progress(`waiting for groups to pick up the new partitions: ${waiting.join('; ')}`)
+        return waiting.length === 0 ? true : undefined
+      },
+      {
+        intervalMs: 500,
+        timeoutMs: ctx.inputs.pickupTimeoutMs,
+        signal: ctx.signal,
+        timeoutMessage: (ms) => `consumer groups did not pick up the new partitions within ${formatDuration(ms)}: ${waiting.join('; ')}`,
+        suggestions: [
+          `consumers see new partitions at their next metadata refresh (metadata.max.age.ms, 5 min by default); kreorg resume ${ctx.runId} continues waiting`,
+        ],
+      },
+    )
+  }
+  return {committed, active, pickupMs: Date.now() - started}
+}

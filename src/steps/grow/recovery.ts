@@ -1,0 +1,41 @@
+import {describeCause} from '../../runbook/errors.js'
+import {resumeProducers} from './producers.js'
+import {ensureLease, type GrowContext} from './lease.js'
+import {releaseLease} from './preflight.js'
+
+/**
+ * A step failed (not an interrupt). Before add-partitions nothing is lost by going back: resume the
+ * producers and release the lease. After it there is no undo — Kafka cannot remove partitions — so
+ * producers stay paused under the lease (which lapses by itself) and the error says to resume.
+ */
+export async function undoBeforeAlter(ctx: GrowContext, failedStep: string): Promise<void> {
+  if (ctx.results['add-partitions'] !== undefined || failedStep === 'post-check') return
+  if (ctx.results['pause-producers'] !== undefined || failedStep === 'pause-producers') {
+    try {
+      await resumeProducers(ctx)
+      ctx.warn('producers resumed; the topic was not changed')
+    } catch (error) {
+      ctx.warn(`could not confirm that every producer resumed (${describeCause(error)}); agents resume by themselves when the lease lapses`)
+    }
+  }
+  await releaseLease(ctx).catch(() => {})
+}
+
+/**
+ * On resume the checkpoint says which steps finished, but the pause lives in the cluster: if the
+ * lease lapsed while kreorg was dead, agents resumed by themselves and pause/quiesce/drain no longer
+ * hold. Redo them — unless partitions were already added, in which case only forward makes sense.
+ */
+export async function revalidateGrow(ctx: GrowContext): Promise<string | undefined> {
+  if (ctx.results['preflight'] === undefined) return undefined
+  const lease = await ctx.services.control.currentLease(ctx.inputs.topic)
+  const ourLeaseHolds = lease !== undefined && lease.runId === ctx.runId && lease.expiresAt > Date.now()
+  await ensureLease(ctx)
+  const paused = ctx.results['pause-producers'] !== undefined
+  const altered = ctx.results['add-partitions'] !== undefined
+  if (paused && !altered && !ourLeaseHolds) {
+    ctx.warn('the pause lease lapsed while kreorg was stopped, so producers may have resumed: pausing and draining again')
+    return 'pause-producers'
+  }
+  return undefined
+}

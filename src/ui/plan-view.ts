@@ -1,0 +1,51 @@
+import {formatDuration} from '../cli/duration.js'
+import type {GrowPlan} from '../steps/grow/plan.js'
+import {pct} from '../steps/grow/plan.js'
+import {renderTable} from './table.js'
+
+/** The grow plan as an operator reads it before saying yes (and as `--dry-run` prints it). */
+export function renderGrowPlan(plan: GrowPlan): string {
+  const lines: string[] = [`Plan: grow ${plan.topic} from ${plan.from} to ${plan.to} partitions`, '']
+  const k = plan.keys
+  lines.push(
+    k.sampledKeys === 0
+      ? `Keys: no keyed records sampled; uniform hashing would move ${pct(k.uniformMovedShare)} of keys`
+      : `Keys: ${k.sampledKeys} distinct keys sampled, ${k.moved} (${pct(k.movedShare)}) move to another partition; uniform estimate ${pct(k.uniformMovedShare)}`,
+  )
+  if (k.perSourcePartition.length > 0) {
+    lines.push(
+      '  moved share per source partition: ' +
+        k.perSourcePartition.filter((p) => p.keys > 0).map((p) => `${p.partition}:${pct(p.share)}`).join(' '),
+    )
+  }
+  lines.push('')
+  if (plan.groups.length === 0) lines.push('Groups: none with offsets on this topic')
+  else {
+    lines.push(
+      'Groups:',
+      renderTable(
+        ['GROUP', 'STATE', 'MEMBERS', 'LAG', 'RATE/S', 'EST. DRAIN', ''],
+        plan.groups.map((g) => [
+          g.groupId,
+          g.state,
+          g.members,
+          g.lag,
+          g.consumeRatePerSec ?? '-',
+          g.estimatedDrainMs === null ? 'unknown' : formatDuration(g.estimatedDrainMs),
+          g.ignored ? 'ignored' : '',
+        ]),
+        {alignRight: [2, 3, 4, 5]},
+      ),
+    )
+  }
+  lines.push('')
+  lines.push(
+    plan.agents.length === 0
+      ? 'Producer agents: none registered'
+      : `Producer agents (${plan.agents.length}): ${plan.agents.map((a) => `${a.agentId}@${a.host}`).join(', ')}`,
+  )
+  lines.push(`Estimated drain while paused: ${plan.estimatedDrainMs === null ? 'unknown' : formatDuration(plan.estimatedDrainMs)}`)
+  if (plan.warnings.length > 0) lines.push('', 'Warnings:', ...plan.warnings.map((w) => `  ! ${w}`))
+  if (plan.blockers.length > 0) lines.push('', 'Blocking:', ...plan.blockers.map((b) => `  x ${b}`))
+  return lines.join('\n')
+}
