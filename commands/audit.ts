@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {parseCandidates, runAudit} from '../src/audit/run.js'
 import {KafkaCommand} from '../src/cli/base-command.js'
-import {durationFlag} from '../src/cli/duration.js'
+import {durationOption} from '../src/cli/duration.js'
 import {ExitCode} from '../src/runbook/errors.js'
 import {progressMeter, renderAudit} from '../src/ui/audit-view.js'
 
@@ -27,7 +27,7 @@ export default class Audit extends KafkaCommand<typeof Audit> {
   static override flags = {
     to: Flags.string({description: 'candidate partition counts, comma-separated (default: 2×, 3×, 4× the current count)', multiple: true}),
     sample: Flags.integer({description: 'records to read per partition (the most recent)', default: 1000, min: 1, max: 1_000_000}),
-    timeout: durationFlag({description: 'stop sampling after this long and judge what was read', default: 60_000}),
+    timeout: durationOption('stop sampling after this long and judge what was read', 60_000),
     strict: Flags.boolean({description: `exit ${ExitCode.PRECONDITION} when any check fails (for CI)`}),
   }
 

@@ -17,7 +17,9 @@ export default class Resume extends RunCommand<typeof Resume> {
   }
 
   static override flags = {
-    latest: Flags.boolean({description: 'the newest interrupted or failed run'}),
+    // The newest unfinished run, even if it is live or damaged: then resume refuses rather than
+    // silently picking an older run.
+    latest: Flags.boolean({description: 'the newest run that has not finished or been aborted'}),
   }
 
   public async run(): Promise<void> {
@@ -26,7 +28,7 @@ export default class Resume extends RunCommand<typeof Resume> {
     if (!given && !this.flags.latest) {
       throw new KreorgError('usage', 'which run? pass a run id or --latest', {suggestions: ['list runs with `kreorg runs`']})
     }
-    const runId = given ?? (await latestRunId(this.stateDir, (run) => run.status === 'interrupted' || run.status === 'failed'))
+    const runId = given ?? (await latestRunId(this.stateDir, (run) => run.status !== 'done' && run.status !== 'aborted'))
     await this.resumeRun(runId)
   }
 }

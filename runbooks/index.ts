@@ -1,13 +1,12 @@
 import type {AnyRunbook} from '../src/runbook/types.js'
+import {growRunbook} from './grow.js'
 import {testMarkersRunbook} from './test-markers.js'
 
 /**
  * Every runbook kreorg knows, by name. `resume` and `abort` find a checkpoint's runbook here, so a
  * runbook's name must never change (its version and step ids are hashed into each checkpoint).
  */
-const RUNBOOKS: ReadonlyArray<AnyRunbook> = [
-  // grow is registered here by runbooks/grow.ts's author: `growRunbook as unknown as AnyRunbook`.
-]
+const RUNBOOKS: ReadonlyArray<AnyRunbook> = [growRunbook]
 
 /** The engine's crash tests' runbook: real Kafka side effects, only with KREORG_ENABLE_TEST_RUNBOOKS=1. */
 const TEST_RUNBOOKS: ReadonlyArray<AnyRunbook> = [testMarkersRunbook]

@@ -16,6 +16,7 @@ import type {Runbook, StepContext} from '../src/runbook/types.js'
  * Test knobs (read at step time, so a resume can run at full speed):
  *   KREORG_TEST_STEP_DELAY_MS  sleep this long before and after each step's effect
  *   KREORG_TEST_FAIL_STEP      this step id throws after its delay (before its effect)
+ *   KREORG_TEST_CONFIRM=1      create-topic asks for confirmation first (declined: exit 5)
  */
 
 const inputsSchema = z.object({topic: z.string().min(1), group: z.string().min(1)})
@@ -92,10 +93,14 @@ export const testMarkersRunbook: Runbook<TestMarkersInputs, TestMarkersServices>
     {
       id: 'create-topic',
       title: 'Create the topic',
-      run: (ctx) =>
-        around(ctx, async () => ({
+      run: async (ctx) => {
+        if (process.env.KREORG_TEST_CONFIRM === '1' && !(await ctx.confirm(`Create topic ${ctx.inputs.topic}?`))) {
+          throw new KreorgError('declined', 'declined: the topic was not created')
+        }
+        return around(ctx, async () => ({
           created: await ctx.services.cluster.createTopic({topic: ctx.inputs.topic, partitions: 1, replicationFactor: 1}),
-        })),
+        }))
+      },
       async undo(ctx) {
         await ctx.services.cluster.deleteTopics([ctx.inputs.topic])
       },

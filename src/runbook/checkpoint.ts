@@ -69,6 +69,7 @@ function slug(value: string, max: number): string {
   const cleaned = value
     .toLowerCase()
     .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/[-.]{2,}/g, '-')
     .replace(/^[-.]+|[-.]+$/g, '')
   return cleaned.slice(0, max).replace(/[-.]+$/, '') || 'run'
 }

@@ -499,7 +499,10 @@ export async function abortRun(runId: string, options: EngineOptions): Promise<R
   execution.file = file
   try {
     await execution.takeLock()
-    for (const line of plan.explanation) execution.emit({...execution.base(null), event: 'warning', message: line})
+    // What cannot be undone is a warning, shown even with --yes; the undo list is in the question.
+    if (plan.irreversible.length > 0) {
+      for (const line of plan.explanation) execution.emit({...execution.base(null), event: 'warning', message: line})
+    }
     const question =
       plan.irreversible.length > 0
         ? `Run ${runId} cannot be rolled back. Finish it instead?`

@@ -218,6 +218,11 @@ export class ListrRenderer {
         ]
         return
       }
+      case 'confirm':
+        // The prompt itself showed the question and the answer.
+        if (this.prompted.has(event.question)) return
+        this.plain.listener(event)
+        return
       case 'run:done':
       case 'run:fail':
       case 'run:aborted':
@@ -249,6 +254,7 @@ export class ListrRenderer {
         title: `${step.title} [${step.id}]`,
         task: async (_ctx: unknown, task: Wrapper) => {
           this.wrappers.set(step.id, task)
+          this.taskStarted.get(step.id)?.(task)
           const pending = this.steps.get(step.id)!
           const outcome = await pending.promise
           if (outcome === 'skip') task.skip(`${step.title} [${pending.skipMessage ?? 'skipped'}]`)
@@ -272,8 +278,18 @@ export class ListrRenderer {
       })
   }
 
+  private readonly prompted = new Set<string>()
+  private readonly taskStarted = new Map<string, (task: Wrapper) => void>()
+
   async confirm(question: string, details: unknown): Promise<boolean> {
-    const task = this.current ? this.wrappers.get(this.current) : undefined
+    this.prompted.add(question)
+    const current = this.current
+    let task = current ? this.wrappers.get(current) : undefined
+    if (!task && current && this.running && this.steps.has(current)) {
+      // The engine announced the step but listr2 hasn't started its task yet: wait for it, so the
+      // prompt is drawn inside the task instead of being overwritten by the next frame.
+      task = await new Promise<Wrapper>((resolve) => this.taskStarted.set(current, resolve))
+    }
     if (!task || !this.running) return promptConfirm(question, details, this.out)
     for (const line of renderDetails(details)) task.output = line
     return new InquirerConfirmAdapter((task as unknown as {task: never}).task, task).ask(question)

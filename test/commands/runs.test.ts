@@ -49,7 +49,7 @@ afterAll(async () => {
   await Promise.all(dirs.map((dir) => fs.rm(dir, {recursive: true, force: true})))
 })
 
-describe('kreorg runs / status', () => {
+describe.concurrent('kreorg runs / status', () => {
   it('`runs --json` on an empty state dir prints [] and creates nothing', async () => {
     const stateDir = path.join(await state(), 'not-yet')
     const result = await runCli(['runs', '--json'], {env: engineEnv(stateDir)})
@@ -85,7 +85,7 @@ describe('kreorg runs / status', () => {
   })
 })
 
-describe('resume refusals leave the checkpoint untouched (exit 2)', () => {
+describe.concurrent('resume refusals leave the checkpoint untouched (exit 2)', () => {
   const cases: Array<{name: string; tamper: (text: string) => string; message: RegExp}> = [
     {name: 'truncated checkpoint', tamper: (text) => text.slice(0, Math.floor(text.length / 2)), message: /not valid JSON \(truncated or corrupted\)/},
     {
@@ -138,7 +138,7 @@ describe('resume refusals leave the checkpoint untouched (exit 2)', () => {
   })
 })
 
-describe('runs on one topic', () => {
+describe.concurrent('runs on one topic', () => {
   it('two runs started on the same topic at once: one finishes, the other exits 6 and writes no checkpoint', async () => {
     const stateDir = await state()
     const {topic, group} = names()

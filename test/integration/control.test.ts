@@ -188,6 +188,34 @@ describe('control topic protocol and producer agent (real broker)', () => {
     }
   })
 
+  it('transactional producer: the pause ack waits for the open transaction; new transactions wait for resume', async () => {
+    const topic = await dataTopic(1)
+    const a = await agent(topic, {producer: {transactionalId: randomName('tx'), idempotent: true, maxInFlightRequests: 1}})
+    const orchestrator = await channel()
+    const runId = randomName('run')
+    await orchestrator.acquireLease(topic, localHolder(runId), 5_000)
+    const tx = await a.transaction()
+    await tx.send({topic, messages: [{key: 'k', value: 'in-tx'}]})
+    await orchestrator.pause(topic, {runId, epoch: 1})
+    const early = await orchestrator
+      .waitForAcks(topic, {runId, epoch: 1, agentIds: [a.agentId], state: 'paused', timeoutMs: 1_000})
+      .catch((error: unknown) => error)
+    expect((early as KreorgError).code).toBe('timeout')
+    await tx.commit()
+    await orchestrator.waitForAcks(topic, {runId, epoch: 1, agentIds: [a.agentId], state: 'paused', timeoutMs: 5_000})
+    const endAtAck = await totalEnd(topic) // record + commit marker
+    let begun = false
+    const next = a.transaction().then((t) => ((begun = true), t))
+    await sleep(500)
+    expect(begun).toBe(false)
+    expect(await totalEnd(topic)).toBe(endAtAck)
+    await orchestrator.resume(topic, {runId, epoch: 1})
+    const tx2 = await next
+    await tx2.send({topic, messages: [{key: 'k', value: 'after'}]})
+    await tx2.commit()
+    expect(await totalEnd(topic)).toBe(endAtAck + 2)
+  })
+
   it('a lapsed lease resumes agents by themselves', async () => {
     const topic = await dataTopic(1)
     const log = captureLogger()

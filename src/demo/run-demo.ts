@@ -1,0 +1,244 @@
+import {spawn} from 'node:child_process'
+import {mkdtemp, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {setTimeout as sleep} from 'node:timers/promises'
+import {createProducerAgent, type ProducerAgent} from '../agent/index.js'
+import {createKafkaClient, javaCompatiblePartitioner, type Producer} from '../kafka/client.js'
+import {KafkajsCluster} from '../kafka/kafkajs-cluster.js'
+import {readTopicLag} from '../kafka/lag.js'
+import {startLocalKafka, type LocalKafka} from '../local-kafka/index.js'
+import {KreorgError} from '../runbook/errors.js'
+import type {LedgerReport} from './ledger.js'
+import {DemoGroup, KeyedTraffic, demoKeys} from './traffic.js'
+
+export interface DemoOptions {
+  from: number
+  to: number
+  keys: number
+  ratePerSec: number
+  /** Traffic before the change, so the lagging group builds a backlog. */
+  warmupMs: number
+  /** Traffic after the change, before producers stop. */
+  afterMs: number
+  /** Processing rate of the lagging group (below the produce rate, so its backlog grows). */
+  laggingRatePerSec: number
+  metadataMaxAgeMs: number
+  log: (line: string) => void
+  signal?: AbortSignal
+}
+
+export interface DemoSide {
+  topic: string
+  violations: number
+  lost: number
+  duplicated: number
+  partitionsAfter: number
+  pausedMs: number
+  produced: number
+  groups: Record<string, LedgerReport>
+}
+
+export interface DemoResult {
+  kafka: {version: string; mode: string}
+  naive: DemoSide
+  kreorg: DemoSide & {runId: string | null; exitCode: number | null}
+  elapsedMs: number
+}
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/run.js')
+const GROUPS = [
+  {suffix: 'billing', lagging: false},
+  {suffix: 'analytics', lagging: true},
+] as const
+
+interface Side {
+  topic: string
+  traffic: KeyedTraffic
+  groups: Map<string, DemoGroup>
+  close: () => Promise<void>
+}
+
+function sumSide(side: Side, extra: {partitionsAfter: number; pausedMs: number}): DemoSide {
+  const groups: Record<string, LedgerReport> = {}
+  let violations = 0
+  let lost = 0
+  let duplicated = 0
+  for (const [groupId, group] of side.groups) {
+    const report = group.received.report(side.traffic.sent)
+    groups[groupId] = report
+    violations += report.violations
+    lost += report.lost
+    duplicated += report.duplicated
+  }
+  return {topic: side.topic, violations, lost, duplicated, produced: side.traffic.sent.total, groups, ...extra}
+}
+
+/** Runs `kreorg grow` as a user would: the real CLI, --yes --json, its own state dir. */
+async function runGrow(brokers: string, topic: string, to: number, stateDir: string, log: (line: string) => void) {
+  const args = [BIN, 'grow', topic, '--to', String(to), '--yes', '--json', '--brokers', brokers, '--state-dir', stateDir,
+    '--quiet-period', '2s', '--pickup-timeout', '60s', '--lease', '60s', '--post-check-window', '3s', '--sample', '200']
+  return new Promise<{exitCode: number | null; runId: string | null; pausedMs: number}>((resolve, reject) => {
+    const child = spawn(process.execPath, args, {stdio: ['ignore', 'pipe', 'pipe']})
+    let runId: string | null = null
+    let pausedMs = 0
+    let buffer = ''
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString()
+      let newline: number
+      while ((newline = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, newline)
+        buffer = buffer.slice(newline + 1)
+        let event: Record<string, unknown>
+        try {
+          event = JSON.parse(line) as Record<string, unknown>
+        } catch {
+          continue
+        }
+        if (typeof event.runId === 'string') runId = event.runId
+        if (event.event === 'step:done') {
+          const result = event.result as Record<string, unknown> | undefined
+          if (event.step === 'post-check' && typeof result?.pausedMs === 'number') pausedMs = result.pausedMs
+          log(`  kreorg | ${String(event.step).padEnd(18)} done in ${event.durationMs}ms`)
+        } else if (event.event === 'step:skip') {
+          log(`  kreorg | ${String(event.step).padEnd(18)} skipped`)
+        } else if (event.event === 'warning') {
+          log(`  kreorg | warning: ${String(event.message)}`)
+        } else if (event.event === 'step:fail' || event.event === 'error') {
+          log(`  kreorg | failed: ${JSON.stringify(event)}`)
+        }
+      }
+    })
+    child.on('error', reject)
+    child.on('close', (exitCode) => {
+      if (exitCode !== 0 && stderr.trim()) log(`  kreorg | ${stderr.trim().split('\n').pop()}`)
+      resolve({exitCode, runId, pausedMs})
+    })
+  })
+}
+
+async function waitForDrain(cluster: KafkajsCluster, topics: string[], timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    signal?.throwIfAborted()
+    let total = 0
+    for (const topic of topics) total += (await readTopicLag(cluster, topic)).groups.reduce((sum, g) => sum + g.total, 0)
+    if (total === 0) return
+    await sleep(500)
+  }
+}
+
+/**
+ * The demo: the same keyed traffic and consumer groups on two twin topics. One is grown the naive
+ * way (createPartitions while producers run), the other with `kreorg grow`. Consumers check per-key
+ * order, loss and duplicates; nothing here is simulated.
+ */
+export async function runDemo(options: DemoOptions): Promise<DemoResult> {
+  const started = Date.now()
+  const {log} = options
+  log('starting Kafka (KAFKA_BROKERS, else Docker, else Apache Kafka jars via Maven)…')
+  const local: LocalKafka = await startLocalKafka({log: (line) => log(`  kafka  | ${line}`), ...(options.signal ? {signal: options.signal} : {})})
+  const cleanups: Array<() => Promise<void>> = [() => local.stop()]
+  const stateDir = await mkdtemp(path.join(tmpdir(), 'kreorg-demo-state-'))
+  cleanups.unshift(() => rm(stateDir, {recursive: true, force: true}))
+  try {
+    log(`Kafka ${local.version} (${local.mode}) at ${local.brokers}`)
+    const connection = {brokers: local.brokers.split(','), clientId: 'kreorg-demo', connectTimeoutMs: 10_000}
+    const cluster = new KafkajsCluster(connection)
+    await cluster.connect()
+    cleanups.unshift(() => cluster.close())
+    const kafka = createKafkaClient(connection)
+    const suffix = Math.random().toString(36).slice(2, 6)
+    const existing = new Set(await cluster.listTopics())
+    const ordersTopic = existing.has('orders') ? `orders-${suffix}` : 'orders'
+    const naiveTopic = `${ordersTopic}-naive`
+    for (const topic of [ordersTopic, naiveTopic]) await cluster.createTopic({topic, partitions: options.from, replicationFactor: local.nodes.length >= 3 ? 3 : 1})
+    log(`created ${ordersTopic} and its twin ${naiveTopic} with ${options.from} partitions`)
+
+    const keys = demoKeys(options.keys)
+    const writersPerSide = 3
+    // kreorg side: producers wrapped by the agent. Naive side: the same producers without it.
+    const agents: ProducerAgent[] = []
+    for (let i = 0; i < writersPerSide; i++) {
+      agents.push(
+        await createProducerAgent({
+          kafka,
+          topics: [ordersTopic],
+          agentId: `demo-producer-${i}-${suffix}`,
+          producer: {idempotent: true, metadataMaxAge: options.metadataMaxAgeMs},
+          heartbeatMs: 1_000,
+          logger: {warn: (message) => log(`  agent  | ${message}`)},
+        }),
+      )
+    }
+    const naiveProducers: Producer[] = []
+    for (let i = 0; i < writersPerSide; i++) {
+      const producer = kafka.producer({idempotent: true, metadataMaxAge: options.metadataMaxAgeMs, createPartitioner: javaCompatiblePartitioner})
+      await producer.connect()
+      naiveProducers.push(producer)
+    }
+    const sides: Side[] = [
+      {topic: naiveTopic, writers: naiveProducers.map((p) => (messages: Parameters<Producer['send']>[0]['messages']) => p.send({topic: naiveTopic, messages, acks: -1})), close: async () => void (await Promise.all(naiveProducers.map((p) => p.disconnect())))},
+      {topic: ordersTopic, writers: agents.map((a) => (messages: Parameters<Producer['send']>[0]['messages']) => a.send({topic: ordersTopic, messages, acks: -1})), close: async () => void (await Promise.all(agents.map((a) => a.close())))},
+    ].map(({topic, writers, close}) => ({
+      topic,
+      traffic: new KeyedTraffic({writers, keys, ratePerSec: options.ratePerSec}),
+      groups: new Map(
+        GROUPS.map(({suffix: name, lagging}) => [
+          `${topic}-${name}`,
+          new DemoGroup({
+            kafka,
+            topic,
+            groupId: `${topic}-${name}`,
+            metadataMaxAgeMs: options.metadataMaxAgeMs,
+            ...(lagging ? {maxRatePerSec: options.laggingRatePerSec} : {}),
+          }),
+        ]),
+      ),
+      close,
+    }))
+    const [naive, grown] = sides as [Side, Side]
+    for (const side of sides) for (const group of side.groups.values()) await group.start()
+    cleanups.unshift(async () => {
+      for (const side of sides) for (const group of side.groups.values()) await group.stop().catch(() => {})
+    })
+    cleanups.unshift(async () => {
+      for (const side of sides) await side.close().catch(() => {})
+    })
+    // Let both groups join before traffic starts: with auto.offset.reset=latest they would skip earlier records.
+    await sleep(3_000)
+    for (const side of sides) side.traffic.start()
+    log(`traffic: ${options.ratePerSec} keyed records/s over ${options.keys} keys into each topic; groups "billing" (keeps up) and "analytics" (${options.laggingRatePerSec}/s, lags)`)
+    await sleep(options.warmupMs, undefined, {signal: options.signal})
+
+    log(`naive:  createPartitions ${naiveTopic} ${options.from} → ${options.to} with producers running`)
+    await cluster.createPartitions(naiveTopic, options.to)
+    log(`kreorg: kreorg grow ${ordersTopic} --to ${options.to} --yes`)
+    const grow = await runGrow(local.brokers, ordersTopic, options.to, stateDir, log)
+    await sleep(options.afterMs, undefined, {signal: options.signal})
+
+    log('stopping producers; waiting for every group to consume everything')
+    for (const side of sides) await side.traffic.stop()
+    await waitForDrain(cluster, [naiveTopic, ordersTopic], 60_000, options.signal)
+    // Consumers with a stale layout may still be catching up on new partitions: give them a refresh period.
+    await sleep(Math.min(5_000, options.metadataMaxAgeMs + 1_000))
+    await waitForDrain(cluster, [naiveTopic, ordersTopic], 30_000, options.signal)
+
+    const partitionsAfter = async (topic: string) => (await cluster.describeTopic(topic)).partitions.length
+    const result: DemoResult = {
+      kafka: {version: local.version, mode: local.mode},
+      naive: sumSide(naive, {partitionsAfter: await partitionsAfter(naiveTopic), pausedMs: 0}),
+      kreorg: {...sumSide(grown, {partitionsAfter: await partitionsAfter(ordersTopic), pausedMs: grow.pausedMs}), runId: grow.runId, exitCode: grow.exitCode},
+      elapsedMs: Date.now() - started,
+    }
+    if (grow.exitCode !== 0) {
+      throw new KreorgError('unexpected', `kreorg grow exited ${grow.exitCode} in the demo`, {suggestions: ['rerun with DEBUG=1 to see the broker and client logs']})
+    }
+    return result
+  } finally {
+    for (const cleanup of cleanups) await cleanup().catch(() => {})
+  }
+}
