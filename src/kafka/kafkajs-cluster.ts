@@ -1,5 +1,6 @@
 import type {Admin, KafkaClient} from './client.js'
 import {AssignerProtocol, createKafkaClient} from './client.js'
+import {commitOffsetsAsAdmin} from './offset-commit.js'
 import {KreorgError, describeCause} from '../runbook/errors.js'
 import type {
   AclBinding,
@@ -219,6 +220,11 @@ export class KafkajsCluster implements KafkaCluster {
   }
 
   async commitOffsets(groupId: string, topic: string, offsets: CommittedOffset[]): Promise<void> {
+    const [group] = await this.describeGroups([groupId])
+    if (group && group.members.length > 0) {
+      throw new KreorgError('precondition', `group ${groupId} has ${group.members.length} active member(s); Kafka only takes offsets for an empty group`)
+    }
+    if (await commitOffsetsAsAdmin(this.client, groupId, topic, offsets)) return
     await this.admin.setOffsets({
       groupId,
       topic,

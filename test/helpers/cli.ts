@@ -1,6 +1,8 @@
 import {spawn} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
 import path from 'node:path'
+import {mkdtempSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const BIN = path.join(REPO_ROOT, 'bin/run.js')
@@ -19,12 +21,22 @@ export interface RunCliOptions {
   cwd?: string
 }
 
+/**
+ * The developer's own ~/.config/kreorg profiles and ~/.local/state/kreorg runs must not leak into
+ * tests (nor tests into them): every spawned CLI gets empty XDG dirs unless a test sets its own.
+ */
+const isolatedXdg = mkdtempSync(path.join(tmpdir(), 'kreorg-test-xdg-'))
+export const TEST_XDG_ENV = {
+  XDG_CONFIG_HOME: path.join(isolatedXdg, 'config'),
+  XDG_STATE_HOME: path.join(isolatedXdg, 'state'),
+}
+
 /** Spawns the real CLI (the compiled bin/run.js), as a user would run it. */
 export function runCli(args: string[], options: RunCliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: options.cwd ?? REPO_ROOT,
-      env: {...process.env, FORCE_COLOR: '0', ...options.env},
+      env: {...process.env, ...TEST_XDG_ENV, FORCE_COLOR: '0', ...options.env},
       stdio: ['pipe', 'pipe', 'pipe'],
     })
     let stdout = ''

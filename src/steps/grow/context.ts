@@ -45,7 +45,7 @@ export interface AgentAck {
 export interface LeaseHandle {
   readonly runId: string
   readonly expiresAt: number
-  valid(marginMs?: number): boolean
+  valid(): boolean
   release(): Promise<void>
 }
 

@@ -3,7 +3,7 @@ import type {ConnectionOptions} from '../../kafka/types.js'
 import {ControlChannel} from '../../control/orchestrator.js'
 import type {GrowInputs} from './context.js'
 import {buildGrowPlan, type GrowPlan} from './plan.js'
-import {checkTopicHealth, type TopicHealth} from './preflight.js'
+import {checkTopicHealth, missingPermissions, type TopicHealth} from './preflight.js'
 import {controlSecret} from './services.js'
 
 export interface DryRunResult {
@@ -29,7 +29,7 @@ export async function growDryRun(connection: ConnectionOptions, inputs: GrowInpu
       await control.close()
     }
     const plan = await buildGrowPlan({cluster, inputs, agents, ...(onProgress ? {onProgress} : {})})
-    if (health.problems.length > 0) plan.blockers.unshift(...health.problems.map((p) => `${inputs.topic}: ${p}`))
+    plan.blockers.unshift(...health.problems.map((p) => `${inputs.topic}: ${p}`), ...(await missingPermissions(cluster, inputs)))
     return {health, plan}
   } finally {
     await cluster.close()

@@ -21,11 +21,15 @@ export async function ensureLease(ctx: GrowContext): Promise<LeaseHandle> {
   return lease
 }
 
-/** Right before an irreversible change: a lease about to lapse would let agents resume mid-alter. */
+/**
+ * Right before an irreversible change. A lease that lapsed even once may have let agents resume, and
+ * one about to lapse could let them resume mid-alter: both stop the run (before add-partitions the
+ * failure path resumes producers; `kreorg resume` pauses and drains again).
+ */
 export function requireFreshLease(ctx: GrowContext, step: string): LeaseHandle {
   const lease = ctx.services.lease
   const margin = Math.min(10_000, ctx.inputs.leaseMs / 3)
-  if (!lease || !lease.valid(margin)) {
+  if (!lease || !lease.valid() || lease.expiresAt - Date.now() < margin) {
     throw new KreorgError('precondition', `the pause lease on ${ctx.inputs.topic} is not held with ${Math.round(margin / 1000)}s to spare`, {
       step,
       suggestions: [`kreorg resume ${ctx.runId} re-pauses the producers and drains again before adding partitions`],

@@ -1,3 +1,5 @@
+import {checkPermissions, formatMissingPermissions} from '../../kafka/acl.js'
+import {readTopicLag} from '../../kafka/lag.js'
 import {KreorgError} from '../../runbook/errors.js'
 import type {KafkaCluster} from '../../kafka/types.js'
 import type {GrowInputs, PreflightResult} from './context.js'
@@ -47,12 +49,29 @@ export async function checkTopicHealth(cluster: KafkaCluster, inputs: GrowInputs
   return {partitions, minInsyncReplicas, brokers: info.brokers.length, problems}
 }
 
+/**
+ * Least privilege, checked before anything is paused: a run that could pause producers but not add
+ * partitions would hold them for nothing. Returns one line per missing permission.
+ */
+export async function missingPermissions(cluster: KafkaCluster, inputs: GrowInputs): Promise<string[]> {
+  const groups = inputs.groups ?? (await readTopicLag(cluster, inputs.topic)).groups.map((g) => g.groupId)
+  const report = await checkPermissions(cluster, {topic: inputs.topic, groups, controlTopic: inputs.controlTopic, targetPartitions: inputs.to})
+  return report.missing.length === 0 ? [] : [`missing permissions: ${formatMissingPermissions(report.missing)}`]
+}
+
 export async function preflight(ctx: GrowContext): Promise<PreflightResult> {
   ctx.progress(`checking ${ctx.inputs.topic}`)
   const health = await checkTopicHealth(ctx.services.cluster, ctx.inputs)
   if (health.problems.length > 0) {
     throw new KreorgError('precondition', `${ctx.inputs.topic} is not healthy: ${health.problems.join('; ')}`, {
       suggestions: ['wait for the partitions to recover (kafka-topics --describe --under-replicated-partitions), then rerun'],
+    })
+  }
+  ctx.progress('checking permissions')
+  const denied = await missingPermissions(ctx.services.cluster, ctx.inputs)
+  if (denied.length > 0) {
+    throw new KreorgError('precondition', `${denied.join('; ')}`, {
+      suggestions: ['ask a cluster admin for these ACLs; nothing was paused or changed'],
     })
   }
   ctx.progress('taking the topic lease')
