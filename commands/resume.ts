@@ -1,6 +1,5 @@
 import {Args, Flags} from '@oclif/core'
 import {RunCommand} from '../src/cli/run-command.js'
-import {latestRunId} from '../src/runbook/checkpoint.js'
 import {KreorgError} from '../src/runbook/errors.js'
 
 export default class Resume extends RunCommand<typeof Resume> {
@@ -28,7 +27,7 @@ export default class Resume extends RunCommand<typeof Resume> {
     if (!given && !this.flags.latest) {
       throw new KreorgError('usage', 'which run? pass a run id or --latest', {suggestions: ['list runs with `kreorg runs`']})
     }
-    const runId = given ?? (await latestRunId(this.stateDir, (run) => run.status !== 'done' && run.status !== 'aborted'))
+    const runId = given ?? (await this.latestRun((run) => run.status !== 'done' && run.status !== 'aborted'))
     await this.resumeRun(runId)
   }
 }

@@ -218,8 +218,8 @@ export class ProducerAgent extends EventEmitter {
   private onRecord(record: RawControlRecord): void {
     const decoded = decode(record.key, record.value, this.secret ? {secret: this.secret} : {})
     if (!decoded.ok) {
-      // Other agents' acks and heartbeats failing our secret are noise; everything else is worth a warning.
-      if (!/^(ack|agent)\//.test(decoded.reason)) this.logger.warn(`control topic offset ${record.offset}: ignored: ${decoded.reason}`)
+      // Other agents' acks and heartbeats failing our secret, and run state records, are noise; everything else is worth a warning.
+      if (!/^(ack|agent|run)\//.test(decoded.reason)) this.logger.warn(`control topic offset ${record.offset}: ignored: ${decoded.reason}`)
     }
     const change = this.state.apply(decoded, {offset: record.offset, timestamp: record.timestamp})
     if (change && this.ready) this.onChange(change)

@@ -5,6 +5,9 @@ import type {ConnectionOptions} from '../kafka/types.js'
 import {type EngineOptions, type RecordedEnvironment, type RunOutcome, abortRun, resumeRun, startRun} from '../runbook/engine.js'
 import {ExitCode, KreorgError} from '../runbook/errors.js'
 import {defaultStateDir} from '../runbook/state-dir.js'
+import {DEFAULT_CONTROL_TOPIC} from '../control/schema.js'
+import {type RunSummary, latestRunId, listRuns, loadCheckpoint} from '../runbook/checkpoint.js'
+import {KafkaCheckpointMirror, KafkaRunSnapshot, STATE_MODES, type StateMode, adoptRun, mergeRuns} from '../runbook/shared-state.js'
 import type {Runbook} from '../runbook/types.js'
 import {type RenderMode, createRunUi} from '../ui/run-renderer.js'
 import {KafkaCommand} from './base-command.js'
@@ -15,6 +18,32 @@ export const stateDirFlag = Flags.string({
   env: 'KREORG_STATE_DIR',
   helpGroup: 'STATE',
 })
+
+/** `--state` and `--state-topic`: where runs live besides the local state dir (src/runbook/shared-state.ts). */
+export const stateModeFlags = {
+  state: Flags.string({
+    description: 'local: checkpoints only in --state-dir; kafka: also mirrored to --state-topic, so runs can be listed and resumed from another machine',
+    options: [...STATE_MODES],
+    env: 'KREORG_STATE',
+    default: 'local',
+    helpGroup: 'STATE',
+  }),
+  'state-topic': Flags.string({
+    description: 'control topic that holds run state with --state kafka',
+    env: 'KREORG_STATE_TOPIC',
+    default: DEFAULT_CONTROL_TOPIC,
+    helpGroup: 'STATE',
+  }),
+}
+
+export interface StateModeFlags {
+  state?: string
+  'state-topic'?: string
+}
+
+export function stateModeOf(flags: StateModeFlags): {mode: StateMode; topic: string} {
+  return {mode: flags.state === 'kafka' ? 'kafka' : 'local', topic: flags['state-topic'] ?? DEFAULT_CONTROL_TOPIC}
+}
 
 /** The state dir a command uses: --state-dir, KREORG_STATE_DIR, else the XDG default. */
 export function resolveStateDir(flag: string | undefined): string {
@@ -41,11 +70,16 @@ export abstract class RunCommand<T extends typeof Command> extends KafkaCommand<
   static override baseFlags = {
     ...KafkaCommand.baseFlags,
     'state-dir': stateDirFlag,
+    ...stateModeFlags,
     yes: Flags.boolean({char: 'y', description: 'answer yes to every confirmation (required when not on a terminal)', helpGroup: 'OUTPUT'}),
   }
 
-  protected get runFlags(): {'state-dir'?: string; yes: boolean} {
-    return this.flags as unknown as {'state-dir'?: string; yes: boolean}
+  protected get runFlags(): {'state-dir'?: string; yes: boolean} & StateModeFlags {
+    return this.flags as unknown as {'state-dir'?: string; yes: boolean} & StateModeFlags
+  }
+
+  protected get sharedState(): {mode: StateMode; topic: string} {
+    return stateModeOf(this.runFlags)
   }
 
   protected get stateDir(): string {
@@ -54,7 +88,12 @@ export abstract class RunCommand<T extends typeof Command> extends KafkaCommand<
 
   /** `--state-dir X` when the dir is not the one a plain `kreorg resume` would find. */
   private stateDirSuffix(): string {
-    return this.stateDir === defaultStateDir() ? '' : ` --state-dir ${shellQuote(this.stateDir)}`
+    const dir = this.stateDir === defaultStateDir() ? '' : ` --state-dir ${shellQuote(this.stateDir)}`
+    const {mode, topic} = this.sharedState
+    if (mode !== 'kafka') return dir
+    const state = process.env.KREORG_STATE === 'kafka' ? '' : ' --state kafka'
+    const topicFlag = topic === (process.env.KREORG_STATE_TOPIC || DEFAULT_CONTROL_TOPIC) ? '' : ` --state-topic ${shellQuote(topic)}`
+    return `${dir}${state}${topicFlag}`
   }
 
   protected resumeCommandFor(runId: string): string {
@@ -106,9 +145,11 @@ export abstract class RunCommand<T extends typeof Command> extends KafkaCommand<
     }
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
+    const mirror = this.sharedState.mode === 'kafka' ? new KafkaCheckpointMirror(this.sharedState.topic) : undefined
     let outcome: RunOutcome
     try {
       outcome = await call({
+        ...(mirror ? {mirror} : {}),
         stateDir: this.stateDir,
         listener: ui.listener,
         confirm: (question, details) => ui.confirm(question, details),
@@ -119,6 +160,7 @@ export abstract class RunCommand<T extends typeof Command> extends KafkaCommand<
         findRunbook,
       })
     } finally {
+      await mirror?.close().catch(() => {})
       await ui.done()
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)
@@ -141,10 +183,55 @@ export abstract class RunCommand<T extends typeof Command> extends KafkaCommand<
   }
 
   protected async resumeRun(runId: string): Promise<RunOutcome> {
+    await this.adoptSharedRun(runId)
     return this.drive((engine) => resumeRun(runId, engine), (recorded) => this.connectionFor(recorded))
   }
 
   protected async abortRun(runId: string): Promise<RunOutcome> {
+    await this.adoptSharedRun(runId)
     return this.drive((engine) => abortRun(runId, engine), (recorded) => this.connectionFor(recorded))
+  }
+
+  /**
+   * How to reach the cluster that holds shared run state: flags/env/profile, else the brokers a
+   * local copy of the run recorded.
+   */
+  private async stateConnection(runId: string | undefined): Promise<ConnectionOptions> {
+    try {
+      return this.connectionOptions()
+    } catch (error) {
+      const local = runId ? await loadCheckpoint(this.stateDir, runId).catch(() => undefined) : undefined
+      if (!local) throw error
+      return this.connectionFor(local.checkpoint.environment as RecordedEnvironment)
+    }
+  }
+
+  private snapshot: KafkaRunSnapshot | undefined
+
+  private async readSharedState(runId: string | undefined): Promise<KafkaRunSnapshot> {
+    this.snapshot ??= await KafkaRunSnapshot.read(await this.stateConnection(runId), this.sharedState.topic)
+    return this.snapshot
+  }
+
+  /** `--state kafka`: the newest copy of the run (local or Kafka) becomes the local working copy. */
+  private async adoptSharedRun(runId: string): Promise<void> {
+    if (this.sharedState.mode !== 'kafka') return
+    const outcome = await adoptRun(this.stateDir, runId, await this.readSharedState(runId))
+    if (outcome.from === 'kafka' && !this.jsonMode) {
+      process.stderr.write(`Run ${runId} taken from control topic ${this.sharedState.topic} into ${outcome.file}\n`)
+    }
+  }
+
+  /** The newest run (local, plus Kafka with --state kafka) that `accept` takes. */
+  protected async latestRun(accept: (run: RunSummary) => boolean): Promise<string> {
+    if (this.sharedState.mode !== 'kafka') return latestRunId(this.stateDir, accept)
+    const snapshot = await this.readSharedState(undefined)
+    const newest = mergeRuns(await listRuns(this.stateDir), snapshot.list(), () => null).find(accept)
+    if (!newest) {
+      throw new KreorgError('usage', `no matching runs in ${this.stateDir} or control topic ${this.sharedState.topic}`, {
+        suggestions: ['list runs with `kreorg runs --state kafka`'],
+      })
+    }
+    return newest.runId
   }
 }

@@ -51,6 +51,8 @@ export interface DecodeOptions {
 
 export function decode(rawKey: string | null | undefined, value: Buffer | string | null | undefined, options: DecodeOptions = {}): Decoded {
   if (!rawKey) return {ok: false, reason: 'record without a key'}
+  // `run/<runId>`: checkpoints mirrored by `--state kafka` (src/runbook/shared-state.ts); not part of the fold.
+  if (rawKey.startsWith('run/')) return {ok: false, reason: `${rawKey.slice(0, 100)}: run state record (not read by the pause protocol)`}
   const key = parseKey(rawKey)
   if (!key) return {ok: false, reason: `unknown key ${JSON.stringify(rawKey.slice(0, 100))}`}
   if (value === null || value === undefined) return {ok: true, key, message: null}

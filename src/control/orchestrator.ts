@@ -253,7 +253,7 @@ export class ControlChannel {
 
   private onRecord(record: RawControlRecord): void {
     const decoded = decode(record.key, record.value, this.options.secret ? {secret: this.options.secret} : {})
-    if (!decoded.ok) this.logger.warn(`control topic ${this.controlTopic} offset ${record.offset}: ignored: ${decoded.reason}`)
+    if (!decoded.ok && !decoded.reason.startsWith('run/')) this.logger.warn(`control topic ${this.controlTopic} offset ${record.offset}: ignored: ${decoded.reason}`)
     const change = this.state.apply(decoded, {offset: record.offset, timestamp: record.timestamp})
     if (change) this.events.emit('change', change)
   }

@@ -3,6 +3,7 @@ import {promises as fs} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {z} from 'zod'
+import {redact} from '../config/redact.js'
 import {KreorgError, describeCause} from './errors.js'
 import {atomicWriteFile, ensurePrivateDir, runsDir} from './state-dir.js'
 import type {AnyRunbook, ErrorInfo} from './types.js'
@@ -183,7 +184,8 @@ export async function writeCheckpoint(stateDir: string, checkpoint: Checkpoint):
   const dir = runsDir(stateDir)
   await ensurePrivateDir(dir)
   const file = checkpointPath(stateDir, checkpoint.runId)
-  await atomicWriteFile(file, `${JSON.stringify(checkpoint, null, 2)}\n`)
+  // Second net behind "inputs never hold secrets": the file (and its Kafka copy) go through redact().
+  await atomicWriteFile(file, `${JSON.stringify(redact(checkpoint), null, 2)}\n`)
   return file
 }
 

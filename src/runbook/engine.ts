@@ -47,6 +47,17 @@ export interface EngineOptions {
   findRunbook?(name: string): AnyRunbook | undefined
   /** Fixed run id (tests). */
   runId?: string
+  /**
+   * A second copy of every checkpoint write (`--state kafka`: the control topic). Written after the
+   * local file; a failure is a warning, never a failed run (the local file is the working copy).
+   */
+  mirror?: CheckpointMirror
+}
+
+export interface CheckpointMirror {
+  /** Where copies go, for the warning when a write fails. */
+  readonly topic: string
+  write(checkpoint: Checkpoint, connection: ConnectionOptions): Promise<void>
 }
 
 export type RunOutcome =
@@ -140,6 +151,9 @@ class Execution {
   services: unknown
   file: string | null = null
   private readonly detachSignal: () => void
+  /** Set by setup(): the mirror writes with the connection the run really uses. */
+  private connection: ConnectionOptions | undefined
+  private mirrorFailing = false
 
   constructor(
     readonly runbook: AnyRunbook,
@@ -186,6 +200,7 @@ class Execution {
     const recorded = this.checkpoint.environment as RecordedEnvironment
     const connection = typeof this.options.connection === 'function' ? this.options.connection(recorded) : this.options.connection
     this.checkpoint.environment = recordedFrom(connection)
+    this.connection = connection
     const env: RunEnvironment = {connection, stateDir: this.options.stateDir, runId: this.runId}
     const built = await settleOrInterrupt(this.runbook.setup(this.inputs, env), this.signal, 0).catch((error: unknown) => {
       if (error instanceof Interrupted || this.signal.aborted) {
@@ -201,6 +216,27 @@ class Execution {
     this.checkpoint.updatedAt = now()
     if (this.options.ephemeral) return
     this.file = await writeCheckpoint(this.options.stateDir, this.checkpoint)
+    await this.mirrorSave()
+  }
+
+  private async mirrorSave(): Promise<void> {
+    const mirror = this.options.mirror
+    if (!mirror || !this.connection) return
+    try {
+      await mirror.write(this.checkpoint, this.connection)
+      if (this.mirrorFailing) this.emit({...this.base(null), event: 'warning', message: `run state is mirrored to ${mirror.topic} again`})
+      this.mirrorFailing = false
+    } catch (error) {
+      // Warn once per streak: the run goes on with the local checkpoint, which `resume` on this host can use.
+      if (!this.mirrorFailing) {
+        this.emit({
+          ...this.base(null),
+          event: 'warning',
+          message: `could not mirror the checkpoint to ${mirror.topic} (${describeCause(error)}); only ${this.file} is current`,
+        })
+      }
+      this.mirrorFailing = true
+    }
   }
 
   results(): Record<string, unknown> {

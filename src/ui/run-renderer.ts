@@ -2,6 +2,7 @@ import {confirm as inquirerConfirm} from '@inquirer/prompts'
 import {type DefaultRenderer, Listr, ListrPromptAdapter, ListrTaskEventType, type ListrTaskWrapper, PRESET_TIMER, type SimpleRenderer} from 'listr2'
 import {formatDuration} from '../cli/duration.js'
 import {KreorgError} from '../runbook/errors.js'
+import {runSummaryLines, stepValueLines} from './step-views.js'
 import type {ErrorInfo, RunEvent, RunListener} from '../runbook/types.js'
 
 /**
@@ -36,6 +37,8 @@ export function describeError(error: ErrorInfo): string {
 }
 
 function renderDetails(details: unknown): string[] {
+  const view = stepValueLines(details)
+  if (view) return view
   if (typeof details === 'string') return [details]
   if (Array.isArray(details) && details.every((d) => typeof d === 'string')) return details as string[]
   return []
@@ -79,8 +82,10 @@ export class PlainRenderer {
         )
         break
       case 'step:done': {
-        const summary = resultSummary(event.result)
+        const view = stepValueLines(event.result)
+        const summary = view ? '' : resultSummary(event.result)
         this.line(`    done in ${formatDuration(event.durationMs)}${summary ? ` ${summary}` : ''}`)
+        if (view) for (const line of view) this.line(`    ${line}`)
         break
       }
       case 'step:fail':
@@ -194,9 +199,12 @@ export class ListrRenderer {
         step.resolve('skip')
         return
       }
-      case 'step:done':
+      case 'step:done': {
         this.steps.get(event.step ?? '')?.resolve('done')
+        const summary = runSummaryLines(event.result)
+        if (summary) this.after(() => this.out.write(`${summary.join('\n')}\n`))
         return
+      }
       case 'step:fail':
         this.steps.get(event.step ?? '')?.reject(new Error(describeError(event.error)))
         return
@@ -291,7 +299,8 @@ export class ListrRenderer {
       task = await new Promise<Wrapper>((resolve) => this.taskStarted.set(current, resolve))
     }
     if (!task || !this.running) return promptConfirm(question, details, this.out)
-    for (const line of renderDetails(details)) task.output = line
+    const lines = renderDetails(details)
+    if (lines.length > 0) task.output = lines.join('\n')
     return new InquirerConfirmAdapter((task as unknown as {task: never}).task, task).ask(question)
   }
 
