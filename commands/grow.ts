@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {growRunbook} from '../runbooks/grow.js'
 import {durationOption} from '../src/cli/duration.js'
 import {RunCommand} from '../src/cli/run-command.js'
+import {controlFlags} from '../src/control/flags.js'
 import {KreorgError} from '../src/runbook/errors.js'
 import type {GrowInputs} from '../src/steps/grow/context.js'
 import {growDryRun} from '../src/steps/grow/dry-run.js'
@@ -41,11 +42,7 @@ export default class Grow extends RunCommand<typeof Grow> {
     'pickup-timeout': durationOption('how long active groups get to own the new partitions (their metadata refresh is 5m by default)', 6 * 60_000),
     'post-check-window': durationOption('how long post-check waits for records written after resume', 10_000),
     'replica-assignment': Flags.file({description: 'file with one line of comma-separated broker ids per new partition', exists: true}),
-    'control-topic': Flags.string({description: 'control topic the producer agents follow', default: 'kreorg-control'}),
-    'control-secret-env': Flags.string({
-      description: 'environment variable holding the shared secret that signs control messages',
-      default: 'KREORG_CONTROL_SECRET',
-    }),
+    ...controlFlags,
     sample: Flags.integer({description: 'records to sample per partition for the key-movement plan', default: 1000, min: 0}),
   }
 

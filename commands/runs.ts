@@ -23,7 +23,7 @@ export default class Runs extends KafkaCommand<typeof Runs> {
     const lookup = (name: string) => findRunbook(name)?.steps.length ?? null
     const local = await listRuns(stateDir, lookup)
     const {mode, topic} = stateModeOf(this.flags)
-    const runs = mode === 'kafka' ? mergeRuns(local, (await KafkaRunSnapshot.read(this.connectionOptions(), topic)).list(), lookup) : local
+    const runs = mode === 'kafka' ? mergeRuns(local, await KafkaRunSnapshot.read(this.connectionOptions(), topic), lookup) : local
     const where = mode === 'kafka' ? `${stateDir} or control topic ${topic}` : stateDir
     process.stdout.write(`${this.jsonMode ? JSON.stringify(runs) : renderRuns(runs, where)}\n`)
   }

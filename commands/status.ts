@@ -36,7 +36,7 @@ export default class Status extends KafkaCommand<typeof Status> {
       return
     }
     const snapshot = await KafkaRunSnapshot.read(this.connectionOptions(), topic)
-    const runId = this.args['run-id'] ?? mergeRuns(await listRuns(stateDir), snapshot.list(), () => null)[0]?.runId
+    const runId = this.args['run-id'] ?? mergeRuns(await listRuns(stateDir), snapshot, () => null)[0]?.runId
     if (!runId) throw new KreorgError('usage', `no runs in ${stateDir} or control topic ${topic}`)
     const local = await loadCheckpoint(stateDir, runId).catch((error: unknown) => {
       // A damaged local file is an answer in itself; only a missing one falls through to Kafka.
@@ -54,6 +54,12 @@ export default class Status extends KafkaCommand<typeof Status> {
     const checkpoint = useRemote ? remoteCheckpoint : local!.checkpoint
     const file = useRemote ? kafkaLocation(topic, runId) : local!.file
     const report = buildStatus(checkpoint, findRunbook(checkpoint.runbook.name), file, this.config.bin)
+    const judged = snapshot.effectiveStatus(checkpoint)
+    if (judged !== report.status) {
+      // Recorded as running on another host whose lease has lapsed: its process is gone.
+      report.status = judged
+      report.next = `${this.config.bin} ${checkpoint.status === 'aborting' ? 'abort' : 'resume'} ${runId}`
+    }
     // From another machine, resuming needs the shared state too.
     if (report.next && process.env.KREORG_STATE !== 'kafka') report.next = `${report.next} --state kafka`
     this.render(report)

@@ -226,7 +226,7 @@ export abstract class RunCommand<T extends typeof Command> extends KafkaCommand<
   protected async latestRun(accept: (run: RunSummary) => boolean): Promise<string> {
     if (this.sharedState.mode !== 'kafka') return latestRunId(this.stateDir, accept)
     const snapshot = await this.readSharedState(undefined)
-    const newest = mergeRuns(await listRuns(this.stateDir), snapshot.list(), () => null).find(accept)
+    const newest = mergeRuns(await listRuns(this.stateDir), snapshot, () => null).find(accept)
     if (!newest) {
       throw new KreorgError('usage', `no matching runs in ${this.stateDir} or control topic ${this.sharedState.topic}`, {
         suggestions: ['list runs with `kreorg runs --state kafka`'],

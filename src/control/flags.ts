@@ -1,4 +1,5 @@
 import {Flags} from '@oclif/core'
+import {registerSecret} from '../config/redact.js'
 import {DEFAULT_CONTROL_TOPIC} from './schema.js'
 
 /** Flags every command that talks to producer agents shares (grow declares the same names). */
@@ -15,5 +16,7 @@ export const controlFlags = {
 export function controlSecret(envName: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (!envName) return undefined
   const value = env[envName]
+  // Masked in every message and --json line from here on, like SASL passwords.
+  if (value) registerSecret(value)
   return value ? value : undefined
 }

@@ -15,6 +15,7 @@ import {CONTROL_TOPIC_CONFIG, DEFAULT_CONTROL_TOPIC} from '../control/schema.js'
 import {ControlState} from '../control/state.js'
 import {
   type Checkpoint,
+  type RunStatus,
   type RunSummary,
   checkpointPath,
   effectiveStatus,
@@ -141,6 +142,19 @@ export class KafkaRunSnapshot {
     return this.runs.get(runId)
   }
 
+  /**
+   * Status as this host can judge it: a run recorded as running on another host whose lease on its
+   * topic is no longer held is really interrupted (that host's process can't be probed from here).
+   */
+  effectiveStatus(checkpoint: Checkpoint): RunStatus {
+    const status = effectiveStatus(checkpoint)
+    if ((status === 'running' || status === 'aborting') && checkpoint.host !== hostName() && checkpoint.steps.length > 0) {
+      const holder = this.leaseHolder(checkpoint.lockKey)
+      if (!holder || holder.runId !== checkpoint.runId) return 'interrupted'
+    }
+    return status
+  }
+
   /** The valid lease on a topic (as of the read), if any. */
   leaseHolder(topic: string): {runId: string; host: string; pid: number; expiresAt: number} | undefined {
     return this.control.holderAt(topic, Date.now())
@@ -163,13 +177,13 @@ function parseRunRecord(runId: string, record: RawControlRecord, topic: string):
 }
 
 /** The summary `kreorg runs` prints for a checkpoint (same shape as listRuns' entries). */
-export function summarize(checkpoint: Checkpoint, stepsTotal: number | null): RunSummary {
+export function summarize(checkpoint: Checkpoint, stepsTotal: number | null, status: RunStatus = effectiveStatus(checkpoint)): RunSummary {
   return {
     runId: checkpoint.runId,
     runbook: checkpoint.runbook.name,
     topic: checkpoint.lockKey,
     description: checkpoint.description,
-    status: effectiveStatus(checkpoint),
+    status,
     recordedStatus: checkpoint.status,
     currentStep: checkpoint.currentStep,
     stepsDone: checkpoint.steps.length,
@@ -187,13 +201,13 @@ export type MergedRunSummary = RunSummary & {source: RunSource}
  * Local and Kafka runs in one list: deduplicated by run id (the copy updated last wins; `source`
  * says where the run was found), newest first.
  */
-export function mergeRuns(local: RunSummary[], remote: RemoteRun[], lookupSteps: (name: string) => number | null): MergedRunSummary[] {
+export function mergeRuns(local: RunSummary[], snapshot: KafkaRunSnapshot, lookupSteps: (name: string) => number | null): MergedRunSummary[] {
   const merged = new Map<string, MergedRunSummary>()
   for (const run of local) merged.set(run.runId, {...run, source: 'local'})
-  for (const run of remote) {
+  for (const run of snapshot.list()) {
     const summary: RunSummary =
       'checkpoint' in run
-        ? summarize(run.checkpoint, lookupSteps(run.checkpoint.runbook.name))
+        ? summarize(run.checkpoint, lookupSteps(run.checkpoint.runbook.name), snapshot.effectiveStatus(run.checkpoint))
         : {
             runId: run.runId,
             runbook: null,

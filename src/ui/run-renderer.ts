@@ -1,6 +1,7 @@
 import {confirm as inquirerConfirm} from '@inquirer/prompts'
 import {type DefaultRenderer, Listr, ListrPromptAdapter, ListrTaskEventType, type ListrTaskWrapper, PRESET_TIMER, type SimpleRenderer} from 'listr2'
 import {formatDuration} from '../cli/duration.js'
+import {maskSecrets} from '../config/redact.js'
 import {KreorgError} from '../runbook/errors.js'
 import {runSummaryLines, stepValueLines} from './step-views.js'
 import type {ErrorInfo, RunEvent, RunListener} from '../runbook/types.js'
@@ -58,7 +59,8 @@ export class PlainRenderer {
   constructor(private readonly out: NodeJS.WritableStream = process.stdout) {}
 
   private line(text: string): void {
-    this.out.write(`${text}\n`)
+    // Client errors can echo connection settings; every password and key kreorg read is masked.
+    this.out.write(`${maskSecrets(text)}\n`)
   }
 
   readonly listener: RunListener = (event) => {
@@ -326,7 +328,7 @@ export function createRunUi(options: RunUiOptions): RunUi {
   const listr = options.mode === 'tty' ? new ListrRenderer(out) : undefined
   const plain = options.mode === 'plain' ? new PlainRenderer(out) : undefined
   const listener: RunListener =
-    listr?.listener ?? plain?.listener ?? ((event: RunEvent) => void out.write(`${JSON.stringify(event)}\n`))
+    listr?.listener ?? plain?.listener ?? ((event: RunEvent) => void out.write(`${maskSecrets(JSON.stringify(event))}\n`))
   return {
     listener,
     async confirm(question, details) {

@@ -4,7 +4,7 @@ import {ControlChannel} from '../../control/orchestrator.js'
 import type {GrowInputs} from './context.js'
 import {buildGrowPlan, type GrowPlan} from './plan.js'
 import {checkTopicHealth, missingPermissions, type TopicHealth} from './preflight.js'
-import {controlSecret} from './services.js'
+import {growControlSecret} from './services.js'
 
 export interface DryRunResult {
   health: TopicHealth
@@ -20,7 +20,7 @@ export async function growDryRun(connection: ConnectionOptions, inputs: GrowInpu
   await cluster.connect()
   try {
     const health = await checkTopicHealth(cluster, inputs)
-    const secret = controlSecret(inputs)
+    const secret = growControlSecret(inputs)
     const control = await ControlChannel.open(connection, {controlTopic: inputs.controlTopic, create: false, ...(secret ? {secret} : {})})
     let agents
     try {

@@ -1,22 +1,22 @@
 import {KafkajsCluster} from '../../kafka/kafkajs-cluster.js'
 import type {RunEnvironment} from '../../runbook/types.js'
 import {ControlChannel} from '../../control/orchestrator.js'
+import {controlSecret} from '../../control/flags.js'
 import type {ControlPort, GrowInputs, GrowServices} from './context.js'
 
 /** What the command hands the runbook besides its inputs: live connection settings. */
 export type GrowEnvironment = Pick<RunEnvironment, 'connection'>
 
 /** The control-topic signing secret is read from the environment at run time, never stored. */
-export function controlSecret(inputs: Pick<GrowInputs, 'controlSecretEnv'>): string | undefined {
-  const value = process.env[inputs.controlSecretEnv]
-  return value === undefined || value === '' ? undefined : value
+export function growControlSecret(inputs: Pick<GrowInputs, 'controlSecretEnv'>): string | undefined {
+  return controlSecret(inputs.controlSecretEnv)
 }
 
 export async function openGrowServices(inputs: GrowInputs, env: GrowEnvironment): Promise<{services: GrowServices; close(): Promise<void>}> {
   const cluster = new KafkajsCluster(env.connection)
   await cluster.connect()
   let control: ControlPort
-  const secret = controlSecret(inputs)
+  const secret = growControlSecret(inputs)
   try {
     control = await ControlChannel.open(env.connection, {
       controlTopic: inputs.controlTopic,

@@ -1,0 +1,72 @@
+/**
+ * Child process of bench/key-analysis.ts: one analysis over N generated keys, then its peak RSS.
+ * A fresh process per measurement, so maxRSS belongs to that one analysis.
+ *
+ *   node dist/bench/key-analysis-worker.js <mode> <keys> <from> <to>
+ * modes: records   — build KeyedRecord[] (what the sampler returns), then keyMovement(records)
+ *        streaming — KeyHasher: add each key as it is generated, then movement (hash once)
+ *        hash-loop — the Java baseline's loop in JS: murmur2 per key, count moved, no de-duplication
+ */
+import {performance} from 'node:perf_hooks'
+import * as keyAnalysis from '../src/kafka/key-analysis.js'
+import {murmur2, toPositive} from '../src/kafka/murmur2.js'
+
+const [mode = 'records', countArg = '1000000', fromArg = '12', toArg = '16'] = process.argv.slice(2)
+const count = Number(countArg)
+const from = Number(fromArg)
+const to = Number(toArg)
+const encoder = new TextEncoder()
+const key = (i: number) => encoder.encode(`key-${i}`)
+
+interface Out {
+  mode: string
+  keys: number
+  moved: number
+  generateMs: number
+  analyzeMs: number
+  totalMs: number
+  maxRssKiB: number
+}
+
+function run(): Out {
+  const t0 = performance.now()
+  if (mode === 'records') {
+    const records: keyAnalysis.KeyedRecord[] = new Array(count)
+    for (let i = 0; i < count; i++) {
+      const k = key(i)
+      records[i] = {key: k, partition: toPositive(murmur2(k)) % from}
+    }
+    const t1 = performance.now()
+    const movement = keyAnalysis.keyMovement(records, from, to)
+    const t2 = performance.now()
+    return {mode, keys: movement.sampledKeys, moved: movement.moved, generateMs: t1 - t0, analyzeMs: t2 - t1, totalMs: t2 - t0, maxRssKiB: 0}
+  }
+  if (mode === 'streaming') {
+    // Resolved at run time so this file compiles against a key-analysis without the streaming API.
+    const Hasher = (keyAnalysis as unknown as Record<string, unknown>).KeyHasher as
+      | (new (options?: {partitioner?: string}) => {add(key: Uint8Array | null): void; movement(from: number, to: number): {sampledKeys: number; moved: number}})
+      | undefined
+    if (!Hasher) throw new Error('src/kafka/key-analysis.ts has no KeyHasher')
+    const hasher = new Hasher()
+    for (let i = 0; i < count; i++) hasher.add(key(i))
+    const t1 = performance.now()
+    const movement = hasher.movement(from, to)
+    const t2 = performance.now()
+    // Generation and hashing are one pass here: generateMs holds both.
+    return {mode, keys: movement.sampledKeys, moved: movement.moved, generateMs: t1 - t0, analyzeMs: t2 - t1, totalMs: t2 - t0, maxRssKiB: 0}
+  }
+  if (mode === 'hash-loop') {
+    let moved = 0
+    for (let i = 0; i < count; i++) {
+      const h = toPositive(murmur2(key(i)))
+      if (h % from !== h % to) moved++
+    }
+    const t1 = performance.now()
+    return {mode, keys: count, moved, generateMs: 0, analyzeMs: t1 - t0, totalMs: t1 - t0, maxRssKiB: 0}
+  }
+  throw new Error(`unknown mode ${mode}`)
+}
+
+const out = run()
+out.maxRssKiB = process.resourceUsage().maxRSS
+process.stdout.write(`${JSON.stringify(out)}\n`)
