@@ -11,7 +11,7 @@ export default class Demo extends BaseCommand<typeof Demo> {
     'and a twin `orders-naive` with the same keyed producers (per-key sequence numbers) and two consumer groups',
     'each (one lagging). The twin gets a plain createPartitions under traffic; `orders` gets `kreorg grow`.',
     'Prints per-key ordering violations, lost and duplicated records, and producer pause time for both.',
-  ].join('\n')
+  ].join(' ')
 
   static override examples = ['<%= config.bin %> demo', '<%= config.bin %> demo --json']
 

@@ -17,7 +17,7 @@ export default class Grow extends RunCommand<typeof Grow> {
     'pause-producers, quiesce, drain, add-partitions, verify-partitions, prime-consumers, verify-mapping,',
     'resume-producers, post-check. A failure before add-partitions resumes the producers; after it the run',
     'can only go forward (Kafka cannot remove partitions) with `kreorg resume <run-id>`.',
-  ].join('\n')
+  ].join(' ')
 
   static override examples = [
     '<%= config.bin %> grow orders --to 16',

@@ -119,6 +119,8 @@ export interface WorldOptions {
   /** Shared control topic; default a fresh random one, so runs never see other tests' agents or leases. */
   controlTopic?: string
   topic?: string
+  /** Agent heartbeat interval (default 1 s); a long one keeps the control topic still for dry-run checks. */
+  heartbeatMs?: number
 }
 
 /** One topic with live keyed traffic and consumer groups. */
@@ -172,7 +174,7 @@ export class GrowWorld {
           controlTopic: this.controlTopic,
           agentId: `${this.topic}-producer-${i}`,
           producer: {idempotent: true, metadataMaxAge: METADATA_MAX_AGE_MS},
-          heartbeatMs: 1_000,
+          heartbeatMs: this.options.heartbeatMs ?? 1_000,
           logger: {warn: (message) => this.agentWarnings.push(message)},
         })
         this.agents.push(agent)

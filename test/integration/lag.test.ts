@@ -1,7 +1,9 @@
+import {spawnSync} from 'node:child_process'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 import {INTERNAL_GROUP_PREFIX, readTopicLag, type TopicLag} from '../../src/kafka/lag.js'
 import type {KafkajsCluster} from '../../src/kafka/kafkajs-cluster.js'
 import type {KafkaCluster} from '../../src/kafka/types.js'
+import {cachedKafkaJars, javaCommand} from '../../src/local-kafka/index.js'
 import {runCli} from '../helpers/cli.js'
 import {connectTestCluster, randomName, testBrokers} from '../helpers/kafka.js'
 
@@ -17,6 +19,9 @@ const EXPECTED: Record<string, {lags: number[]; committed: Array<number | null>;
   billing: {lags: [0, 2, 7, 0], committed: [5, 1, 0, 0], total: 9},
   audit: {lags: [3, 3, 7, 0], committed: [2, null, null, null], total: 13},
 }
+
+/** Kafka's own tool classes, when the jars are cached (always when the run started its broker from them). */
+const kafkaTools = await cachedKafkaJars()
 
 describe('kreorg lag against a real broker', () => {
   let cluster: KafkaCluster & KafkajsCluster
@@ -95,6 +100,39 @@ describe('kreorg lag against a real broker', () => {
     expect(row(groups.billing)).toEqual([groups.billing, 'Empty', '0', '9', '2'])
     expect(row(groups.audit)).toEqual([groups.audit, 'Empty', '0', '13', '3'])
     expect(result.stdout).not.toContain(internalGroup)
+  })
+
+  test.skipIf(!kafkaTools)('Kafka\'s own ConsumerGroupCommand reports the same lag for every committed partition', () => {
+    const result = spawnSync(
+      javaCommand(),
+      [
+        '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
+        '-cp',
+        kafkaTools!.classpath,
+        'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand',
+        '--bootstrap-server',
+        testBrokers(),
+        '--describe',
+        '--group',
+        groups.billing,
+        '--group',
+        groups.audit,
+      ],
+      {encoding: 'utf8', timeout: 60_000},
+    )
+    expect(result.status, result.stderr).toBe(0)
+    // GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG ...; it lists only partitions with a commit.
+    const rows = result.stdout
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/))
+      .filter((cols) => cols[1] === topic)
+      .map(([group, , partition, current, end, lag]) => [group, Number(partition), Number(current), Number(end), Number(lag)])
+      .sort((a, b) => String(a[0]).localeCompare(String(b[0])) || Number(a[1]) - Number(b[1]))
+    const expected = [
+      ...EXPECTED.billing!.lags.map((lag, p) => [groups.billing, p, COMMITS.billing![p], PRODUCED[p], lag]),
+      [groups.audit, 0, 2, PRODUCED[0], EXPECTED.audit!.lags[0]],
+    ].sort((a, b) => String(a[0]).localeCompare(String(b[0])) || Number(a[1]) - Number(b[1]))
+    expect(rows).toEqual(expected)
   })
 
   test('--group limits the report to the named group', async () => {

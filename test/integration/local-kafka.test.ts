@@ -92,41 +92,6 @@ describe.skipIf(skipReason !== undefined)('src/local-kafka from the jars', () =>
     }
   })
 
-  test('one node: killNode crashes it, restartNode brings it back with its data, stop() removes everything', async () => {
-    const kafka = await startLocalKafka({mode: 'jars'})
-    let cluster: KafkajsCluster | undefined
-    try {
-      expect(kafka).toMatchObject({mode: 'jars', version: '4.3.1', nodes: [{id: 1}]})
-      expect(kafka.toolsClasspath).toMatch(/\*$/)
-      const firstPid = kafka.nodes[0]!.pid!
-      const topic = randomName('local-kafka')
-      cluster = await connect(kafka.brokers)
-      await cluster.createTopic({topic, partitions: 2})
-      await produce(cluster, topic, 10)
-      await cluster.close()
-
-      await kafka.killNode(1)
-      expect(alive(firstPid)).toBe(false)
-      expect(await accepts(kafka.brokers)).toBe(false)
-
-      await kafka.restartNode(1)
-      expect(kafka.nodes[0]!.pid).not.toBe(firstPid)
-      cluster = await connect(kafka.brokers)
-      // Survived the crash: the records are still there after log recovery.
-      const ends = await cluster.endOffsets(topic)
-      expect(ends.reduce((sum, p) => sum + p.high, 0)).toBe(10)
-      await cluster.close()
-
-      await kafka.stopNode(1)
-      expect(await accepts(kafka.brokers)).toBe(false)
-    } finally {
-      await cluster?.close()
-      await kafka.stop()
-    }
-    expect(alive(kafka.nodes[0]!.pid!)).toBe(false)
-    expect(existsSync(kafka.dataDir!)).toBe(false)
-  })
-
   describe('three nodes', () => {
     let kafka: LocalKafka
     let cluster: KafkajsCluster
@@ -142,6 +107,8 @@ describe.skipIf(skipReason !== undefined)('src/local-kafka from the jars', () =>
     })
 
     test('topics default to RF=3; losing one node keeps acks=all writes working; it rejoins the ISR after restart', async () => {
+      expect(kafka).toMatchObject({mode: 'jars', version: '4.3.1'})
+      expect(kafka.toolsClasspath).toMatch(/kafka-4\.3\.1[/\\]lib[/\\]\*$/)
       expect(kafka.nodes.map((n) => n.id)).toEqual([1, 2, 3])
       expect((await cluster.describeCluster()).brokers.map((b) => b.nodeId).sort()).toEqual([1, 2, 3])
       const topic = randomName('local-kafka-3')
@@ -149,15 +116,34 @@ describe.skipIf(skipReason !== undefined)('src/local-kafka from the jars', () =>
       const described = await cluster.describeTopic(topic)
       expect(described.partitions.map((p) => p.replicas.length)).toEqual([3, 3, 3])
 
+      const killedPid = kafka.nodes[2]!.pid!
       await kafka.killNode(3)
+      expect(alive(killedPid)).toBe(false)
+      expect(await accepts(kafka.nodes[2]!.address)).toBe(false)
       // The controller fences the dead broker and shrinks the ISRs; min.insync.replicas=2 still allows writes.
       await waitFor('node 3 to leave every ISR', async () => (await cluster.describeTopic(topic)).partitions.every((p) => !p.isr.includes(3)), 60_000)
       await produce(cluster, topic, 20)
 
       await kafka.restartNode(3)
+      expect(kafka.nodes[2]!.pid).not.toBe(killedPid)
       await waitFor('node 3 to rejoin every ISR', async () => (await cluster.describeTopic(topic)).partitions.every((p) => p.isr.length === 3), 90_000)
       const ends = await cluster.endOffsets(topic)
       expect(ends.reduce((sum, p) => sum + p.high, 0)).toBe(20)
+    })
+
+    test('stopNode shuts one node down gracefully; stop() ends every process and removes the data', async () => {
+      const pids = kafka.nodes.map((n) => n.pid!)
+      await kafka.stopNode(2)
+      expect(alive(pids[1]!)).toBe(false)
+      expect(await accepts(kafka.nodes[1]!.address)).toBe(false)
+      expect(await accepts(kafka.nodes[0]!.address)).toBe(true)
+
+      await cluster.close()
+      await kafka.stop()
+      expect(pids.filter(alive)).toEqual([])
+      expect(existsSync(kafka.dataDir!)).toBe(false)
+      // Idempotent: afterAll calls it again.
+      await kafka.stop()
     })
   })
 })
