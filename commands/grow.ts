@@ -81,6 +81,7 @@ export default class Grow extends RunCommand<typeof Grow> {
       }
       return
     }
+    this.requireConfirmation(`kreorg grow ${inputs.topic} --to ${inputs.to}`)
     await this.executeRun(growRunbook, inputs)
   }
 }

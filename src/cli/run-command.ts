@@ -118,6 +118,22 @@ export abstract class RunCommand<T extends typeof Command> extends KafkaCommand<
     }
   }
 
+  /** Whether a confirmation can be asked: a terminal on both ends and no --json. */
+  protected get interactive(): boolean {
+    return !this.jsonMode && process.stdin.isTTY === true && process.stdout.isTTY === true
+  }
+
+  /**
+   * Fails before anything starts (no lock, no lease, no checkpoint) when a run would need a
+   * confirmation nobody can give.
+   */
+  protected requireConfirmation(what: string): void {
+    if (this.runFlags.yes || this.interactive) return
+    throw new KreorgError('usage', `${what} asks for confirmation, but there is no terminal to ask on`, {
+      suggestions: ['pass --yes to confirm non-interactively (scripts, CI, --json)'],
+    })
+  }
+
   private renderMode(): RenderMode {
     if (this.jsonMode) return 'json'
     return process.stdout.isTTY ? 'tty' : 'plain'
@@ -129,7 +145,7 @@ export abstract class RunCommand<T extends typeof Command> extends KafkaCommand<
     const ui = createRunUi({
       mode: this.renderMode(),
       yes: this.runFlags.yes,
-      interactive: !this.jsonMode && process.stdin.isTTY === true && process.stdout.isTTY === true,
+      interactive: this.interactive,
       onPromptCancel: () => controller.abort(),
     })
     let signals = 0
