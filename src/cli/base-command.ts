@@ -57,6 +57,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     // oclif's own errors (parse errors exit 2, this.exit) already carry their exit code.
+    // A flag value a custom parser rejected (e.g. --lease soon) is bad usage, whatever the parser threw.
+    if (!isKreorgError(error) && /^Parsing --/.test(error.message ?? '')) {
+      return this.catch(new KreorgError('usage', error.message.replace(/\s+/g, ' ').trim(), {cause: error}) as never)
+    }
     if (error.oclif?.exit !== undefined && !isKreorgError(error)) return super.catch(error)
     const kreorgError = isKreorgError(error)
       ? error

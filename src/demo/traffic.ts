@@ -112,6 +112,18 @@ export class DemoGroup {
     })
   }
 
+  /**
+   * Stops fetching while the group stays Stable with its members (kafkajs pause), so a backlog
+   * builds up that the group then drains at full speed after resume() — what the benchmarks need.
+   */
+  pause(): void {
+    this.consumer?.pause([{topic: this.options.topic}])
+  }
+
+  resume(): void {
+    this.consumer?.resume([{topic: this.options.topic}])
+  }
+
   async stop(): Promise<void> {
     await this.consumer?.disconnect()
   }

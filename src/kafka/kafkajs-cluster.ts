@@ -152,8 +152,10 @@ export class KafkajsCluster implements KafkaCluster {
   }
 
   async createTopic(spec: NewTopic): Promise<boolean> {
+    // kafkajs's own waitForLeaders gives up at once on UNKNOWN_TOPIC_OR_PARTITION, which a KRaft broker
+    // under load still answers for a moment after creating the topic: wait for the leaders here instead.
     const created = await this.admin.createTopics({
-      waitForLeaders: true,
+      waitForLeaders: false,
       topics: [
         {
           topic: spec.topic,
@@ -163,7 +165,25 @@ export class KafkajsCluster implements KafkaCluster {
         },
       ],
     })
+    if (created) await this.waitForLeaders(spec.topic, spec.partitions)
     return created
+  }
+
+  /** Until metadata shows `partitions` partitions of `topic`, each with a leader (bounded by the request timeout). */
+  private async waitForLeaders(topic: string, partitions: number): Promise<void> {
+    const deadline = Date.now() + (this.options.requestTimeoutMs ?? 30_000)
+    for (;;) {
+      let problem: string
+      try {
+        const description = await describeWith(this.admin, topic)
+        if (description.partitions.length >= partitions && description.partitions.every((p) => p.leader >= 0)) return
+        problem = `${description.partitions.filter((p) => p.leader >= 0).length}/${partitions} partitions have a leader`
+      } catch (error) {
+        problem = describeCause(error)
+      }
+      if (Date.now() >= deadline) throw new KreorgError('timeout', `topic ${topic} was created but its partitions have no leaders yet: ${problem}`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
   }
 
   async deleteTopics(topics: string[]): Promise<void> {
@@ -180,13 +200,20 @@ export class KafkajsCluster implements KafkaCluster {
   }
 
   async endOffsets(topic: string): Promise<PartitionOffsets[]> {
-    try {
-      const offsets = await this.admin.fetchTopicOffsets(topic)
-      return offsets
-        .map((o) => ({partition: o.partition, low: Number(o.low), high: Number(o.high)}))
-        .sort((a, b) => a.partition - b.partition)
-    } catch (error) {
-      throw mapTopicError(error, topic)
+    // Right after a topic is created (or partitions added) a broker can answer metadata without the
+    // new partitions for a moment; kafkajs then fails inside fetchTopicOffsets with a TypeError.
+    // That is "not yet", not a bug of the caller: retry briefly before calling the topic missing.
+    const deadline = Date.now() + 3_000
+    for (;;) {
+      try {
+        const offsets = await this.admin.fetchTopicOffsets(topic)
+        return offsets
+          .map((o) => ({partition: o.partition, low: Number(o.low), high: Number(o.high)}))
+          .sort((a, b) => a.partition - b.partition)
+      } catch (error) {
+        if (!(error instanceof TypeError) || Date.now() >= deadline) throw mapTopicError(error instanceof TypeError ? {type: 'UNKNOWN_TOPIC_OR_PARTITION'} : error, topic)
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
     }
   }
 

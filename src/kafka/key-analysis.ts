@@ -61,58 +61,145 @@ export function keyMovement(
   to: number,
   options: {partitioner?: PartitionerName} = {},
 ): KeyMovement {
+  checkCounts(from, to)
+  const hasher = new KeyHasher(options)
+  for (const record of records) hasher.add(record.key)
+  return hasher.movement(from, to)
+}
+
+function checkCounts(from: number, to: number): void {
   if (!Number.isInteger(from) || !Number.isInteger(to) || from < 1 || to < 1) {
     throw new RangeError(`partition counts must be positive integers (from=${from}, to=${to})`)
   }
-  const partitioner = options.partitioner ?? 'murmur2'
-  const perKey = new Map<string, {hash: number; records: number}>()
-  let nullKeyRecords = 0
-  let keyedRecords = 0
-  for (const record of records) {
-    if (record.key === null) {
-      nullKeyRecords++
-      continue
+}
+
+/**
+ * Hash-once, streaming form of `keyMovement`: add keys as they are read, then ask for any number of
+ * `from → to` figures without hashing again (the audit compares several candidate counts). Distinct
+ * keys are found by their bytes in an open-addressing table indexed by the partitioner hash that is
+ * computed anyway, so a key costs its bytes plus ~24 bytes in typed arrays, not a string and an
+ * object on the JS heap: 10M distinct keys fit in a few hundred MB instead of several GB.
+ */
+export class KeyHasher {
+  readonly partitioner: PartitionerName
+  /** Distinct non-null keys added so far. */
+  size = 0
+  keyedRecords = 0
+  nullKeyRecords = 0
+  private hashes = new Uint32Array(1024)
+  private counts = new Float64Array(1024)
+  /** Key i's bytes are arena[starts[i] .. starts[i + 1]). */
+  private starts = new Float64Array(1025)
+  private arena = new Uint8Array(16 * 1024)
+  /** Slot → key index + 1 (0 = empty); at most half full. */
+  private table = new Int32Array(2048)
+
+  constructor(options: {partitioner?: PartitionerName} = {}) {
+    this.partitioner = options.partitioner ?? 'murmur2'
+  }
+
+  /** Adds `records` records with this key (null: a record without a key). */
+  add(key: Uint8Array | null, records = 1): void {
+    if (key === null) {
+      this.nullKeyRecords += records
+      return
     }
-    const hash = positiveHashWith(partitioner, record.key)
+    const hash = positiveHashWith(this.partitioner, key)
     // CRC32 with an empty key is random, so such a record has no key-bound partition to move.
     if (hash === null) {
-      nullKeyRecords++
-      continue
+      this.nullKeyRecords += records
+      return
     }
-    keyedRecords++
-    const id = keyId(record.key)
-    const entry = perKey.get(id)
-    if (entry) entry.records++
-    else perKey.set(id, {hash, records: 1})
-  }
-  const sources = Array.from({length: from}, (_, partition) => ({partition, keys: 0, moved: 0}))
-  let moved = 0
-  let movedRecords = 0
-  for (const {hash, records: count} of perKey.values()) {
-    const source = sources[hash % from]!
-    source.keys++
-    if (hash % from !== hash % to) {
-      moved++
-      movedRecords += count
-      source.moved++
+    this.keyedRecords += records
+    const mask = this.table.length - 1
+    for (let slot = Math.imul(hash, 0x9e3779b1) & mask; ; slot = (slot + 1) & mask) {
+      const entry = this.table[slot]!
+      if (entry === 0) {
+        this.table[slot] = this.insert(key, hash, records) + 1
+        if (this.size * 2 > this.table.length) this.rehash()
+        return
+      }
+      if (this.hashes[entry - 1] === hash >>> 0 && this.sameKey(entry - 1, key)) {
+        this.counts[entry - 1]! += records
+        return
+      }
     }
   }
-  const stay = gcd(from, to) / to
-  return {
-    from,
-    to,
-    partitioner,
-    sampledKeys: perKey.size,
-    moved,
-    movedShare: ratio(moved, perKey.size),
-    uniformEstimate: stay,
-    uniformMovedShare: 1 - stay,
-    keyedRecords,
-    movedRecords,
-    movedRecordShare: ratio(movedRecords, keyedRecords),
-    perSourcePartition: sources.map((s) => ({...s, share: ratio(s.moved, s.keys)})),
-    nullKeyRecords,
+
+  /** Same figures as `keyMovement` over the records added so far. */
+  movement(from: number, to: number): KeyMovement {
+    checkCounts(from, to)
+    const sources = Array.from({length: from}, (_, partition) => ({partition, keys: 0, moved: 0}))
+    let moved = 0
+    let movedRecords = 0
+    for (let i = 0; i < this.size; i++) {
+      const hash = this.hashes[i]!
+      const source = sources[hash % from]!
+      source.keys++
+      if (hash % from !== hash % to) {
+        moved++
+        movedRecords += this.counts[i]!
+        source.moved++
+      }
+    }
+    const stay = gcd(from, to) / to
+    return {
+      from,
+      to,
+      partitioner: this.partitioner,
+      sampledKeys: this.size,
+      moved,
+      movedShare: ratio(moved, this.size),
+      uniformEstimate: stay,
+      uniformMovedShare: 1 - stay,
+      keyedRecords: this.keyedRecords,
+      movedRecords,
+      movedRecordShare: ratio(movedRecords, this.keyedRecords),
+      perSourcePartition: sources.map((s) => ({...s, share: ratio(s.moved, s.keys)})),
+      nullKeyRecords: this.nullKeyRecords,
+    }
   }
+
+  private insert(key: Uint8Array, hash: number, records: number): number {
+    const index = this.size++
+    if (index >= this.hashes.length) {
+      this.hashes = grow(this.hashes, this.hashes.length * 2)
+      this.counts = grow(this.counts, this.counts.length * 2)
+      this.starts = grow(this.starts, this.starts.length * 2 - 1)
+    }
+    const start = this.starts[index]!
+    const end = start + key.length
+    if (end > this.arena.length) this.arena = grow(this.arena, Math.max(end, this.arena.length * 2))
+    this.arena.set(key, start)
+    this.starts[index + 1] = end
+    this.hashes[index] = hash
+    this.counts[index] = records
+    return index
+  }
+
+  private sameKey(index: number, key: Uint8Array): boolean {
+    const start = this.starts[index]!
+    if (this.starts[index + 1]! - start !== key.length) return false
+    for (let i = 0; i < key.length; i++) if (this.arena[start + i] !== key[i]) return false
+    return true
+  }
+
+  private rehash(): void {
+    const table = new Int32Array(this.table.length * 2)
+    const mask = table.length - 1
+    for (let i = 0; i < this.size; i++) {
+      let slot = Math.imul(this.hashes[i]!, 0x9e3779b1) & mask
+      while (table[slot] !== 0) slot = (slot + 1) & mask
+      table[slot] = i + 1
+    }
+    this.table = table
+  }
+}
+
+function grow<T extends Uint8Array | Uint32Array | Float64Array>(array: T, length: number): T {
+  const next = new (array.constructor as new (n: number) => T)(length)
+  next.set(array)
+  return next
 }
 
 export type DetectedPartitioner = PartitionerName | 'mixed' | 'unknown' | 'inconclusive' | 'none'

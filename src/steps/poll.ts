@@ -11,18 +11,38 @@ export interface PollOptions {
 }
 
 /**
+ * A Kafka client error that the next attempt may well not hit: a broker died or restarted, a leader
+ * moved, a connection was reset. Recognised by name/flag so this file needs no client import.
+ */
+export function isTransientKafkaError(error: unknown): boolean {
+  if (!(error instanceof Error) || !error.name.startsWith('KafkaJS')) return false
+  if ((error as {retriable?: unknown}).retriable === true) return true
+  return /Connection|Timeout|NumberOfRetriesExceeded|BrokerNotFound|Metadata/.test(error.name)
+}
+
+/**
  * Re-reads live state until `attempt` returns a value (not undefined). Every step that waits on the
  * cluster (drain, pickup, verify) goes through here, so timeouts and Ctrl-C behave the same everywhere.
  */
 export async function pollUntil<T>(attempt: () => Promise<T | undefined>, options: PollOptions): Promise<T> {
   const started = Date.now()
+  let transient: unknown
   for (;;) {
     options.signal?.throwIfAborted()
-    const value = await attempt()
+    let value: T | undefined
+    try {
+      value = await attempt()
+      transient = undefined
+    } catch (error) {
+      // A broker failing over must not fail a step that only reads: poll again until the timeout.
+      if (!isTransientKafkaError(error)) throw error
+      transient = error
+    }
     if (value !== undefined) return value
     const elapsed = Date.now() - started
     if (elapsed >= options.timeoutMs) {
-      throw new KreorgError('timeout', options.timeoutMessage(elapsed), {suggestions: options.suggestions ?? []})
+      const last = transient === undefined ? '' : ` (last error: ${transient instanceof Error ? transient.message : String(transient)})`
+      throw new KreorgError('timeout', `${options.timeoutMessage(elapsed)}${last}`, {suggestions: options.suggestions ?? [], ...(transient === undefined ? {} : {cause: transient})})
     }
     await sleep(Math.min(options.intervalMs, Math.max(0, options.timeoutMs - elapsed)), undefined, {signal: options.signal}).catch((error: unknown) => {
       if (options.signal?.aborted) throw options.signal.reason ?? error

@@ -1,6 +1,20 @@
 import type {PauseResult, ResumeResult} from './context.js'
 import {ensureLease, type GrowContext} from './lease.js'
 
+/** Waits for every listed agent's ack, reporting each as progress. */
+async function collectAcks(ctx: GrowContext, agentIds: string[], epoch: number, state: 'paused' | 'resumed'): Promise<void> {
+  let acked = 0
+  await ctx.services.control.waitForAcks(ctx.inputs.topic, {
+    runId: ctx.runId,
+    epoch,
+    agentIds,
+    state,
+    timeoutMs: ctx.inputs.ackTimeoutMs,
+    signal: ctx.signal,
+    onAck: (ack) => ctx.progress(`${++acked}/${agentIds.length} agents ${state} (${ack.agentId})`),
+  })
+}
+
 /** Each pause gets a fresh epoch so acks from an earlier attempt of the same run never count. */
 function newEpoch(): number {
   return Date.now()
@@ -15,16 +29,7 @@ export async function pauseProducers(ctx: GrowContext): Promise<PauseResult> {
   const epoch = newEpoch()
   ctx.progress(`pausing ${agents.length} producer agent(s)`)
   await control.pause(topic, {runId: ctx.runId, epoch})
-  let acked = 0
-  await control.waitForAcks(topic, {
-    runId: ctx.runId,
-    epoch,
-    agentIds: agents.map((a) => a.agentId),
-    state: 'paused',
-    timeoutMs: ctx.inputs.ackTimeoutMs,
-    signal: ctx.signal,
-    onAck: (ack) => ctx.progress(`${++acked}/${agents.length} agents paused (${ack.agentId})`),
-  })
+  await collectAcks(ctx, agents.map((a) => a.agentId), epoch, 'paused')
   return {epoch, agents: agents.map((a) => a.agentId), pausedAt: Date.now()}
 }
 
@@ -42,15 +47,6 @@ export async function resumeProducers(ctx: GrowContext, targetPartitions?: numbe
   const endOffsetsAtResume = await cluster.endOffsets(topic)
   ctx.progress(`resuming ${agents.length} producer agent(s)`)
   await control.resume(topic, {runId: ctx.runId, epoch, ...(targetPartitions === undefined ? {} : {targetPartitions})})
-  let acked = 0
-  await control.waitForAcks(topic, {
-    runId: ctx.runId,
-    epoch,
-    agentIds: agents.map((a) => a.agentId),
-    state: 'resumed',
-    timeoutMs: ctx.inputs.ackTimeoutMs,
-    signal: ctx.signal,
-    onAck: (ack) => ctx.progress(`${++acked}/${agents.length} agents resumed (${ack.agentId})`),
-  })
+  await collectAcks(ctx, agents.map((a) => a.agentId), epoch, 'resumed')
   return {resumedAt: Date.now(), agents: agents.map((a) => a.agentId), endOffsetsAtResume}
 }

@@ -1,4 +1,6 @@
+import {setTimeout as sleep} from 'node:timers/promises'
 import {describeCause} from '../../runbook/errors.js'
+import {isTransientKafkaError} from '../poll.js'
 import {resumeProducers} from './producers.js'
 import {ensureLease, type GrowContext} from './lease.js'
 import {releaseLease} from './preflight.js'
@@ -12,7 +14,16 @@ export async function undoBeforeAlter(ctx: GrowContext, failedStep: string): Pro
   if (ctx.results['add-partitions'] !== undefined || failedStep === 'post-check') return
   if (ctx.results['pause-producers'] !== undefined || failedStep === 'pause-producers') {
     try {
-      await resumeProducers(ctx)
+      // The failure may be a broker failing over: give the resume a few tries before leaving it to the lease.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await resumeProducers(ctx)
+          break
+        } catch (error) {
+          if (attempt >= 3 || !isTransientKafkaError(error)) throw error
+          await sleep(1_000)
+        }
+      }
       ctx.warn('producers resumed; the topic was not changed')
     } catch (error) {
       ctx.warn(`could not confirm that every producer resumed (${describeCause(error)}); agents resume by themselves when the lease lapses`)
