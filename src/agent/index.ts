@@ -97,6 +97,11 @@ interface TopicGate {
   epoch: number | undefined
   /** Fallback lapse time from the command; renewals in lease records extend it. */
   leaseExpiresAt: number | undefined
+  /**
+   * Partition count keyed records keep using until a resume, even after a lapse: partitions added
+   * under a pause must not receive writes before kreorg has drained and primed consumers for them.
+   */
+  pinned: number | undefined
   inFlight: Set<Promise<unknown>>
 }
 
@@ -180,9 +185,14 @@ export class ProducerAgent extends EventEmitter {
     // One partitioner instance shared by the producer and canary computation: the canary answer is
     // what the producer's next send does, whatever partitioner the application chose.
     this.partition = createPartitioner()
-    this.producerConfig = {...options.producer, createPartitioner: () => this.partition}
+    // The producer partitions through the pin: while a topic is pinned, partitions at or above the pinned
+    // count are invisible to the application's partitioner, so keys map exactly as before the grow.
+    this.producerConfig = {
+      ...options.producer,
+      createPartitioner: () => (args) => this.partition({...args, partitionMetadata: this.visiblePartitions(args.topic, args.partitionMetadata)}),
+    }
     for (const topic of this.topics) {
-      this.gates.set(topic, {topic, open: false, paused: false, runId: undefined, epoch: undefined, leaseExpiresAt: undefined, inFlight: new Set()})
+      this.gates.set(topic, {topic, open: false, paused: false, runId: undefined, epoch: undefined, leaseExpiresAt: undefined, pinned: undefined, inFlight: new Set()})
     }
     this.log = new ControlLog(this.kafka, {topic: options.controlTopic ?? DEFAULT_CONTROL_TOPIC, role: 'agent', topicConfig: CONTROL_TOPIC_CONFIG})
   }
@@ -257,6 +267,7 @@ export class ProducerAgent extends EventEmitter {
       }
       await this.closeGate(gate)
       const count = await this.refreshMetadata(command.targetPartitions === undefined ? undefined : {topic: gate.topic, target: command.targetPartitions})
+      gate.pinned = undefined
       gate.paused = false
       gate.runId = command.runId
       gate.epoch = command.epoch
@@ -275,6 +286,12 @@ export class ProducerAgent extends EventEmitter {
     gate.runId = command.runId
     gate.epoch = command.epoch
     gate.leaseExpiresAt = command.leaseExpiresAt
+    // The pin outlives the lease: it holds until a resume, also for an agent that starts after a lapse.
+    const pin = command.pinPartitions ?? (gate.pinned || this.partitionCount(gate.topic) || undefined)
+    if (pin !== undefined && pin !== gate.pinned) {
+      gate.pinned = pin
+      if (initial) this.logger.warn(`${command.topic} is pinned to ${pin} partitions by run ${command.runId} until it resumes`)
+    }
     if (this.pauseDeadline(gate) <= Date.now()) {
       if (!initial) this.logger.warn(`ignored ${command.action} of ${command.topic} from run ${command.runId}: its lease already lapsed`)
       if (!gate.paused) this.openGate(gate.topic)
@@ -417,9 +434,21 @@ export class ProducerAgent extends EventEmitter {
     return this.metadata?.partitions(topic).length ?? this.fallbackCounts.get(topic) ?? 0
   }
 
-  /** The partition this producer would choose for a keyed record right now. */
-  partitionFor(topic: string, key: string | Buffer, count = this.partitionCount(topic)): number {
+  /** The partition this producer would choose for a keyed record right now (a pin included). */
+  partitionFor(topic: string, key: string | Buffer, count = this.effectivePartitionCount(topic)): number {
     return this.partitionWith(topic, key, this.partitionMetadataFor(topic, count))
+  }
+
+  /** The count keyed records are partitioned with: the producer's, or less while a pin holds. */
+  effectivePartitionCount(topic: string): number {
+    const count = this.partitionCount(topic)
+    const pinned = this.gates.get(topic)?.pinned
+    return pinned !== undefined && pinned < count ? pinned : count
+  }
+
+  private visiblePartitions(topic: string, partitions: PartitionMetadata[]): PartitionMetadata[] {
+    const pinned = this.gates.get(topic)?.pinned
+    return pinned === undefined ? partitions : partitions.filter((p) => p.partitionId < pinned)
   }
 
   private partitionMetadataFor(topic: string, count: number): PartitionMetadata[] {
@@ -526,7 +555,10 @@ export class ProducerAgent extends EventEmitter {
     if (!gate.paused || this.closed) return
     // A renewal may have arrived since the timer fired.
     if (!force && this.pauseDeadline(gate) > Date.now()) return
-    this.logger.warn(`resuming ${gate.topic} by itself: ${reason}`)
+    this.logger.warn(
+      `resuming ${gate.topic} by itself: ${reason}` +
+        (gate.pinned ? `; keyed records keep the ${gate.pinned}-partition layout until \`kreorg resume ${gate.runId}\` (or \`kreorg unpause ${gate.topic}\`) switches them` : ''),
+    )
     // Partitions may have been added before the orchestrator vanished: never resume with stale metadata.
     await this.refreshMetadata(undefined)
     gate.paused = false
@@ -543,6 +575,7 @@ export class ProducerAgent extends EventEmitter {
       ...(gate.runId !== undefined ? {runId: gate.runId} : {}),
       ...(gate.epoch !== undefined ? {epoch: gate.epoch} : {}),
       partitionCount: this.partitionCount(topic),
+      ...(gate.pinned !== undefined ? {pinnedPartitions: gate.pinned} : {}),
       buffered: this.waiting.filter((w) => w.topics.includes(topic)).reduce((sum, w) => sum + w.records, 0),
     }
   }

@@ -79,6 +79,8 @@ export interface CommandOptions {
   epoch: number
   /** Defaults to the lease this channel holds for the topic. */
   lease?: Lease
+  /** pause/refresh: keep producers on this partition count until a resume (see the protocol doc). */
+  pinPartitions?: number
 }
 
 export interface RefreshOptions extends CommandOptions {
@@ -369,6 +371,7 @@ export class ControlChannel {
       ...(leaseExpiresAt !== undefined ? {leaseExpiresAt} : {}),
       ...(options.targetPartitions !== undefined ? {targetPartitions: options.targetPartitions} : {}),
       ...(options.canaryKeys !== undefined ? {canaryKeys: options.canaryKeys} : {}),
+      ...(options.pinPartitions !== undefined && action !== 'resume' ? {pinPartitions: options.pinPartitions} : {}),
       at: Date.now(),
     }
     const key = keys.cmd(topic)

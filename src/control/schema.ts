@@ -78,6 +78,12 @@ export const commandSchema = z.object({
   targetPartitions: z.number().int().positive().optional(),
   /** refresh/resume: keys whose partition the agent reports, computed with its producer's partitioner. */
   canaryKeys: z.array(z.string().max(1024)).max(1000).optional(),
+  /**
+   * pause/refresh: the partition count producers keep partitioning with until a `resume` — also after
+   * the lease lapses and they resume by themselves — so partitions added under a pause are never
+   * written before consumers own them and drained groups re-drain first.
+   */
+  pinPartitions: z.number().int().positive().optional(),
   at: millis,
 })
 export type Command = z.infer<typeof commandSchema>
@@ -110,6 +116,8 @@ export const agentTopicStateSchema = z.object({
   runId: z.string().optional(),
   epoch: z.number().int().optional(),
   partitionCount: z.number().int().nonnegative().optional(),
+  /** Set while a pause/refresh pinned the producer to this partition count (until a resume). */
+  pinnedPartitions: z.number().int().positive().optional(),
   buffered: z.number().int().nonnegative().optional(),
 })
 export type AgentTopicState = z.infer<typeof agentTopicStateSchema>

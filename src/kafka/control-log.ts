@@ -58,8 +58,10 @@ export class ControlLog {
       if (topics.includes(this.topic)) return true
       if (!create) return false
       try {
+        // kafkajs's waitForLeaders gives up at once on UNKNOWN_TOPIC_OR_PARTITION, which a KRaft broker
+        // under load still answers for a moment after the create: wait for the leader below instead.
         await admin.createTopics({
-          waitForLeaders: true,
+          waitForLeaders: false,
           topics: [
             {
               topic: this.topic,
@@ -73,6 +75,7 @@ export class ControlLog {
         // Another orchestrator or agent created it at the same moment: fine.
         if ((error as {type?: string}).type !== 'TOPIC_ALREADY_EXISTS' && !/already exists/i.test(describeCause(error))) throw error
       }
+      await waitForLeader(admin, this.topic)
       return true
     } finally {
       await admin.disconnect().catch(() => {})
@@ -193,5 +196,22 @@ export class ControlLog {
     await Promise.all([this.consumer?.disconnect().catch(() => {}), this.producer?.disconnect().catch(() => {})])
     this.consumer = undefined
     this.producer = undefined
+  }
+}
+
+/** Until the freshly created control topic's partition has a leader; errors count as "not yet" (bounded). */
+async function waitForLeader(admin: Admin, topic: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    let problem = 'no leader yet'
+    try {
+      const {topics} = await admin.fetchTopicMetadata({topics: [topic]})
+      const partitions = topics.find((t) => t.name === topic)?.partitions ?? []
+      if (partitions.length > 0 && partitions.every((p) => p.leader >= 0)) return
+    } catch (error) {
+      problem = describeCause(error)
+    }
+    if (Date.now() >= deadline) throw new Error(`control topic ${topic} was created but has no leader after ${timeoutMs}ms: ${problem}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
   }
 }

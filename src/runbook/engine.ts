@@ -306,12 +306,14 @@ class Execution {
       if (this.signal.aborted) return this.interrupt(null, this.resumeCommand())
       this.checkpoint.currentStep = step.id
       this.checkpoint.status = 'running'
-      await this.save()
-      this.emit({...this.base(step.id), event: 'step:start', title: step.title})
       const ctx = this.context(step.id)
       const startedAt = now()
       const t0 = Date.now()
       try {
+        // Inside the try: a checkpoint that can no longer be written (disk full, dir gone) fails the
+        // step, so the runbook's failure path runs (grow resumes its producers) instead of leaving them paused.
+        await this.save()
+        this.emit({...this.base(step.id), event: 'step:start', title: step.title})
         const alreadyDone = step.check ? await settleOrInterrupt(step.check(ctx), this.signal, graceMs) : false
         if (alreadyDone) {
           this.checkpoint.steps.push({id: step.id, state: 'skipped', result: null, startedAt, finishedAt: now(), durationMs: Date.now() - t0})

@@ -22,10 +22,32 @@ export function locksDir(stateDir: string): string {
   return path.join(stateDir, 'locks')
 }
 
+/**
+ * `mkdir -p`, one level at a time. Node's own `{recursive: true}` loops forever where mkdir answers
+ * ENOENT although the parent exists (e.g. under /proc), which would hang kreorg before it starts.
+ */
+async function makeDirs(dir: string, mode: number): Promise<void> {
+  const missing: string[] = []
+  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
+    try {
+      if ((await fs.stat(current)).isDirectory()) break
+      throw Object.assign(new Error(`${current} is not a directory`), {code: 'ENOTDIR'})
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || path.dirname(current) === current) throw error
+      missing.push(current)
+    }
+  }
+  for (const level of missing.reverse()) {
+    await fs.mkdir(level, {mode}).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error
+    })
+  }
+}
+
 /** Creates the dir (and parents) 0700: checkpoints name topics, brokers and groups. */
 export async function ensurePrivateDir(dir: string): Promise<void> {
   try {
-    await fs.mkdir(dir, {recursive: true, mode: 0o700})
+    await makeDirs(dir, 0o700)
     const stat = await fs.stat(dir)
     // A dir we own that others can read (e.g. made by an older version or by hand): tighten it.
     if ((stat.mode & 0o077) !== 0 && typeof process.getuid === 'function' && stat.uid === process.getuid()) {

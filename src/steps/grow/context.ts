@@ -59,8 +59,8 @@ export interface ControlPort {
   currentLease(topic: string): Promise<{runId: string; host: string; expiresAt: number} | undefined>
   agents(topic: string): Promise<AgentView[]>
   /** Uses the lease this channel holds for the topic (acquired above). */
-  pause(topic: string, command: {runId: string; epoch: number}): Promise<void>
-  refresh(topic: string, command: {runId: string; epoch: number; targetPartitions: number; canaryKeys: string[]}): Promise<void>
+  pause(topic: string, command: {runId: string; epoch: number; pinPartitions?: number}): Promise<void>
+  refresh(topic: string, command: {runId: string; epoch: number; targetPartitions: number; canaryKeys: string[]; pinPartitions?: number}): Promise<void>
   resume(topic: string, command: {runId: string; epoch: number; targetPartitions?: number; canaryKeys?: string[]}): Promise<void>
   waitForAcks(
     topic: string,

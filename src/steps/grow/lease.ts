@@ -1,7 +1,7 @@
 import {hostname} from 'node:os'
 import {KreorgError} from '../../runbook/errors.js'
 import type {StepContext} from '../../runbook/types.js'
-import type {GrowInputs, GrowServices, LeaseHandle} from './context.js'
+import type {GrowInputs, GrowServices, LeaseHandle, PreflightResult} from './context.js'
 
 export type GrowContext = StepContext<GrowInputs, GrowServices>
 
@@ -36,4 +36,20 @@ export function requireFreshLease(ctx: GrowContext, step: string): LeaseHandle {
     })
   }
   return lease
+}
+
+/** The partition count the topic had when the run started (preflight), before anything was added. */
+export function originalPartitionCount(ctx: GrowContext): number | undefined {
+  return (ctx.results['preflight'] as PreflightResult | undefined)?.partitions
+}
+
+/**
+ * Whether partitions were added by this run: recorded by add-partitions, or — when a redo skipped
+ * it because the topic already had the target count — visible in the topic itself.
+ */
+export async function partitionsAdded(ctx: GrowContext): Promise<boolean> {
+  if (ctx.results['add-partitions'] !== undefined) return true
+  const original = originalPartitionCount(ctx)
+  if (original === undefined) return false
+  return (await ctx.services.cluster.describeTopic(ctx.inputs.topic)).partitions.length > original
 }

@@ -3,7 +3,7 @@ import {partitionForKey} from '../../kafka/murmur2.js'
 import {sampleTopic} from '../../kafka/sampler.js'
 import {KreorgError} from '../../runbook/errors.js'
 import type {AddPartitionsResult, AgentAck, DrainResult, PauseResult, ResumeResult} from './context.js'
-import type {GrowContext} from './lease.js'
+import {originalPartitionCount, type GrowContext} from './lease.js'
 import {releaseLease} from './preflight.js'
 
 /** Deterministic canary keys: the same run asks the same question after a resume. */
@@ -46,7 +46,8 @@ export async function verifyMapping(ctx: GrowContext): Promise<{agents: number; 
   const epoch = (ctx.results['pause-producers'] as PauseResult | undefined)?.epoch ?? Date.now()
   const keys = canaryKeys(ctx.runId)
   ctx.progress(`asking ${agents.length} agent(s) to refresh metadata and map ${keys.length} canary keys`)
-  await control.refresh(topic, {runId: ctx.runId, epoch, targetPartitions: to, canaryKeys: keys})
+  const pin = originalPartitionCount(ctx)
+  await control.refresh(topic, {runId: ctx.runId, epoch, targetPartitions: to, canaryKeys: keys, ...(pin === undefined ? {} : {pinPartitions: pin})})
   const acks = await control.waitForAcks(topic, {
     runId: ctx.runId,
     epoch,
@@ -108,7 +109,7 @@ export async function postCheck(ctx: GrowContext): Promise<GrowSummary> {
   const add = ctx.results['add-partitions'] as AddPartitionsResult | undefined
   return {
     topic,
-    from: add?.from ?? to,
+    from: add?.from ?? originalPartitionCount(ctx) ?? to,
     to,
     pausedMs: pause && resumed ? resumed.resumedAt - pause.pausedAt : null,
     drainMs: drain?.drainMs ?? null,
@@ -116,7 +117,7 @@ export async function postCheck(ctx: GrowContext): Promise<GrowSummary> {
     checkedRecords: keyed.length,
     misplacedRecords: 0,
     watchNext: [
-      `kreorg lag ${topic}: every group should consume partitions ${add?.from ?? '?'}..${to - 1}`,
+      `kreorg lag ${topic}: every group should consume partitions ${add?.from ?? originalPartitionCount(ctx) ?? '?'}..${to - 1}`,
       'producers or consumers without the agent keep the old layout until their next metadata refresh (metadata.max.age.ms)',
     ],
   }

@@ -4,7 +4,7 @@ import {formatDuration} from '../../cli/duration.js'
 import {pollUntil} from '../poll.js'
 import type {AddPartitionsResult, DrainResult} from './context.js'
 import {movedPartitions} from './drain.js'
-import {requireFreshLease, type GrowContext} from './lease.js'
+import {originalPartitionCount, requireFreshLease, type GrowContext} from './lease.js'
 
 const STEP = 'add-partitions'
 
@@ -63,7 +63,7 @@ export async function verifyPartitions(ctx: GrowContext): Promise<{brokers: numb
   const {topic, to} = ctx.inputs
   const started = Date.now()
   const info = await cluster.describeCluster()
-  const from = (ctx.results[STEP] as AddPartitionsResult | undefined)?.from ?? 0
+  const from = (ctx.results[STEP] as AddPartitionsResult | undefined)?.from ?? originalPartitionCount(ctx) ?? 0
   let pending: string[] = []
   await pollUntil(
     async () => {
@@ -103,7 +103,8 @@ export async function primeConsumers(ctx: GrowContext): Promise<{committed: stri
   const {cluster} = ctx.services
   const {topic, to} = ctx.inputs
   const drained = ctx.results['drain'] as DrainResult | undefined
-  const from = (ctx.results[STEP] as AddPartitionsResult | undefined)?.from ?? to
+  // add-partitions may have been skipped on a redo (the topic already had the target): preflight knows.
+  const from = (ctx.results[STEP] as AddPartitionsResult | undefined)?.from ?? originalPartitionCount(ctx) ?? to
   const fresh = newPartitionIds(from, to)
   const groupIds = (drained?.groups ?? ctx.inputs.groups ?? []).filter((g) => !ctx.inputs.ignoreGroups.includes(g))
   const started = Date.now()

@@ -26,6 +26,14 @@ export async function checkTopicHealth(cluster: KafkaCluster, inputs: GrowInputs
   const minInsyncReplicas = Number(config['min.insync.replicas'] ?? 1)
   const info = await cluster.describeCluster()
   const problems: string[] = []
+  // New partitions get the topic's replication factor, placed on live brokers only: with a broker down
+  // for good createPartitions would fail after the pause and drain, so refuse before pausing anything.
+  const replicationFactor = Math.max(0, ...description.partitions.map((p) => p.replicas.length))
+  if (!inputs.replicaAssignment && replicationFactor > info.brokers.length) {
+    problems.push(
+      `new partitions need replication factor ${replicationFactor} but only ${info.brokers.length} broker(s) are live (${info.brokers.map((b) => b.nodeId).sort((a, b) => a - b).join(', ')})`,
+    )
+  }
   for (const p of description.partitions) {
     if (p.leader < 0) problems.push(`partition ${p.partition} has no leader`)
     else if (p.isr.length < minInsyncReplicas) problems.push(`partition ${p.partition} has ${p.isr.length} in-sync replicas, below min.insync.replicas=${minInsyncReplicas}`)

@@ -1,5 +1,5 @@
 import type {PauseResult, ResumeResult} from './context.js'
-import {ensureLease, type GrowContext} from './lease.js'
+import {ensureLease, originalPartitionCount, type GrowContext} from './lease.js'
 
 /** Waits for every listed agent's ack, reporting each as progress. */
 async function collectAcks(ctx: GrowContext, agentIds: string[], epoch: number, state: 'paused' | 'resumed'): Promise<void> {
@@ -28,7 +28,9 @@ export async function pauseProducers(ctx: GrowContext): Promise<PauseResult> {
   if (agents.length === 0) ctx.warn(`no producer agents registered for ${topic}; quiesce will catch any writer`)
   const epoch = newEpoch()
   ctx.progress(`pausing ${agents.length} producer agent(s)`)
-  await control.pause(topic, {runId: ctx.runId, epoch})
+  // Producers keep the original layout until resume-producers, even if the lease lapses meanwhile.
+  const pin = originalPartitionCount(ctx)
+  await control.pause(topic, {runId: ctx.runId, epoch, ...(pin === undefined ? {} : {pinPartitions: pin})})
   await collectAcks(ctx, agents.map((a) => a.agentId), epoch, 'paused')
   return {epoch, agents: agents.map((a) => a.agentId), pausedAt: Date.now()}
 }

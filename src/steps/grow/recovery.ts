@@ -2,7 +2,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {describeCause} from '../../runbook/errors.js'
 import {isTransientKafkaError} from '../poll.js'
 import {resumeProducers} from './producers.js'
-import {ensureLease, type GrowContext} from './lease.js'
+import {ensureLease, partitionsAdded, type GrowContext} from './lease.js'
 import {releaseLease} from './preflight.js'
 
 /**
@@ -11,7 +11,7 @@ import {releaseLease} from './preflight.js'
  * producers stay paused under the lease (which lapses by itself) and the error says to resume.
  */
 export async function undoBeforeAlter(ctx: GrowContext, failedStep: string): Promise<void> {
-  if (ctx.results['add-partitions'] !== undefined || failedStep === 'post-check') return
+  if (failedStep === 'post-check' || (await partitionsAdded(ctx).catch(() => true))) return
   if (ctx.results['pause-producers'] !== undefined || failedStep === 'pause-producers') {
     try {
       // The failure may be a broker failing over: give the resume a few tries before leaving it to the lease.
@@ -43,9 +43,12 @@ export async function revalidateGrow(ctx: GrowContext): Promise<string | undefin
   const ourLeaseHolds = lease !== undefined && lease.runId === ctx.runId && lease.expiresAt > Date.now()
   await ensureLease(ctx)
   const paused = ctx.results['pause-producers'] !== undefined
-  const altered = ctx.results['add-partitions'] !== undefined
-  if (paused && !altered && !ourLeaseHolds) {
-    ctx.warn('the pause lease lapsed while kreorg was stopped, so producers may have resumed: pausing and draining again')
+  const resumed = ctx.results['resume-producers'] !== undefined
+  if (paused && !resumed && !ourLeaseHolds) {
+    // Agents resumed by themselves, pinned to the original layout (see the control protocol), so
+    // nothing was written to new partitions — but groups have new records to drain before any key
+    // may move. Pause and drain again; add-partitions is skipped if it already happened.
+    ctx.warn('the pause lease lapsed while kreorg was stopped, so producers resumed on the original layout: pausing and draining again')
     return 'pause-producers'
   }
   return undefined
