@@ -1,5 +1,6 @@
 import type {TestProject} from 'vitest/node'
 import {startLocalKafka} from '../src/local-kafka/index.js'
+import {isKreorgError} from '../src/runbook/errors.js'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -14,7 +15,11 @@ declare module 'vitest' {
  * so they inherit KAFKA_BROKERS; `provide` carries the same values for `inject` too.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const kafka = await startLocalKafka({log: (line) => process.stdout.write(`[local-kafka] ${line}\n`)})
+  const kafka = await startLocalKafka({log: (line) => process.stdout.write(`[local-kafka] ${line}\n`)}).catch((error: unknown) => {
+    // vitest prints only the message: put what to install (the suggestions) into it.
+    const suggestions = isKreorgError(error) ? error.suggestions.map((s) => `\n  - ${s}`).join('') : ''
+    throw new Error(`${error instanceof Error ? error.message : String(error)}${suggestions}`, {cause: error})
+  })
   process.env.KAFKA_BROKERS = kafka.brokers
   process.env.KREORG_TEST_KAFKA_MODE = kafka.mode
   project.provide('kafkaBrokers', kafka.brokers)

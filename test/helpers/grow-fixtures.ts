@@ -15,6 +15,7 @@ import {KeyedTraffic, demoKeys, type DemoValue, type SendFn} from '../../src/dem
 import {createKafkaClient, javaCompatiblePartitioner, type Consumer, type KafkaClient, type Producer} from '../../src/kafka/client.js'
 import {readTopicLag} from '../../src/kafka/lag.js'
 import type {KafkaCluster} from '../../src/kafka/types.js'
+import type {GrowPlan} from '../../src/steps/grow/plan.js'
 import {BIN, REPO_ROOT, runCli, type CliResult} from './cli.js'
 import {randomName, testBrokers} from './kafka.js'
 
@@ -46,6 +47,8 @@ export interface GroupSpec {
   ratePerSec?: number
   /** kafkajs fromBeginning (auto.offset.reset=earliest). Default false, like most applications. */
   fromBeginning?: boolean
+  /** Consumer metadata refresh interval (default METADATA_MAX_AGE_MS). */
+  metadataMaxAgeMs?: number
 }
 
 /**
@@ -59,6 +62,7 @@ export class TrackedGroup {
   readonly groupId: string
   private consumer: Consumer | undefined
   private nextSlot = 0
+  private interval = 0
 
   constructor(
     private readonly kafka: KafkaClient,
@@ -71,7 +75,7 @@ export class TrackedGroup {
   async start(): Promise<void> {
     const consumer = this.kafka.consumer({
       groupId: this.groupId,
-      metadataMaxAge: METADATA_MAX_AGE_MS,
+      metadataMaxAge: this.spec.metadataMaxAgeMs ?? METADATA_MAX_AGE_MS,
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
       maxWaitTimeInMs: 200,
@@ -79,16 +83,16 @@ export class TrackedGroup {
     this.consumer = consumer
     await consumer.connect()
     await consumer.subscribe({topics: [this.topic], fromBeginning: this.spec.fromBeginning ?? false})
-    const interval = this.spec.ratePerSec ? 1000 / this.spec.ratePerSec : 0
+    this.interval = this.spec.ratePerSec ? 1000 / this.spec.ratePerSec : 0
     await consumer.run({
       partitionsConsumedConcurrently: 4,
       autoCommitInterval: 500,
       eachMessage: async ({partition, message}) => {
-        if (interval > 0) {
+        if (this.interval > 0) {
           // One schedule across partitions: the group as a whole processes ratePerSec.
           const now = Date.now()
           const slot = Math.max(now, this.nextSlot)
-          this.nextSlot = slot + interval
+          this.nextSlot = slot + this.interval
           if (slot > now) await sleep(slot - now)
         }
         let seen = this.offsets.get(partition)
@@ -98,6 +102,12 @@ export class TrackedGroup {
         if (typeof value.k === 'string' && typeof value.s === 'number') this.received.record(value.k, value.s)
       },
     })
+  }
+
+  /** Lifts the rate limit: once the grow is over, the backlog need not take minutes to clear. */
+  unthrottle(): void {
+    this.interval = 0
+    this.nextSlot = 0
   }
 
   async stop(): Promise<void> {
@@ -253,6 +263,11 @@ export class GrowWorld {
     return Object.fromEntries(this.groups.map((g) => [g.spec.name, g.received.report(this.traffic.sent)]))
   }
 
+  /** Every group processes as fast as it can from now on. */
+  unthrottle(): void {
+    for (const group of this.groups) group.unthrottle()
+  }
+
   async stopTraffic(): Promise<void> {
     if (this.trafficStopped) return
     this.trafficStopped = true
@@ -316,6 +331,13 @@ export function parseEvents(stdout: string): GrowEvent[] {
 export function stepResult<T = Record<string, unknown>>(events: GrowEvent[], step: string): T | undefined {
   const done = events.find((e) => e.event === 'step:done' && e.step === step)
   return done?.result as T | undefined
+}
+
+/** The `{event: 'plan', dryRun: true, plan}` line `grow --dry-run --json` prints. */
+export function dryRunPlan(events: GrowEvent[]): {dryRun: boolean; plan: GrowPlan} {
+  const found = events.find((e) => e.event === 'plan')
+  if (!found) throw new Error(`no plan event in ${JSON.stringify(events).slice(0, 500)}`)
+  return found as unknown as {dryRun: boolean; plan: GrowPlan}
 }
 
 export interface KilledCli {

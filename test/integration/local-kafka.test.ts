@@ -129,7 +129,7 @@ describe.skipIf(skipReason !== undefined)('src/local-kafka from the jars', () =>
       await waitFor('node 3 to rejoin every ISR', async () => (await cluster.describeTopic(topic)).partitions.every((p) => p.isr.length === 3), 90_000)
       const ends = await cluster.endOffsets(topic)
       expect(ends.reduce((sum, p) => sum + p.high, 0)).toBe(20)
-    })
+    }, 300_000)
 
     test('stopNode shuts one node down gracefully; stop() ends every process and removes the data', async () => {
       const pids = kafka.nodes.map((n) => n.pid!)

@@ -1,7 +1,8 @@
 import {readTopicLag} from '../../kafka/lag.js'
 import {KreorgError, describeCause} from '../../runbook/errors.js'
 import {formatDuration} from '../../cli/duration.js'
-import {pollUntil} from '../poll.js'
+import {setTimeout as sleep} from 'node:timers/promises'
+import {isTransientKafkaError, pollUntil} from '../poll.js'
 import type {AddPartitionsResult, DrainResult} from './context.js'
 import {movedPartitions} from './drain.js'
 import {originalPartitionCount, requireFreshLease, type GrowContext} from './lease.js'
@@ -21,7 +22,23 @@ export async function alreadyGrown(ctx: GrowContext): Promise<boolean> {
   return (await partitionCount(ctx)) >= ctx.inputs.to
 }
 
+/**
+ * The pre-alter checks and the alter, retried while a broker or the controller fails over (every
+ * attempt re-checks the lease and the offsets, and the alter itself is safe to repeat).
+ */
 export async function addPartitions(ctx: GrowContext): Promise<AddPartitionsResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await addPartitionsOnce(ctx)
+    } catch (error) {
+      if (attempt >= 6 || !isTransientKafkaError(error)) throw error
+      ctx.progress(`${describeCause(error)}; retrying`)
+      await sleep(2_000, undefined, {signal: ctx.signal})
+    }
+  }
+}
+
+async function addPartitionsOnce(ctx: GrowContext): Promise<AddPartitionsResult> {
   const {cluster} = ctx.services
   const {topic, to} = ctx.inputs
   requireFreshLease(ctx, STEP)
@@ -46,11 +63,20 @@ export async function addPartitions(ctx: GrowContext): Promise<AddPartitionsResu
   const assignments = ctx.inputs.replicaAssignment?.map((replicas) => ({replicas}))
   ctx.progress(`createPartitions ${topic}: ${from} → ${to}`)
   const started = Date.now()
-  try {
-    await cluster.createPartitions(topic, to, assignments)
-  } catch (error) {
-    // A retried request whose first attempt landed reports INVALID_PARTITIONS; the count tells the truth.
-    if ((await partitionCount(ctx)) !== to) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await cluster.createPartitions(topic, to, assignments)
+      break
+    } catch (error) {
+      // A retried request whose first attempt landed reports INVALID_PARTITIONS; the count tells the truth.
+      if ((await partitionCount(ctx).catch(() => -1)) === to) break
+      // The controller failing over (connection closed/refused, timeout): try again while the lease is fresh.
+      if (attempt < 6 && isTransientKafkaError(error)) {
+        ctx.progress(`createPartitions failed (${describeCause(error)}); retrying`)
+        await sleep(2_000, undefined, {signal: ctx.signal})
+        requireFreshLease(ctx, STEP)
+        continue
+      }
       throw new KreorgError('unexpected', `createPartitions ${topic} → ${to} failed: ${describeCause(error)}`, {cause: error})
     }
   }
@@ -94,6 +120,12 @@ export async function verifyPartitions(ctx: GrowContext): Promise<{brokers: numb
   return {brokers: info.brokers.length, checkedMs: Date.now() - started}
 }
 
+function joinedMeanwhile(error: unknown): boolean {
+  const type = (error as {type?: unknown} | null)?.type
+  if (typeof type === 'string' && ['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'REBALANCE_IN_PROGRESS'].includes(type)) return true
+  return error instanceof KreorgError && /active member/.test(error.message)
+}
+
 /**
  * New partitions must be owned before producers write to them: an empty group gets offset 0
  * committed (so a later `auto.offset.reset=latest` cannot skip records, KAFKA-12478); an active group
@@ -116,7 +148,15 @@ export async function primeConsumers(ctx: GrowContext): Promise<{committed: stri
       const missing = fresh.filter((p) => (existing.get(p) ?? -1) < 0)
       if (missing.length > 0) {
         ctx.progress(`committing offset 0 on partitions ${missing.join(', ')} for empty group ${description.groupId}`)
-        await cluster.commitOffsets(description.groupId, topic, missing.map((partition) => ({partition, offset: 0})))
+        try {
+          await cluster.commitOffsets(description.groupId, topic, missing.map((partition) => ({partition, offset: 0})))
+        } catch (error) {
+          // Members (re)joined since describeGroups (e.g. after a coordinator failover): Kafka refuses the
+          // commit, and the group is active after all, so it must pick the partitions up itself.
+          if (!joinedMeanwhile(error)) throw error
+          active.push(description.groupId)
+          continue
+        }
       }
       committed.push(description.groupId)
     } else {

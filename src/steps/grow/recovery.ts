@@ -20,8 +20,8 @@ export async function undoBeforeAlter(ctx: GrowContext, failedStep: string): Pro
           await resumeProducers(ctx)
           break
         } catch (error) {
-          if (attempt >= 3 || !isTransientKafkaError(error)) throw error
-          await sleep(1_000)
+          if (attempt >= 6 || !isTransientKafkaError(error)) throw error
+          await sleep(2_000)
         }
       }
       ctx.warn('producers resumed; the topic was not changed')
