@@ -203,7 +203,7 @@ export class KafkajsCluster implements KafkaCluster {
     // Right after a topic is created (or partitions added) a broker can answer metadata without the
     // new partitions for a moment; kafkajs then fails inside fetchTopicOffsets with a TypeError.
     // That is "not yet", not a bug of the caller: retry briefly before calling the topic missing.
-    const deadline = Date.now() + 3_000
+    const deadline = Date.now() + 5_000
     for (;;) {
       try {
         const offsets = await this.admin.fetchTopicOffsets(topic)
@@ -211,7 +211,9 @@ export class KafkajsCluster implements KafkaCluster {
           .map((o) => ({partition: o.partition, low: Number(o.low), high: Number(o.high)}))
           .sort((a, b) => a.partition - b.partition)
       } catch (error) {
-        if (!(error instanceof TypeError) || Date.now() >= deadline) throw mapTopicError(error instanceof TypeError ? {type: 'UNKNOWN_TOPIC_OR_PARTITION'} : error, topic)
+        // Leadership moving (a new topic, a broker restart) is retriable too: kafkajs marks it so.
+        const retriable = error instanceof TypeError || (error as {retriable?: boolean}).retriable === true
+        if (!retriable || Date.now() >= deadline) throw mapTopicError(error instanceof TypeError ? {type: 'UNKNOWN_TOPIC_OR_PARTITION'} : error, topic)
         await new Promise((resolve) => setTimeout(resolve, 100))
       }
     }
