@@ -152,6 +152,9 @@ export class ProducerAgent extends EventEmitter {
   private readonly gates = new Map<string, TopicGate>()
   private readonly waiting: Waiter[] = []
   private readonly openTransactions = new Set<Promise<void>>()
+  /** Per topic, partition → highest base offset written in an ended transaction whose markers were not yet seen. */
+  private readonly unsettledTransactions = new Map<string, Map<number, number>>()
+  private readonly markerTimeoutMs: number
   private readonly partition: (args: PartitionerArgs) => number
   private readonly producerConfig: ProducerConfig
   private producer!: Producer
@@ -179,6 +182,7 @@ export class ProducerAgent extends EventEmitter {
     this.heartbeatMs = options.heartbeatMs ?? 5_000
     this.bufferLimit = options.bufferLimit ?? 10_000
     this.refreshTimeoutMs = options.refreshTimeoutMs ?? 30_000
+    this.markerTimeoutMs = 10_000
     this.clientId = options.clientId
     const createPartitioner = options.producer?.createPartitioner ?? Partitioners.DefaultPartitioner
     this.partitionerName = options.partitionerName ?? partitionerNameOf(createPartitioner)
@@ -320,6 +324,61 @@ export class ProducerAgent extends EventEmitter {
     while (gate.inFlight.size > 0 || this.openTransactions.size > 0) {
       await Promise.allSettled([...gate.inFlight, ...this.openTransactions])
     }
+    await this.waitForTransactionMarkers(gate.topic)
+  }
+
+  private noteTransactionWrites(metadata: readonly RecordMetadata[]): void {
+    for (const m of metadata) {
+      const offset = Number(m.baseOffset)
+      if (!Number.isFinite(offset) || offset < 0 || !this.gates.has(m.topicName)) continue
+      const partitions = this.unsettledTransactions.get(m.topicName) ?? new Map<number, number>()
+      partitions.set(m.partition, Math.max(offset, partitions.get(m.partition) ?? -1))
+      this.unsettledTransactions.set(m.topicName, partitions)
+    }
+  }
+
+  /**
+   * A committed (or aborted) transaction is not finished on the partitions when commit() returns:
+   * the broker answers EndTxn once the decision is in its transaction log and writes the COMMIT/ABORT
+   * markers to each partition afterwards. Until then the partition's last stable offset (the end
+   * offset consumers and kreorg see) sits below the transaction, and it jumps past records and
+   * marker later. An ack sent before that would let end offsets move after every agent said
+   * "paused", which the grow runbook's quiet-period check rightly calls an unknown writer. So the
+   * pause ack waits until the last stable offset of every partition this agent's ended
+   * transactions wrote is past their records (bounded: a foreign open transaction below ours holds
+   * it back, and that is for the quiet-period check to report, not for this agent to hang on).
+   */
+  private async waitForTransactionMarkers(topic: string): Promise<void> {
+    const partitions = this.unsettledTransactions.get(topic)
+    if (!partitions || partitions.size === 0) return
+    const admin = this.kafka.admin()
+    const deadline = Date.now() + this.markerTimeoutMs
+    let problem = 'markers not visible yet'
+    try {
+      await admin.connect()
+      for (;;) {
+        try {
+          // fetchTopicOffsets lists read_committed offsets: `high` is the last stable offset.
+          const offsets = await admin.fetchTopicOffsets(topic)
+          for (const o of offsets) {
+            const written = partitions.get(o.partition)
+            if (written !== undefined && Number(o.high) > written) partitions.delete(o.partition)
+          }
+          if (partitions.size === 0) return
+          problem = `partitions ${[...partitions.keys()].join(', ')} still end below this agent's last transaction`
+        } catch (error) {
+          problem = error instanceof Error ? error.message : String(error)
+        }
+        if (Date.now() >= deadline || this.closed) break
+        await sleep(50)
+      }
+      this.logger.warn(`${topic}: acking the pause without seeing the transaction markers within ${this.markerTimeoutMs}ms (${problem})`)
+    } catch (error) {
+      this.logger.warn(`${topic}: cannot check the transaction markers before acking the pause: ${error instanceof Error ? error.message : String(error)}`)
+    } finally {
+      partitions.clear()
+      await admin.disconnect().catch(() => {})
+    }
   }
 
   private openGate(topic: string): void {
@@ -412,6 +471,19 @@ export class ProducerAgent extends EventEmitter {
     }
     const commit = transaction.commit.bind(transaction)
     const abort = transaction.abort.bind(transaction)
+    const send = transaction.send.bind(transaction)
+    const sendBatch = transaction.sendBatch.bind(transaction)
+    // Where the transaction wrote, so a pause ack can wait for its markers (see waitForTransactionMarkers).
+    transaction.send = async (record) => {
+      const metadata = await send(record)
+      this.noteTransactionWrites(metadata)
+      return metadata
+    }
+    transaction.sendBatch = async (batch) => {
+      const metadata = await sendBatch(batch)
+      this.noteTransactionWrites(metadata)
+      return metadata
+    }
     transaction.commit = async () => {
       try {
         return await commit()

@@ -296,7 +296,13 @@ export class ControlChannel {
     if (!(leaseMs > 0) || leaseMs > MAX_LEASE_MS) throw new KreorgError('usage', `lease must be between 1ms and ${MAX_LEASE_MS / 3_600_000}h, got ${leaseMs}ms`)
     const existing = this.leases.get(topic)
     if (existing && existing.runId === holder.runId && existing.valid()) return existing
-    const current = this.state.holderAt(topic, Date.now())
+    let current = this.state.holderAt(topic, Date.now())
+    if (current && current.runId !== holder.runId && this.log) {
+      // Our tail may not have delivered a release another channel wrote a moment ago (it is read
+      // asynchronously, a fetch behind on a busy broker): refuse only on a view that is current.
+      await this.log.catchUp(this.readBackMs)
+      current = this.state.holderAt(topic, Date.now())
+    }
     if (current && current.runId !== holder.runId) throw leaseHeldError(topic, current)
     const outcome = await this.writeLease(topic, 'claim', holder, leaseMs)
     if (outcome.op === 'release') throw new KreorgError('unexpected', 'lease claim read back as a release')

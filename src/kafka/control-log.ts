@@ -163,6 +163,19 @@ export class ControlLog {
     })
   }
 
+  /** Resolves once every record that exists now has been delivered: the tail can lag a busy broker by a fetch or more. */
+  async catchUp(timeoutMs: number): Promise<void> {
+    const admin = this.client.admin()
+    await admin.connect()
+    let end: number
+    try {
+      end = await this.endOffset(admin)
+    } finally {
+      await admin.disconnect().catch(() => {})
+    }
+    await this.waitForPosition(end, timeoutMs)
+  }
+
   /** Appends one record (acks=all) and returns its offset. */
   async append(key: string, value: Buffer | null): Promise<number> {
     if (!this.producer) {

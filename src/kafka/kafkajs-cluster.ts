@@ -169,15 +169,27 @@ export class KafkajsCluster implements KafkaCluster {
     return created
   }
 
-  /** Until metadata shows `partitions` partitions of `topic`, each with a leader (bounded by the request timeout). */
+  /**
+   * Until metadata shows `partitions` partitions of `topic`, each with a leader that already acts as
+   * one (bounded by the request timeout). Metadata can name a leader before that broker has taken
+   * the partition over: it then answers NOT_LEADER_OR_FOLLOWER for a moment, and a producer that
+   * hits it on some partitions of a request resends the whole request (kafkajs does), duplicating
+   * the records of the partitions that were written. A ListOffsets answered for every partition
+   * means their leaders serve requests.
+   */
   private async waitForLeaders(topic: string, partitions: number): Promise<void> {
     const deadline = Date.now() + (this.options.requestTimeoutMs ?? 30_000)
     for (;;) {
       let problem: string
       try {
         const description = await describeWith(this.admin, topic)
-        if (description.partitions.length >= partitions && description.partitions.every((p) => p.leader >= 0)) return
-        problem = `${description.partitions.filter((p) => p.leader >= 0).length}/${partitions} partitions have a leader`
+        if (description.partitions.length >= partitions && description.partitions.every((p) => p.leader >= 0)) {
+          const offsets = await this.admin.fetchTopicOffsets(topic)
+          if (offsets.length >= partitions) return
+          problem = `${offsets.length}/${partitions} partitions answer for their offsets`
+        } else {
+          problem = `${description.partitions.filter((p) => p.leader >= 0).length}/${partitions} partitions have a leader`
+        }
       } catch (error) {
         problem = describeCause(error)
       }

@@ -14,10 +14,13 @@ export interface PollOptions {
  * A Kafka client error that the next attempt may well not hit: a broker died or restarted, a leader
  * moved, a connection was reset. Recognised by name/flag so this file needs no client import.
  */
-export function isTransientKafkaError(error: unknown): boolean {
+export function isTransientKafkaError(error: unknown, depth = 0): boolean {
   if (!(error instanceof Error) || !error.name.startsWith('KafkaJS')) return false
   if ((error as {retriable?: unknown}).retriable === true) return true
-  return /Connection|Timeout|NumberOfRetriesExceeded|BrokerNotFound|Metadata/.test(error.name)
+  if (/Connection|Timeout|NumberOfRetriesExceeded|BrokerNotFound|Metadata/.test(error.name)) return true
+  // kafkajs's retrier wraps what it gave up on as KafkaJSNonRetriableError; judge the original.
+  const cause = (error as {cause?: unknown}).cause
+  return depth < 3 && cause !== error && isTransientKafkaError(cause, depth + 1)
 }
 
 /**

@@ -31,7 +31,8 @@ export async function addPartitions(ctx: GrowContext): Promise<AddPartitionsResu
     try {
       return await addPartitionsOnce(ctx)
     } catch (error) {
-      if (attempt >= 6 || !isTransientKafkaError(error)) throw error
+      // ~30 s: kafkajs keeps sending admin requests to a dead node until its metadata moves on.
+      if (attempt >= 15 || !isTransientKafkaError(error)) throw error
       ctx.progress(`${describeCause(error)}; retrying`)
       await sleep(2_000, undefined, {signal: ctx.signal})
     }
