@@ -3,8 +3,8 @@
  * own CLI tools from the same jars kreorg's local Kafka runs, and the result files.
  */
 import {spawn} from 'node:child_process'
-import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
-import {cpus, hostname, release, totalmem} from 'node:os'
+import {existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {cpus, hostname, release, tmpdir, totalmem} from 'node:os'
 import path from 'node:path'
 import {performance} from 'node:perf_hooks'
 import {fileURLToPath, pathToFileURL} from 'node:url'
@@ -18,6 +18,8 @@ export const REPO_ROOT = (() => {
 })()
 export const RESULTS_DIR = path.join(REPO_ROOT, 'bench', 'results')
 export const KREORG_BIN = path.join(REPO_ROOT, 'bin', 'run.js')
+/** GNU time: CPU seconds of a child process (Node cannot read a child's rusage). */
+const TIME_BIN = '/usr/bin/time'
 
 export interface BenchContext {
   brokers: string
@@ -90,34 +92,62 @@ export const TOOL_CLASSES = {
 
 export interface TimedRun {
   ms: number
+  /** User + system CPU of the child (via /usr/bin/time), when asked for with `cpu: true`. */
+  cpuMs?: number
   code: number | null
   stdout: string
   stderr: string
 }
 
 /** Spawns a process and times it from spawn to exit (wall clock, as a user sees it). */
-export function timed(command: string, args: string[], options: {env?: NodeJS.ProcessEnv; timeoutMs?: number} = {}): Promise<TimedRun> {
+export function timed(command: string, args: string[], options: {env?: NodeJS.ProcessEnv; timeoutMs?: number; onLine?: (line: string) => void; cpu?: boolean} = {}): Promise<TimedRun> {
+  const cpuFile = options.cpu && existsSync(TIME_BIN) ? path.join(tmpdir(), `kreorg-bench-time-${process.pid}-${Math.random().toString(16).slice(2)}`) : undefined
+  if (cpuFile) {
+    args = ['-f', '%U %S', '-o', cpuFile, command, ...args]
+    command = TIME_BIN
+  }
   return new Promise((resolve, reject) => {
     const started = performance.now()
     const child = spawn(command, args, {env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe']})
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    let pending = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString()
+      if (!options.onLine) return
+      pending += chunk.toString()
+      let newline: number
+      while ((newline = pending.indexOf('\n')) >= 0) {
+        options.onLine(pending.slice(0, newline))
+        pending = pending.slice(newline + 1)
+      }
+    })
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
     const timer = options.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs) : undefined
     child.on('error', reject)
     child.on('close', (code) => {
       if (timer) clearTimeout(timer)
-      resolve({ms: performance.now() - started, code, stdout, stderr})
+      const ms = performance.now() - started
+      let cpuMs: number | undefined
+      if (cpuFile) {
+        try {
+          const [user, system] = readFileSync(cpuFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number)
+          cpuMs = ((user ?? NaN) + (system ?? NaN)) * 1000
+        } catch {
+          cpuMs = undefined
+        }
+        rmSync(cpuFile, {force: true})
+      }
+      resolve({ms, code, stdout, stderr, ...(cpuMs === undefined ? {} : {cpuMs})})
     })
   })
 }
 
-export function kafkaTool(ctx: BenchContext, tool: keyof typeof TOOL_CLASSES, args: string[], timeoutMs = 120_000): Promise<TimedRun> {
-  return timed(javaCommand(), ['-cp', ctx.toolsClasspath, ...KAFKA_TOOL_JVM_OPTS, TOOL_CLASSES[tool], ...args], {timeoutMs})
+export function kafkaTool(ctx: BenchContext, tool: keyof typeof TOOL_CLASSES, args: string[], timeoutMs = 120_000, cpu = false): Promise<TimedRun> {
+  return timed(javaCommand(), ['-cp', ctx.toolsClasspath, ...KAFKA_TOOL_JVM_OPTS, TOOL_CLASSES[tool], ...args], {timeoutMs, cpu})
 }
 
-export function kreorg(args: string[], options: {env?: NodeJS.ProcessEnv; timeoutMs?: number} = {}): Promise<TimedRun> {
+export function kreorg(args: string[], options: {env?: NodeJS.ProcessEnv; timeoutMs?: number; onLine?: (line: string) => void} = {}): Promise<TimedRun> {
   return timed(process.execPath, [KREORG_BIN, ...args], options)
 }
 

@@ -9,7 +9,7 @@
  *   npm run build && node dist/bench/startup.js [--reps 15]
  */
 import {cpSync, mkdtempSync, rmSync, symlinkSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {loadavg, tmpdir} from 'node:os'
 import path from 'node:path'
 import {arg, isMain, kafkaInfo, kafkaTool, machine, REPO_ROOT, round, runStandalone, summary, timed, type BenchContext, type TimedRun} from './common.js'
 
@@ -32,15 +32,16 @@ export async function startupBench(ctx: BenchContext): Promise<object> {
     const devBin = path.join(REPO_ROOT, 'bin', 'run.js')
     const packedBin = path.join(packed.dir, 'bin', 'run.js')
     const cases: Array<{name: string; run: () => Promise<TimedRun>}> = [
-      {name: 'kreorg --version (dev checkout, no manifest)', run: () => timed(process.execPath, [devBin, '--version'])},
-      {name: 'kreorg --help (dev checkout, no manifest)', run: () => timed(process.execPath, [devBin, '--help'])},
-      {name: 'kreorg --version (packed, oclif.manifest.json)', run: () => timed(process.execPath, [packedBin, '--version'])},
-      {name: 'kreorg --help (packed, oclif.manifest.json)', run: () => timed(process.execPath, [packedBin, '--help'])},
-      {name: 'kafka-topics --version', run: () => kafkaTool(ctx, 'topics', ['--version'])},
+      {name: 'kreorg --version (dev checkout, no manifest)', run: () => timed(process.execPath, [devBin, '--version'], {cpu: true})},
+      {name: 'kreorg --help (dev checkout, no manifest)', run: () => timed(process.execPath, [devBin, '--help'], {cpu: true})},
+      {name: 'kreorg --version (packed, oclif.manifest.json)', run: () => timed(process.execPath, [packedBin, '--version'], {cpu: true})},
+      {name: 'kreorg --help (packed, oclif.manifest.json)', run: () => timed(process.execPath, [packedBin, '--help'], {cpu: true})},
+      {name: 'kafka-topics --version', run: () => kafkaTool(ctx, 'topics', ['--version'], 120_000, true)},
     ]
     // One unmeasured round warms the page cache for node_modules and the jars alike.
     for (const c of cases) await c.run()
     const samples = new Map<string, number[]>(cases.map((c) => [c.name, []]))
+    const cpuSamples = new Map<string, number[]>(cases.map((c) => [c.name, []]))
     const repetitions: Array<Record<string, number>> = []
     for (let rep = 1; rep <= reps; rep++) {
       const row: Record<string, number> = {rep}
@@ -51,11 +52,17 @@ export async function startupBench(ctx: BenchContext): Promise<object> {
         if (result.code !== 0) throw new Error(`${c.name} exited ${result.code}: ${result.stderr.slice(0, 500)}`)
         row[c.name] = round(result.ms, 1)
         samples.get(c.name)!.push(result.ms)
+        if (result.cpuMs !== undefined) {
+          row[`${c.name} cpu`] = round(result.cpuMs, 0)
+          cpuSamples.get(c.name)!.push(result.cpuMs)
+        }
       }
       repetitions.push(row)
       ctx.log(`startup rep ${rep}/${reps}: ${cases.map((c) => `${c.name.split(' (')[0]}${c.name.includes('packed') ? '*' : ''} ${row[c.name]}ms`).join(', ')}`)
     }
     const medians = Object.fromEntries([...samples].map(([name, values]) => [name, summary(values)]))
+    const cpuMedians = Object.fromEntries([...cpuSamples].filter(([, v]) => v.length > 0).map(([name, values]) => [name, summary(values)]))
+    const load = loadavg()
     const java = medians['kafka-topics --version']!.median
     const ratios = Object.fromEntries(
       cases.filter((c) => c.name.startsWith('kreorg')).map((c) => [c.name, round(java / medians[c.name]!.median)]),
@@ -66,6 +73,8 @@ export async function startupBench(ctx: BenchContext): Promise<object> {
       params: {repetitions: reps, warmup: 1, order: 'interleaved, rotated each repetition', targetMs: 300},
       definition: 'wall clock from spawn to exit of the process, output captured through pipes',
       medians,
+      cpuMedians: {definition: 'user + system CPU seconds of the process (GNU time, 10 ms resolution), ms: less sensitive to other load on the machine than wall time; the JVM uses several threads, so its CPU can exceed its wall time', ...cpuMedians},
+      loadAverageAtEnd: load.map((l) => round(l)),
       ratios: {definition: 'kafka-topics --version median / kreorg median (above 1: kreorg is faster)', ...ratios},
       targets: {
         'kreorg --version < 300 ms (packed)': medians['kreorg --version (packed, oclif.manifest.json)']!.median < 300,

@@ -33,6 +33,7 @@ public class Murmur2Bench {
     for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
       if (line.startsWith("VmHWM:")) hwm = Long.parseLong(line.replaceAll("[^0-9]", ""));
     }
-    System.out.println("{\"loopNs\":" + elapsed + ",\"keys\":" + count + ",\"moved\":" + moved + ",\"maxRssKiB\":" + hwm + "}");
+    long cpuMs = ProcessHandle.current().info().totalCpuDuration().map(d -> d.toMillis()).orElse(-1L);
+    System.out.println("{\"loopNs\":" + elapsed + ",\"keys\":" + count + ",\"moved\":" + moved + ",\"maxRssKiB\":" + hwm + ",\"cpuMs\":" + cpuMs + "}");
   }
 }

@@ -37,15 +37,27 @@ export async function quiesce(ctx: GrowContext): Promise<{endOffsets: PartitionO
   return {endOffsets: after, quietMs: ctx.inputs.quietPeriodMs}
 }
 
+/** How often drain re-lists every consumer group (new groups may start consuming mid-drain). */
+const FULL_LISTING_EVERY_MS = 3_000
+
 export async function drain(ctx: GrowContext): Promise<DrainResult> {
   const {cluster} = ctx.services
   const {topic, ignoreGroups} = ctx.inputs
   const started = Date.now()
-  const filter = ctx.inputs.groups ? {groups: ctx.inputs.groups} : {}
   let lastTotal = -1
+  // Listing every group and fetching its offsets costs ~2 ms per group per poll; between full listings
+  // only the groups that have offsets on the topic are polled, and a drained result is only accepted
+  // from a full listing, so a group that appears mid-drain is never missed.
+  let known: string[] | undefined = ctx.inputs.groups
+  let lastFullListing = 0
   const result = await pollUntil(
     async () => {
-      const lag = await readTopicLag(cluster, topic, filter)
+      const full = !ctx.inputs.groups && (known === undefined || Date.now() - lastFullListing >= FULL_LISTING_EVERY_MS)
+      const lag = await readTopicLag(cluster, topic, full || !known ? {} : {groups: known})
+      if (full) {
+        known = lag.groups.map((g) => g.groupId)
+        lastFullListing = Date.now()
+      }
       const stuck = inactiveGroupsWithLag(lag, ctx.inputs)
       if (stuck.length > 0) {
         throw new KreorgError(
@@ -63,10 +75,15 @@ export async function drain(ctx: GrowContext): Promise<DrainResult> {
           {lag: Object.fromEntries(groups.map((g) => [g.groupId, g.total]))},
         )
       }
-      return total === 0 ? {groups: groups.map((g) => g.groupId), endOffsets: lag.endOffsets} : undefined
+      if (total !== 0) return undefined
+      if (!full && !ctx.inputs.groups) {
+        lastFullListing = 0 // confirm with a full listing on the next poll
+        return undefined
+      }
+      return {groups: groups.map((g) => g.groupId), endOffsets: lag.endOffsets}
     },
     {
-      intervalMs: 250,
+      intervalMs: 100,
       timeoutMs: ctx.inputs.drainTimeoutMs,
       signal: ctx.signal,
       timeoutMessage: (ms) => `consumer groups still have ${lastTotal} records of lag on ${topic} after ${formatDuration(ms)}`,
