@@ -132,6 +132,9 @@ describe('kreorg audit (real broker)', () => {
       ...Array.from({length: 200}, () => ({key: null, value: 'v'})),
     ]
     await plain.send({topic, messages})
+    // Non-idempotent on purpose: a resent request would duplicate records, and every figure below
+    // assumes exactly these 800 (createTopic returns only once every partition's leader serves).
+    expect((await cluster.endOffsets(topic)).reduce((sum, p) => sum + p.high, 0)).toBe(800)
 
     const relaxed = await audit([topic, '--to', '8'])
     expect(relaxed.code).toBe(0)
