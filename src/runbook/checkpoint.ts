@@ -255,20 +255,7 @@ export async function listRuns(stateDir: string, lookupSteps: (name: string) => 
         problem: null,
       })
     } catch (error) {
-      summaries.push({
-        runId,
-        runbook: null,
-        topic: null,
-        description: null,
-        status: 'unreadable',
-        recordedStatus: null,
-        currentStep: null,
-        stepsDone: 0,
-        stepsTotal: null,
-        startedAt: null,
-        updatedAt: null,
-        problem: describeCause(error),
-      })
+      summaries.push(unreadableSummary(runId, describeCause(error)))
     }
   }
   // Run ids start with a UTC timestamp, so newest-first is a reverse sort (ties: updatedAt).
@@ -289,4 +276,22 @@ export async function latestRunId(stateDir: string, accept: (summary: RunSummary
 
 export function hostName(): string {
   return os.hostname()
+}
+
+/** The `runs` row for a checkpoint that cannot be read: it is listed, never hidden, with the reason. */
+export function unreadableSummary(runId: string, problem: string): RunSummary {
+  return {
+    runId,
+    runbook: null,
+    topic: null,
+    description: null,
+    status: 'unreadable',
+    recordedStatus: null,
+    currentStep: null,
+    stepsDone: 0,
+    stepsTotal: null,
+    startedAt: null,
+    updatedAt: null,
+    problem,
+  }
 }

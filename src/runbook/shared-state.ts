@@ -21,6 +21,7 @@ import {
   effectiveStatus,
   hostName,
   parseCheckpoint,
+  unreadableSummary,
   writeCheckpoint,
 } from './checkpoint.js'
 import {KreorgError, describeCause} from './errors.js'
@@ -208,20 +209,7 @@ export function mergeRuns(local: RunSummary[], snapshot: KafkaRunSnapshot, looku
     const summary: RunSummary =
       'checkpoint' in run
         ? summarize(run.checkpoint, lookupSteps(run.checkpoint.runbook.name), snapshot.effectiveStatus(run.checkpoint))
-        : {
-            runId: run.runId,
-            runbook: null,
-            topic: null,
-            description: null,
-            status: 'unreadable',
-            recordedStatus: null,
-            currentStep: null,
-            stepsDone: 0,
-            stepsTotal: null,
-            startedAt: null,
-            updatedAt: null,
-            problem: run.problem,
-          }
+        : unreadableSummary(run.runId, run.problem)
     const existing = merged.get(run.runId)
     if (!existing) {
       merged.set(run.runId, {...summary, source: 'kafka'})
