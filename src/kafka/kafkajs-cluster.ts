@@ -45,6 +45,23 @@ async function withDeadline<T>(ms: number, work: Promise<T>, onTimeout: () => Er
   }
 }
 
+/**
+ * Retries what kafkajs marks retriable (leadership or group coordinator moving, e.g. a broker
+ * restarting) for a few seconds: a lag read or a drain poll must not fail on a failover that the
+ * next request would survive. Anything else is rethrown at once.
+ */
+async function retryTransient<T>(work: () => Promise<T>, budgetMs = 5_000): Promise<T> {
+  const deadline = Date.now() + budgetMs
+  for (;;) {
+    try {
+      return await work()
+    } catch (error) {
+      if ((error as {retriable?: boolean}).retriable !== true || Date.now() >= deadline) throw error
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+  }
+}
+
 function decodeAssignment(buffer: Buffer | undefined): Record<string, number[]> {
   if (!buffer || buffer.length === 0) return {}
   try {
@@ -232,13 +249,13 @@ export class KafkajsCluster implements KafkaCluster {
   }
 
   async listGroupIds(): Promise<string[]> {
-    const {groups} = await this.admin.listGroups()
+    const {groups} = await retryTransient(() => this.admin.listGroups())
     return groups.map((g) => g.groupId).sort()
   }
 
   async describeGroups(groupIds: string[]): Promise<GroupDescription[]> {
     if (groupIds.length === 0) return []
-    const {groups} = await this.admin.describeGroups(groupIds)
+    const {groups} = await retryTransient(() => this.admin.describeGroups(groupIds))
     return groups.map((g) => ({
       groupId: g.groupId,
       state: (GROUP_STATES.has(g.state) ? g.state : 'Unknown') as GroupState,
@@ -255,7 +272,7 @@ export class KafkajsCluster implements KafkaCluster {
   }
 
   async committedOffsets(groupId: string, topic: string): Promise<CommittedOffset[]> {
-    const result = await this.admin.fetchOffsets({groupId, topics: [topic]})
+    const result = await retryTransient(() => this.admin.fetchOffsets({groupId, topics: [topic]}))
     const partitions = result.find((t) => t.topic === topic)?.partitions ?? []
     return partitions.map((p) => ({partition: p.partition, offset: Number(p.offset)})).sort((a, b) => a.partition - b.partition)
   }
