@@ -4,7 +4,7 @@
  * producer agent with the application's kafkajs client. Knows nothing about the protocol itself.
  */
 import {randomUUID} from 'node:crypto'
-import type {Admin, Consumer, KafkaClient, Producer} from './client.js'
+import type {Admin, Consumer, KafkaClient, Producer, RecordMetadata} from './client.js'
 import {Partitioners} from './client.js'
 import {INTERNAL_GROUP_PREFIX} from './lag.js'
 import {KreorgError, describeCause} from '../runbook/errors.js'
@@ -189,7 +189,18 @@ export class ControlLog {
       await producer.connect()
       this.producer = producer
     }
-    const [meta] = await this.producer.send({topic: this.topic, acks: -1, messages: [{key, value, partition: 0}]})
+    const producer = this.producer
+    let sent: RecordMetadata[]
+    try {
+      sent = await producer.send({topic: this.topic, acks: -1, messages: [{key, value, partition: 0}]})
+    } catch (error) {
+      // After a node died, kafkajs can keep asking it (stale seed/metadata) on every retry: the
+      // caller's next try gets a fresh producer, which bootstraps from a live seed broker.
+      if (this.producer === producer) this.producer = undefined
+      await producer.disconnect().catch(() => {})
+      throw error
+    }
+    const meta = sent[0]
     const offset = Number(meta?.baseOffset ?? meta?.offset)
     if (!Number.isFinite(offset)) throw new KreorgError('unexpected', `control topic ${this.topic}: the broker returned no offset for ${key}`)
     return offset

@@ -21,7 +21,14 @@ import {randomName} from '../helpers/kafka.js'
 
 const FROM = 4
 const TO = 8
-const GROUPS = [{name: 'fast'}, {name: 'slow', ratePerSec: 150}]
+/**
+ * Earliest reset here (the grow tests keep `latest`, to prove prime-consumers): killing brokers makes
+ * groups rebalance mid-run, and a kafkajs consumer with `latest` then skips records on any partition
+ * it had not committed on yet — a consumer-configuration loss kreorg neither causes nor can prevent,
+ * which would hide what these tests check (kreorg losing or reordering records). Re-reads count as
+ * duplicates, which this file does not judge.
+ */
+const GROUPS = [{name: 'fast', fromBeginning: true}, {name: 'slow', ratePerSec: 150, fromBeginning: true}]
 /** Like the fixtures' FAST_GROW_FLAGS, with a lease short enough to lapse within a test. */
 const FLAGS = ['--yes', '--quiet-period', '1s', '--pickup-timeout', '60s', '--post-check-window', '2s', '--sample', '50']
 
@@ -170,6 +177,9 @@ async function healCluster(down: number[]): Promise<void> {
 
 /** Stops traffic, waits for every group to consume everything, and checks the ledger. */
 async function expectNoLossNoReorder(world: GrowWorld): Promise<void> {
+  // The slow group's throttle only gave drain work; its backlog grows with the run's length, and
+  // working it off at 150/s could outlast the test after a long failover.
+  world.unthrottle()
   const reports = await world.settle(90_000)
   for (const [group, report] of Object.entries(reports)) {
     expect(report.lost, `${group} lost records: ${JSON.stringify(report)}`).toBe(0)
@@ -231,10 +241,8 @@ describe('faults on a three-node cluster with live keyed traffic', () => {
     await expectNoLossNoReorder(world)
   })
 
-  // Skipped: still fails (exit 1, `Connection error: read ECONNRESET` from add-partitions within ~100 ms,
-  // not recognised as transient; producers then resumed only at lease lapse). Scenario, evidence and
-  // next steps: /work/notes/fault-bugs.md entry 2b. Un-skip once fixed.
-  it.skip('(b) the active controller is killed as add-partitions starts (and restarted): the run finishes', async () => {
+  // The failover and the node's restart take 10-20 s of the run (fault-bugs 2b).
+  it('(b) the active controller is killed as add-partitions starts (and restarted): the run finishes', async () => {
     const {world, stateDir} = await newWorld()
     const controller = activeController() ?? (await raw.describeCluster()).controller
     expect(controller).not.toBeNull()
@@ -249,7 +257,7 @@ describe('faults on a three-node cluster with live keyed traffic', () => {
     // A new controller took over while the old one was down.
     expectAgentsRunning(world)
     await expectNoLossNoReorder(world)
-  })
+  }, 240_000)
 
   for (const boundary of ['drain', 'add-partitions'] as const) {
     it(`(c) kreorg SIGKILLed right after ${boundary}; the lease lapses, agents resume by themselves; resume${boundary === 'add-partitions' ? ' from another machine (--state kafka)' : ''} finishes`, async () => {

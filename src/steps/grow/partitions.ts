@@ -17,9 +17,28 @@ async function partitionCount(ctx: GrowContext): Promise<number> {
   return (await ctx.services.cluster.describeTopic(ctx.inputs.topic)).partitions.length
 }
 
-/** Skipped when the topic already has the target count (e.g. the alter landed just before a crash). */
+/**
+ * Repeats read-only or repeat-safe cluster work while a broker or the controller fails over: ~30 s,
+ * as kafkajs keeps sending admin requests to a dead node until its metadata moves on.
+ */
+async function throughFailover<T>(ctx: GrowContext, work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work()
+    } catch (error) {
+      if (attempt >= 15 || !isTransientKafkaError(error)) throw error
+      ctx.progress(`${describeCause(error)}; retrying`)
+      await sleep(2_000, undefined, {signal: ctx.signal})
+    }
+  }
+}
+
+/**
+ * Skipped when the topic already has the target count (e.g. the alter landed just before a crash).
+ * The engine runs this check before the step: a node dying right then must not fail the run either.
+ */
 export async function alreadyGrown(ctx: GrowContext): Promise<boolean> {
-  return (await partitionCount(ctx)) >= ctx.inputs.to
+  return throughFailover(ctx, async () => (await partitionCount(ctx)) >= ctx.inputs.to)
 }
 
 /**
@@ -27,16 +46,7 @@ export async function alreadyGrown(ctx: GrowContext): Promise<boolean> {
  * attempt re-checks the lease and the offsets, and the alter itself is safe to repeat).
  */
 export async function addPartitions(ctx: GrowContext): Promise<AddPartitionsResult> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await addPartitionsOnce(ctx)
-    } catch (error) {
-      // ~30 s: kafkajs keeps sending admin requests to a dead node until its metadata moves on.
-      if (attempt >= 15 || !isTransientKafkaError(error)) throw error
-      ctx.progress(`${describeCause(error)}; retrying`)
-      await sleep(2_000, undefined, {signal: ctx.signal})
-    }
-  }
+  return throughFailover(ctx, () => addPartitionsOnce(ctx))
 }
 
 async function addPartitionsOnce(ctx: GrowContext): Promise<AddPartitionsResult> {
