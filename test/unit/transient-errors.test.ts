@@ -5,7 +5,12 @@ import type {GrowContext} from '../../src/steps/grow/lease.js'
 import {isTransientKafkaError} from '../../src/steps/poll.js'
 
 // kafkajs's own error classes (what the client really throws when a node dies), not look-alikes.
-const {KafkaJSConnectionError, KafkaJSConnectionClosedError, KafkaJSNonRetriableError, KafkaJSProtocolError} = kafkajs
+// Its type declarations omit some of them and their constructor shapes, hence the cast.
+type ErrorClass = new (...args: unknown[]) => Error
+const {KafkaJSConnectionError, KafkaJSConnectionClosedError, KafkaJSNonRetriableError, KafkaJSProtocolError} = kafkajs as unknown as Record<
+  'KafkaJSConnectionError' | 'KafkaJSConnectionClosedError' | 'KafkaJSNonRetriableError' | 'KafkaJSProtocolError',
+  ErrorClass
+>
 
 describe('isTransientKafkaError', () => {
   test('a node dying: reset, refused, closed connections are transient, also when kafkajs wrapped them', () => {
