@@ -2,7 +2,7 @@ import {spawn, spawnSync} from 'node:child_process'
 import {promises as fs} from 'node:fs'
 import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
 import {CONTROL_TOPIC_CONFIG} from '../../src/control/schema.js'
 import {createKafkaClient} from '../../src/kafka/client.js'
 import {KafkajsCluster} from '../../src/kafka/kafkajs-cluster.js'
@@ -18,6 +18,10 @@ import {randomName} from '../helpers/kafka.js'
  * agents, two consumer groups (one slow, so drain has work to do). After every fault: no record
  * lost or reordered, no producer left paused, and the CLI said what to do next.
  */
+
+// A broker kill, its failover and restart, the grow run and draining a throttled group's backlog
+// afterwards take 60-150 s on a loaded 2-core machine: the default 120 s is too tight for every scenario.
+vi.setConfig({testTimeout: 240_000})
 
 const FROM = 4
 const TO = 8
