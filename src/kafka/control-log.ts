@@ -92,14 +92,7 @@ export class ControlLog {
    * delivered (so callers know the current command before acting). Records are delivered in order.
    */
   async start(onRecord: (record: RawControlRecord) => void, options: {catchUpTimeoutMs?: number} = {}): Promise<void> {
-    const admin = this.client.admin()
-    await admin.connect()
-    let end: number
-    try {
-      end = await this.endOffset(admin)
-    } finally {
-      await admin.disconnect().catch(() => {})
-    }
+    const end = await this.currentEnd()
     // A fresh group per reader, never committed: every reader folds the whole (compacted) partition.
     const consumer = this.client.consumer({
       groupId: `${INTERNAL_GROUP_PREFIX}control-${this.options.role}-${randomUUID()}`,
@@ -163,16 +156,20 @@ export class ControlLog {
     })
   }
 
-  /** Resolves once every record that exists now has been delivered: the tail can lag a busy broker by a fetch or more. */
-  async catchUp(timeoutMs: number): Promise<void> {
+  /** The partition's end offset now, through a short-lived admin client. */
+  private async currentEnd(): Promise<number> {
     const admin = this.client.admin()
     await admin.connect()
-    let end: number
     try {
-      end = await this.endOffset(admin)
+      return await this.endOffset(admin)
     } finally {
       await admin.disconnect().catch(() => {})
     }
+  }
+
+  /** Resolves once every record that exists now has been delivered: the tail can lag a busy broker by a fetch or more. */
+  async catchUp(timeoutMs: number): Promise<void> {
+    const end = await this.currentEnd()
     await this.waitForPosition(end, timeoutMs)
   }
 
