@@ -56,7 +56,27 @@ async function addPartitionsOnce(ctx: GrowContext): Promise<AddPartitionsResult>
   const drained = ctx.results['drain'] as DrainResult | undefined
   const from = await partitionCount(ctx)
   if (from >= to) return {from, to, addedAt: Date.now(), addMs: 0, alreadyAtTarget: true}
-  // Nothing may have been written or left unconsumed since drain finished.
+  // Only the drained groups: a full listing costs a request per group in the cluster. End offsets did
+  // not move, so lag here means a group re-reads what it had consumed (it rewound, or a rebalance after
+  // a coordinator failover replayed uncommitted work): safe to wait for, never safe to alter under.
+  const filter = ctx.inputs.groups ? {groups: ctx.inputs.groups} : drained ? {groups: drained.groups} : {}
+  let lagging: string[] = []
+  await pollUntil(
+    async () => {
+      const lag = await readTopicLag(cluster, topic, filter)
+      lagging = lag.groups.filter((g) => !ctx.inputs.ignoreGroups.includes(g.groupId) && g.total > 0).map((g) => `${g.groupId} (${g.total})`)
+      if (lagging.length > 0) ctx.progress(`lag again after drain, waiting: ${lagging.join(', ')}`)
+      return lagging.length === 0 ? true : undefined
+    },
+    {
+      intervalMs: 100,
+      timeoutMs: ctx.inputs.drainTimeoutMs,
+      signal: ctx.signal,
+      timeoutMessage: (ms) => `groups ${lagging.join(', ')} had lag again after drain and did not catch up within ${formatDuration(ms)}; not adding partitions`,
+      suggestions: ['a group rewound its offsets; producers were resumed; rerun when it has caught up'],
+    },
+  )
+  // Nothing may have been written since drain finished (checked after any wait above).
   const now = await cluster.endOffsets(topic)
   const moved = drained ? movedPartitions(drained.endOffsets, now) : []
   if (moved.length > 0) {
@@ -64,14 +84,7 @@ async function addPartitionsOnce(ctx: GrowContext): Promise<AddPartitionsResult>
       suggestions: ['a producer without the kreorg agent writes to this topic: wrap or stop it, then rerun'],
     })
   }
-  // Only the drained groups: a full listing costs a request per group in the cluster.
-  const lag = await readTopicLag(cluster, topic, ctx.inputs.groups ? {groups: ctx.inputs.groups} : drained ? {groups: drained.groups} : {})
-  const lagging = lag.groups.filter((g) => !ctx.inputs.ignoreGroups.includes(g.groupId) && g.total > 0)
-  if (lagging.length > 0) {
-    throw new KreorgError('precondition', `groups ${lagging.map((g) => g.groupId).join(', ')} have lag again after drain; not adding partitions`, {
-      suggestions: ['a group rewound its offsets; rerun when it has caught up'],
-    })
-  }
+  requireFreshLease(ctx, STEP)
   const assignments = ctx.inputs.replicaAssignment?.map((replicas) => ({replicas}))
   ctx.progress(`createPartitions ${topic}: ${from} → ${to}`)
   const started = Date.now()
