@@ -95,6 +95,13 @@ describe('SIGKILL at every step boundary and mid-step, then resume', () => {
         const runId = killed.events[0]!.runId
         // A SIGKILLed run never got to say so: its checkpoint still says running, with a dead pid.
         const before = await checkpointOf(stateDir, runId)
+        if (before.status === 'done' && point.name === `${TEST_STEPS.at(-1)}: boundary after it`) {
+          // After the last step's step:done the run only writes its final status and exits: on a
+          // loaded machine that can land before the SIGKILL does. Then there was no crash to resume,
+          // and the end state must simply be the uninterrupted one.
+          expect(await endState(own, topic, group, runId), point.name).toEqual(baseline)
+          return
+        }
         expect(before.status).toBe('running')
         const runs = JSON.parse((await runCli(['runs', '--json'], {env})).stdout) as Array<{runId: string; status: string}>
         expect(runs.map((r) => [r.runId, r.status])).toEqual([[runId, 'interrupted']])
