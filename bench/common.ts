@@ -9,6 +9,7 @@ import path from 'node:path'
 import {performance} from 'node:perf_hooks'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 import {cachedKafkaJars, javaCommand, KAFKA_VERSION, startLocalKafka, type LocalKafka} from '../src/local-kafka/index.js'
+import {isolatedXdgDirs, runCli, type XdgDirs} from '../src/process/run-cli.js'
 
 /** Repository root, from dist/bench/common.js or bench/common.ts alike. */
 export const REPO_ROOT = (() => {
@@ -18,6 +19,8 @@ export const REPO_ROOT = (() => {
 })()
 export const RESULTS_DIR = path.join(REPO_ROOT, 'bench', 'results')
 export const KREORG_BIN = path.join(REPO_ROOT, 'bin', 'run.js')
+/** A CLI run that outlives this was stuck, not slow (every benchmark that can take longer says so). */
+const KREORG_TIMEOUT_MS = 30 * 60_000
 /** GNU time: CPU seconds of a child process (Node cannot read a child's rusage). */
 const TIME_BIN = '/usr/bin/time'
 
@@ -147,8 +150,20 @@ export function kafkaTool(ctx: BenchContext, tool: keyof typeof TOOL_CLASSES, ar
   return timed(javaCommand(), ['-cp', ctx.toolsClasspath, ...KAFKA_TOOL_JVM_OPTS, TOOL_CLASSES[tool], ...args], {timeoutMs, cpu})
 }
 
-export function kreorg(args: string[], options: {env?: NodeJS.ProcessEnv; timeoutMs?: number; onLine?: (line: string) => void} = {}): Promise<TimedRun> {
-  return timed(process.execPath, [KREORG_BIN, ...args], options)
+/** One set of empty XDG dirs for every CLI run of a benchmark: no user profile or run state skews it. */
+let benchXdg: XdgDirs | undefined
+
+/** The kreorg CLI, timed from spawn to exit (through the same helper the demo and the tests use). */
+export async function kreorg(args: string[], options: {env?: NodeJS.ProcessEnv; timeoutMs?: number; onLine?: (line: string) => void} = {}): Promise<TimedRun> {
+  const {onLine} = options
+  const run = await runCli(args, {
+    bin: KREORG_BIN,
+    timeoutMs: options.timeoutMs ?? KREORG_TIMEOUT_MS,
+    xdg: (benchXdg ??= isolatedXdgDirs('kreorg-bench-xdg-')),
+    ...(options.env ? {env: options.env} : {}),
+    ...(onLine ? {onLine: (line: string) => onLine(line)} : {}),
+  })
+  return {ms: run.durationMs, code: run.code, stdout: run.stdout, stderr: run.stderr}
 }
 
 /** The jars src/local-kafka downloads (cache dir), else the sandbox copy, else KAFKA_TOOLS_CLASSPATH. */

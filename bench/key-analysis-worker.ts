@@ -5,7 +5,10 @@
  *   node dist/bench/key-analysis-worker.js <mode> <keys> <from> <to>
  * modes: records   — build KeyedRecord[] (what the sampler returns), then keyMovement(records)
  *        records-before — the same with keyMovement as it was before KeyHasher (bench/baseline)
- *        streaming — KeyHasher: add each key as it is generated, then movement (hash once)
+ *        streaming — KeyHasher as the audit uses it: add each key as it is generated, then movement
+ *                    (hash once; bounded table: past DEFAULT_MAX_TRACKED_KEYS distinct keys, a uniform
+ *                    hash-sample of them, scaled up)
+ *        streaming-exact — the same with a table big enough for every key (exact, memory grows with keys)
  *        hash-loop — the Java baseline's loop in JS: murmur2 per key, count moved, no de-duplication
  */
 import {performance} from 'node:perf_hooks'
@@ -38,12 +41,25 @@ interface Out {
   mode: string
   keys: number
   moved: number
+  movedShare: number
+  /** Distinct keys the table held, when the figures were scaled up from a sample. */
+  trackedKeys?: number
   generateMs: number
   analyzeMs: number
   totalMs: number
   maxRssKiB: number
   /** User + system CPU of the whole process: steadier than wall time on a shared machine. */
   cpuMs: number
+}
+
+function figures(movement: keyAnalysis.KeyMovement): Pick<Out, 'mode' | 'keys' | 'moved' | 'movedShare' | 'trackedKeys'> {
+  return {
+    mode,
+    keys: movement.sampledKeys,
+    moved: movement.moved,
+    movedShare: movement.movedShare,
+    ...(movement.estimated ? {trackedKeys: movement.estimated.trackedKeys} : {}),
+  }
 }
 
 function run(): Out {
@@ -57,7 +73,7 @@ function run(): Out {
     const t1 = performance.now()
     const movement = keyAnalysis.keyMovement(records, from, to)
     const t2 = performance.now()
-    return {mode, keys: movement.sampledKeys, moved: movement.moved, generateMs: t1 - t0, analyzeMs: t2 - t1, totalMs: t2 - t0, maxRssKiB: 0, cpuMs: 0}
+    return {...figures(movement), generateMs: t1 - t0, analyzeMs: t2 - t1, totalMs: t2 - t0, maxRssKiB: 0, cpuMs: 0}
   }
   if (mode === 'records-before') {
     const records: keyAnalysis.KeyedRecord[] = new Array(count)
@@ -68,21 +84,16 @@ function run(): Out {
     const t1 = performance.now()
     const movement = keyMovementBefore(records, from, to)
     const t2 = performance.now()
-    return {mode, keys: movement.sampledKeys, moved: movement.moved, generateMs: t1 - t0, analyzeMs: t2 - t1, totalMs: t2 - t0, maxRssKiB: 0, cpuMs: 0}
+    return {mode, keys: movement.sampledKeys, moved: movement.moved, movedShare: movement.moved / movement.sampledKeys, generateMs: t1 - t0, analyzeMs: t2 - t1, totalMs: t2 - t0, maxRssKiB: 0, cpuMs: 0}
   }
-  if (mode === 'streaming') {
-    // Resolved at run time so this file compiles against a key-analysis without the streaming API.
-    const Hasher = (keyAnalysis as unknown as Record<string, unknown>).KeyHasher as
-      | (new (options?: {partitioner?: string}) => {add(key: Uint8Array | null): void; movement(from: number, to: number): {sampledKeys: number; moved: number}})
-      | undefined
-    if (!Hasher) throw new Error('src/kafka/key-analysis.ts has no KeyHasher')
-    const hasher = new Hasher()
+  if (mode === 'streaming' || mode === 'streaming-exact') {
+    const hasher = new keyAnalysis.KeyHasher(mode === 'streaming-exact' ? {maxTrackedKeys: count} : {})
     for (let i = 0; i < count; i++) hasher.add(key(i))
     const t1 = performance.now()
     const movement = hasher.movement(from, to)
     const t2 = performance.now()
     // Generation and hashing are one pass here: generateMs holds both.
-    return {mode, keys: movement.sampledKeys, moved: movement.moved, generateMs: t1 - t0, analyzeMs: t2 - t1, totalMs: t2 - t0, maxRssKiB: 0, cpuMs: 0}
+    return {...figures(movement), generateMs: t1 - t0, analyzeMs: t2 - t1, totalMs: t2 - t0, maxRssKiB: 0, cpuMs: 0}
   }
   if (mode === 'hash-loop') {
     let moved = 0
@@ -91,7 +102,7 @@ function run(): Out {
       if (h % from !== h % to) moved++
     }
     const t1 = performance.now()
-    return {mode, keys: count, moved, generateMs: 0, analyzeMs: t1 - t0, totalMs: t1 - t0, maxRssKiB: 0, cpuMs: 0}
+    return {mode, keys: count, moved, movedShare: moved / count, generateMs: 0, analyzeMs: t1 - t0, totalMs: t1 - t0, maxRssKiB: 0, cpuMs: 0}
   }
   throw new Error(`unknown mode ${mode}`)
 }

@@ -1,6 +1,6 @@
 /**
- * The README benchmark table, from bench/results/*.json. Rewrites README.md between
- * `<!-- bench:start -->` and `<!-- bench:end -->` when both markers exist; prints the table always.
+ * The benchmark table of docs/benchmarks.md, from bench/results/*.json. Rewrites docs/benchmarks.md
+ * between `<!-- bench:start -->` and `<!-- bench:end -->` when both markers exist; prints the table always.
  *
  *   node dist/bench/render-table.js
  */
@@ -82,10 +82,10 @@ export function tableMarkdown(): string {
   return [...header, ...rows].join('\n') + footer
 }
 
-/** Returns the table; rewrites README.md between the markers when both exist. */
+/** Returns the table; rewrites docs/benchmarks.md between the markers when both exist. */
 export function renderTable(): string {
   const table = tableMarkdown()
-  const readme = path.join(REPO_ROOT, 'README.md')
+  const readme = path.join(REPO_ROOT, 'docs', 'benchmarks.md')
   if (existsSync(readme)) {
     const text = readFileSync(readme, 'utf8')
     const start = text.indexOf(START)

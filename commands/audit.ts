@@ -1,9 +1,14 @@
 import {Args, Flags} from '@oclif/core'
 import {parseCandidates, runAudit} from '../src/audit/run.js'
 import {KafkaCommand} from '../src/cli/base-command.js'
-import {durationOption} from '../src/cli/duration.js'
-import {ExitCode} from '../src/runbook/errors.js'
+import {durationFlag, formatDuration} from '../src/cli/duration.js'
+import {outputFlags} from '../src/cli/output-flags.js'
+import {recordsPerPartition, sampleFlag} from '../src/cli/sample-flag.js'
+import {ExitCode} from '../src/core/errors.js'
 import {progressMeter, renderAudit} from '../src/ui/audit-view.js'
+
+const DEFAULT_TIMEOUT_MS = 60_000
+const WHOLE_TOPIC_TIMEOUT_MS = 30 * 60_000
 
 export default class Audit extends KafkaCommand<typeof Audit> {
   static override summary = 'Check whether a topic is safe to grow, and to what partition count'
@@ -18,6 +23,7 @@ export default class Audit extends KafkaCommand<typeof Audit> {
     '<%= config.bin %> audit orders',
     '<%= config.bin %> audit orders --to 16,24,32',
     '<%= config.bin %> audit orders --to 24 --sample 5000 --strict --json',
+    '<%= config.bin %> audit orders --sample all --timeout 30m -o yaml',
   ]
 
   static override args = {
@@ -26,14 +32,20 @@ export default class Audit extends KafkaCommand<typeof Audit> {
 
   static override flags = {
     to: Flags.string({description: 'candidate partition counts, comma-separated (default: 2×, 3×, 4× the current count)', multiple: true}),
-    sample: Flags.integer({description: 'records to read per partition (the most recent)', default: 1000, min: 1, max: 1_000_000}),
-    timeout: durationOption('stop sampling after this long and judge what was read', 60_000),
+    sample: sampleFlag({description: 'records to read per partition (the most recent), or `all` for the whole topic', default: 1000}),
+    timeout: durationFlag({
+      description: 'stop sampling after this long and judge what was read',
+      defaultHelp: async () => `${formatDuration(DEFAULT_TIMEOUT_MS)}, ${formatDuration(WHOLE_TOPIC_TIMEOUT_MS)} with --sample all`,
+    }),
     strict: Flags.boolean({description: `exit ${ExitCode.PRECONDITION} when any check fails (for CI)`}),
+    ...outputFlags,
   }
 
   public async run(): Promise<void> {
     const candidates = parseCandidates(this.flags.to)
     const cluster = await this.connect()
+    const whole = this.flags.sample === 'all'
+    const perPartition = await recordsPerPartition(cluster, this.args.topic, this.flags.sample)
     const meter = progressMeter(process.stderr, `sampling ${this.args.topic}`)
     const abort = new AbortController()
     const onSignal = () => abort.abort()
@@ -43,8 +55,8 @@ export default class Audit extends KafkaCommand<typeof Audit> {
     try {
       report = await runAudit(cluster, this.args.topic, {
         ...(candidates ? {candidates} : {}),
-        perPartition: this.flags.sample,
-        timeoutMs: this.flags.timeout,
+        perPartition,
+        timeoutMs: this.flags.timeout ?? (whole ? WHOLE_TOPIC_TIMEOUT_MS : DEFAULT_TIMEOUT_MS),
         signal: abort.signal,
         onProgress: meter.update,
       })
@@ -53,8 +65,7 @@ export default class Audit extends KafkaCommand<typeof Audit> {
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)
     }
-    if (this.jsonMode) this.printJson(report)
-    else process.stdout.write(`${renderAudit(report)}\n`)
+    this.printOutput(report, () => renderAudit(report))
     if (this.flags.strict && report.counts.fail > 0) this.exit(ExitCode.PRECONDITION)
   }
 }

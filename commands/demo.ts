@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base-command.js'
 import {durationOption, formatDuration} from '../src/cli/duration.js'
 import {runDemo, type DemoResult} from '../src/demo/run-demo.js'
-import {renderTable} from '../src/ui/table.js'
+import {renderTable} from '../src/core/table.js'
 
 export default class Demo extends BaseCommand<typeof Demo> {
   static override summary = 'Naive partition add vs `kreorg grow`, side by side, on a local Kafka with live keyed traffic'

@@ -1,22 +1,31 @@
 import {hostname} from 'node:os'
 import {Args, Flags} from '@oclif/core'
 import {growRunbook} from '../runbooks/grow.js'
-import {durationOption} from '../src/cli/duration.js'
+import {durationFlag, durationOption} from '../src/cli/duration.js'
 import {RunCommand} from '../src/cli/run-command.js'
-import {controlFlags} from '../src/control/flags.js'
-import {KreorgError} from '../src/runbook/errors.js'
+import {controlFlags} from '../src/cli/control-flags.js'
+import {KreorgError} from '../src/core/errors.js'
 import type {GrowInputs} from '../src/steps/grow/context.js'
 import {growDryRun} from '../src/steps/grow/dry-run.js'
+import {growAlreadyAtTarget} from '../src/steps/grow/at-target.js'
 import {readReplicaAssignment} from '../src/steps/grow/replica-assignment.js'
 import {renderGrowPlan} from '../src/ui/plan-view.js'
+import type {GrowSummary} from '../src/steps/grow/results.js'
+
+function renderNothingToDo(summary: GrowSummary): string {
+  return [`Nothing to do: ${summary.topic} already has ${summary.to} partitions.`, `Declared partition counts must say ${summary.to}:`, ...summary.declaredCounts.map((line) => `  - ${line}`)].join('\n')
+}
 
 export default class Grow extends RunCommand<typeof Grow> {
   static override summary = "Grow a topic's partitions without breaking per-key ordering"
   static override description = [
-    'Runs the drain-first runbook as one checkpointed command: preflight (and the topic lease), plan,',
-    'pause-producers, quiesce, drain, add-partitions, verify-partitions, prime-consumers, verify-mapping,',
-    'resume-producers, post-check. A failure before add-partitions resumes the producers; after it the run',
-    'can only go forward (Kafka cannot remove partitions) with `kreorg resume <run-id>`.',
+    'Runs the pin-first runbook as one checkpointed command: preflight (and the topic lease), plan (groups,',
+    'writers, agents), pin-producers, add-partitions, verify-partitions, prime-consumers, pause-producers, quiesce,',
+    'drain, verify-mapping, resume-producers, post-check. Producers keep writing, pinned to the old count, until',
+    "every group's position on the new partitions is proven; the blackout is only pause → drain → resume.",
+    'A failure before add-partitions lifts the pin (exit 3/4, nothing changed); after it the run can only go',
+    'forward (Kafka cannot remove partitions): exit 7, then `kreorg resume <run-id>`. A topic already at --to',
+    'exits 0 with "nothing to do".',
   ].join(' ')
 
   static override examples = [
@@ -24,6 +33,7 @@ export default class Grow extends RunCommand<typeof Grow> {
     '<%= config.bin %> grow orders --to 16 --dry-run',
     '<%= config.bin %> grow orders --to 16 --yes --json',
     '<%= config.bin %> grow orders --to 24 --group billing --group search --drain-timeout 1h',
+    '<%= config.bin %> grow orders --to 16 --trust-group legacy-kafkajs-reader --prime-timeout 15m',
   ]
 
   static override args = {
@@ -39,7 +49,22 @@ export default class Grow extends RunCommand<typeof Grow> {
     'ack-timeout': durationOption('how long to wait for producer agents to ack a command', 30_000),
     'quiet-period': durationOption('end offsets must stand still this long after the pause', 3_000),
     lease: durationOption('pause lease; agents resume by themselves if kreorg dies and it lapses', 120_000),
-    'pickup-timeout': durationOption('how long active groups get to own the new partitions (their metadata refresh is 5m by default)', 6 * 60_000),
+    'prime-timeout': durationOption(
+      "how long prime-consumers waits for every group's position on the new partitions while producers run pinned (Java classic groups notice at their metadata refresh, 5m by default)",
+      10 * 60_000,
+    ),
+    'pickup-timeout': durationFlag({description: 'old name of --prime-timeout', hidden: true}),
+    'trust-group': Flags.string({
+      description: "accept this group's assignment of the new partitions as proof of its position (kafkajs consumers without autoCommitInterval never commit on empty partitions) (repeatable)",
+      multiple: true,
+      default: [],
+    }),
+    'writer-lookback': durationOption('producer ids that wrote within this window count as active writers (writer inventory)', 10 * 60_000),
+    'writer-scan': durationOption('scan batches written within this window for non-idempotent writers (producer id -1)', 2 * 60_000),
+    'ignore-producer': Flags.integer({description: 'a producer id known to be dead: leave it out of the writer inventory (repeatable)', multiple: true, default: []}),
+    'allow-non-idempotent': Flags.boolean({description: 'accept non-idempotent writes (producer id -1) when an agent itself is not idempotent', default: false}),
+    'no-producers': Flags.boolean({description: 'nothing writes to the topic: run with zero producer agents (refused otherwise)', default: false}),
+    'allow-streams': Flags.boolean({description: 'grow although Kafka Streams applications read the topic (their state of moved keys stays in the old task)', default: false}),
     'post-check-window': durationOption('how long post-check waits for records written after resume', 10_000),
     'replica-assignment': Flags.file({description: 'file with one line of comma-separated broker ids per new partition', exists: true}),
     ...controlFlags,
@@ -57,7 +82,14 @@ export default class Grow extends RunCommand<typeof Grow> {
       ackTimeoutMs: flags['ack-timeout'],
       quietPeriodMs: flags['quiet-period'],
       leaseMs: flags.lease,
-      pickupTimeoutMs: flags['pickup-timeout'],
+      pickupTimeoutMs: flags['pickup-timeout'] ?? flags['prime-timeout'],
+      trustGroups: flags['trust-group'],
+      writerLookbackMs: flags['writer-lookback'],
+      writerScanMs: flags['writer-scan'],
+      ignoreProducers: flags['ignore-producer'],
+      allowNonIdempotent: flags['allow-non-idempotent'],
+      noProducers: flags['no-producers'],
+      allowStreams: flags['allow-streams'],
       postCheckWindowMs: flags['post-check-window'],
       ...(flags['replica-assignment'] ? {replicaAssignment: await readReplicaAssignment(flags['replica-assignment'])} : {}),
       controlTopic: flags['control-topic'],
@@ -67,6 +99,14 @@ export default class Grow extends RunCommand<typeof Grow> {
     }
     const overlap = (flags.group ?? []).filter((g) => inputs.ignoreGroups.includes(g))
     if (overlap.length > 0) throw new KreorgError('usage', `--group and --ignore-group both name ${overlap.join(', ')}`)
+
+    // Pipelines run `grow --to N` every time: a topic already at N is success, not a refusal.
+    const done = await growAlreadyAtTarget(this.connectionOptions(), inputs)
+    if (done) {
+      if (this.jsonMode) this.printJson({event: 'run:done', runId: null, step: null, ts: new Date().toISOString(), durationMs: 0, alreadyDone: true, nothingToDo: true, summary: done})
+      else process.stdout.write(`${renderNothingToDo(done)}\n`)
+      return
+    }
 
     if (flags['dry-run']) {
       const {plan} = await growDryRun(this.connectionOptions(), inputs, (message) => {

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {KafkaCommand} from '../src/cli/base-command.js'
 import {durationOption} from '../src/cli/duration.js'
+import {outputFlags} from '../src/cli/output-flags.js'
 import {readTopicLag} from '../src/kafka/lag.js'
 import {renderTopicLag} from '../src/ui/lag-view.js'
 import {watchLoop} from '../src/ui/watch.js'
@@ -14,6 +15,7 @@ export default class Lag extends KafkaCommand<typeof Lag> {
   static override examples = [
     '<%= config.bin %> lag orders',
     '<%= config.bin %> lag orders --group billing --json',
+    '<%= config.bin %> lag orders -o yaml',
     '<%= config.bin %> lag orders --watch --interval 2s',
   ]
 
@@ -26,19 +28,22 @@ export default class Lag extends KafkaCommand<typeof Lag> {
     partitions: Flags.boolean({description: 'show per-partition rows for groups without lag too'}),
     watch: Flags.boolean({char: 'w', description: 'refresh until interrupted'}),
     interval: durationOption('refresh interval for --watch', 2_000),
+    ...outputFlags,
   }
 
   public async run(): Promise<void> {
     const cluster = await this.connect()
     const read = () => readTopicLag(cluster, this.args.topic, this.flags.group ? {groups: this.flags.group} : {})
-    const render = async () => {
-      const lag = await read()
-      return this.jsonMode ? JSON.stringify(lag) : renderTopicLag(lag, {partitions: this.flags.partitions})
-    }
+    const table = (lag: Awaited<ReturnType<typeof read>>) => () => renderTopicLag(lag, {partitions: this.flags.partitions})
     if (!this.flags.watch) {
-      process.stdout.write(`${await render()}\n`)
+      const lag = await read()
+      this.printOutput(lag, table(lag))
       return
     }
-    await watchLoop({intervalMs: this.flags.interval, render, inPlace: process.stdout.isTTY === true && !this.jsonMode})
+    const render = async () => {
+      const lag = await read()
+      return this.formatSnapshot(lag, table(lag))
+    }
+    await watchLoop({intervalMs: this.flags.interval, render, inPlace: process.stdout.isTTY === true && this.outputFormat === 'table'})
   }
 }

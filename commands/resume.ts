@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {RunCommand} from '../src/cli/run-command.js'
-import {KreorgError} from '../src/runbook/errors.js'
+import {KreorgError} from '../src/core/errors.js'
 
 export default class Resume extends RunCommand<typeof Resume> {
   static override summary = 'Continue an interrupted or failed run from its last finished step'

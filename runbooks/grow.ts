@@ -3,56 +3,57 @@
  * events use them — so renaming one is a breaking change (the runbook hash changes and old
  * checkpoints are refused on resume).
  */
-import type {Runbook, Step} from '../src/runbook/types.js'
-import type {GrowInputs, GrowServices} from '../src/steps/grow/context.js'
+import type {DeclaredStep, Runbook, RunEnvironment} from '../src/runbook/types.js'
+import type {GrowInputs, GrowResults, GrowServices} from '../src/steps/grow/context.js'
+import {parseGrowInputs} from '../src/steps/grow/inputs.js'
 import {openGrowServices, type GrowEnvironment} from '../src/steps/grow/services.js'
 import {preflight, releaseLease} from '../src/steps/grow/preflight.js'
 import {planStep} from '../src/steps/grow/plan-step.js'
-import {pauseProducers, resumeProducers} from '../src/steps/grow/producers.js'
+import {pauseProducers, pinProducers, resumeProducers, unpinProducers} from '../src/steps/grow/producers.js'
 import {drain, quiesce} from '../src/steps/grow/drain.js'
-import {addPartitions, alreadyGrown, primeConsumers, verifyPartitions} from '../src/steps/grow/partitions.js'
+import {addPartitions, alreadyGrown, verifyPartitions} from '../src/steps/grow/partitions.js'
+import {primeConsumers} from '../src/steps/grow/prime.js'
 import {postCheck, verifyMapping} from '../src/steps/grow/mapping.js'
+import {afterAlter} from '../src/steps/grow/incomplete.js'
 import {revalidateGrow, undoBeforeAlter} from '../src/steps/grow/recovery.js'
 
-type GrowStep = Step<GrowInputs, GrowServices>
+/** Each step's id names its result type in GrowResults. */
+type GrowStep = DeclaredStep<GrowInputs, GrowServices, GrowResults>
 
+/**
+ * Pin first (issues 13 and 14): producers keep writing, pinned to the old count, while the partitions
+ * are added and every group's position on them is proven; only then a short pause, drain and resume
+ * with the new count. Every failure after add-partitions exits 7 (`afterAlter`).
+ */
 const steps: GrowStep[] = [
-  {id: 'preflight', title: 'Preflight: topic, target, health, lease', run: preflight, undo: releaseLease},
-  {id: 'plan', title: 'Plan: groups, lag, agents, keys that move', run: planStep},
-  {
-    id: 'pause-producers',
-    title: 'Pause producers and collect acks',
-    run: pauseProducers,
-    undo: async (ctx) => {
-      await resumeProducers(ctx)
-    },
-  },
-  {id: 'quiesce', title: 'Quiesce: end offsets stand still', run: quiesce},
-  {id: 'drain', title: 'Drain every consumer group', run: drain},
+  {id: 'preflight', title: 'Preflight: topic, target, health, control topic, lease', run: preflight, undo: releaseLease},
+  {id: 'plan', title: 'Plan: groups, writers, agents, keys that move', run: planStep},
+  {id: 'pin-producers', title: 'Pin producers to the current partition count (they keep writing)', run: pinProducers, undo: unpinProducers},
   {
     id: 'add-partitions',
-    title: 'Add partitions',
+    title: 'Check writers again and add partitions',
     run: addPartitions,
     check: alreadyGrown,
-    irreversible: 'Kafka cannot remove partitions: the topic keeps the new count. Abort finishes the forward path instead: it resumes the producers with the new layout.',
+    irreversible:
+      'Kafka cannot remove partitions: the topic keeps the new count, and producers stay pinned to the old one. Abort finishes the forward path instead: prime, pause, drain, resume with the new layout.',
   },
-  {id: 'verify-partitions', title: 'Verify the new partitions on every broker', run: verifyPartitions},
-  {id: 'prime-consumers', title: 'Prime consumer groups on the new partitions', run: primeConsumers},
-  {id: 'verify-mapping', title: 'Verify producer key mapping with canary keys', run: verifyMapping},
-  {
-    id: 'resume-producers',
-    title: 'Resume producers with the new partition count',
-    run: (ctx) => resumeProducers(ctx, ctx.inputs.to),
-  },
-  {id: 'post-check', title: 'Post-check new records and release the lease', run: postCheck},
+  {id: 'verify-partitions', title: 'Verify the new partitions on every broker', run: afterAlter(verifyPartitions)},
+  {id: 'prime-consumers', title: 'Prove every group’s position on the new partitions (producers pinned)', run: afterAlter(primeConsumers)},
+  {id: 'pause-producers', title: 'Pause producers (the blackout starts)', run: afterAlter(pauseProducers)},
+  {id: 'quiesce', title: 'Snapshot high watermarks', run: afterAlter(quiesce)},
+  {id: 'drain', title: 'Drain every consumer group (quiet window, no open transaction)', run: afterAlter(drain)},
+  {id: 'verify-mapping', title: 'Verify producer key mapping with canary keys', run: afterAlter(verifyMapping)},
+  {id: 'resume-producers', title: 'Check the fence and resume producers with the new count', run: afterAlter(resumeProducers)},
+  {id: 'post-check', title: 'Post-check new records and release the lease', run: afterAlter(postCheck)},
 ]
 
-export const growRunbook: Runbook<GrowInputs, GrowServices> = {
+export const growRunbook: Runbook<GrowInputs, GrowServices, RunEnvironment, GrowResults> = {
   name: 'grow',
-  version: 1,
+  version: 2,
   steps,
   lockKey: (inputs) => inputs.topic,
   describe: (inputs) => `grow ${inputs.topic} to ${inputs.to} partitions`,
+  parseInputs: parseGrowInputs,
   setup: (inputs, env: GrowEnvironment) => openGrowServices(inputs, env),
   revalidate: revalidateGrow,
   onFailure: undoBeforeAlter,

@@ -1,24 +1,25 @@
 import type {AnyRunbook} from '../src/runbook/types.js'
+
 import {growRunbook} from './grow.js'
-import {testMarkersRunbook} from './test-markers.js'
 
 /**
  * Every runbook kreorg knows, by name. `resume` and `abort` find a checkpoint's runbook here, so a
  * runbook's name must never change (its version and step ids are hashed into each checkpoint).
  */
-const RUNBOOKS: ReadonlyArray<AnyRunbook> = [growRunbook]
+const RUNBOOKS: AnyRunbook[] = [growRunbook]
 
-/** The engine's crash tests' runbook: real Kafka side effects, only with KREORG_ENABLE_TEST_RUNBOOKS=1. */
-const TEST_RUNBOOKS: ReadonlyArray<AnyRunbook> = [testMarkersRunbook]
-
-export function testRunbooksEnabled(): boolean {
-  return process.env.KREORG_ENABLE_TEST_RUNBOOKS === '1'
+/**
+ * Adds a runbook that is not part of the published CLI. Only the engine's crash-test runbook uses it
+ * (test/cli-plugin, loaded with KREORG_ENABLE_TEST_RUNBOOKS=1), before any command runs.
+ */
+export function registerRunbook(runbook: AnyRunbook): void {
+  if (!RUNBOOKS.some((known) => known.name === runbook.name)) RUNBOOKS.push(runbook)
 }
 
 export function allRunbooks(): ReadonlyArray<AnyRunbook> {
-  return testRunbooksEnabled() ? [...RUNBOOKS, ...TEST_RUNBOOKS] : RUNBOOKS
+  return RUNBOOKS
 }
 
 export function findRunbook(name: string): AnyRunbook | undefined {
-  return allRunbooks().find((runbook) => runbook.name === name)
+  return RUNBOOKS.find((runbook) => runbook.name === name)
 }

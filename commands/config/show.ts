@@ -1,4 +1,5 @@
 import {KafkaCommand} from '../../src/cli/base-command.js'
+import {outputFlags} from '../../src/cli/output-flags.js'
 import type {ConnectionFlags} from '../../src/config/resolve.js'
 import {showConnectionConfig} from '../../src/config/show.js'
 
@@ -13,10 +14,13 @@ export default class ConfigShow extends KafkaCommand<typeof ConfigShow> {
     '<%= config.bin %> config show',
     '<%= config.bin %> config show --profile prod',
     'KAFKA_SASL_USERNAME=alice <%= config.bin %> config show --profile prod --json',
+    '<%= config.bin %> config show -o yaml',
   ]
+
+  static override flags = {...outputFlags}
 
   public async run(): Promise<void> {
     const view = showConnectionConfig(this.flags as unknown as ConnectionFlags, process.env)
-    process.stdout.write(`${this.jsonMode ? JSON.stringify(view.json) : view.text}\n`)
+    this.printOutput(view.json, () => view.text)
   }
 }

@@ -5,7 +5,7 @@
 import {readTopicLag} from '../kafka/lag.js'
 import {sampleTopicDetailed} from '../kafka/sampler.js'
 import type {KafkaCluster} from '../kafka/types.js'
-import {KreorgError} from '../runbook/errors.js'
+import {KreorgError} from '../core/errors.js'
 import {auditVerdicts, defaultCandidates, type AuditReport} from './verdicts.js'
 
 export interface AuditOptions {

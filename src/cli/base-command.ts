@@ -1,9 +1,11 @@
 import {Command, Flags, type Interfaces} from '@oclif/core'
 import {KafkajsCluster} from '../kafka/kafkajs-cluster.js'
 import type {ConnectionOptions, KafkaCluster} from '../kafka/types.js'
-import {ExitCode, KreorgError, describeCause, exitCodeHelp, isKreorgError} from '../runbook/errors.js'
-import {connectionFlags} from '../config/flags.js'
-import {maskSecrets} from '../config/redact.js'
+import {ExitCode, KreorgError, describeCause, exitCodeHelp, isKreorgError} from '../core/errors.js'
+import {connectionFlags} from './config-flags.js'
+import {outputFormatOf, type OutputFormat} from './output-flags.js'
+import {formatOutput, formatStreamed} from '../ui/output-format.js'
+import {errorLine, maskedError} from '../ui/error-text.js'
 import {resolveConnection, type ConnectionFlags} from '../config/resolve.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -34,10 +36,29 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     })
     this.flags = flags as BaseFlags<T>
     this.args = args as BaseArgs<T>
+    // A contradictory `--json -o yaml` fails here, before any connection or output.
+    void this.outputFormat
   }
 
+  /** `--json`, or `-o json` on the read commands: stdout is JSON only, errors included. */
   protected get jsonMode(): boolean {
-    return Boolean((this.flags as {json?: boolean} | undefined)?.json)
+    const flags = this.flags as {json?: boolean; output?: string} | undefined
+    return Boolean(flags?.json) || flags?.output === 'json'
+  }
+
+  /** `-o table|json|yaml` (read commands; `--json` is `-o json`), checked before anything runs. */
+  protected get outputFormat(): OutputFormat {
+    return outputFormatOf((this.flags ?? {}) as {json?: boolean; output?: string})
+  }
+
+  /** The read commands' one output path: `data` as JSON or YAML, or `table()` for people. */
+  protected printOutput(data: unknown, table: () => string): void {
+    process.stdout.write(`${formatOutput(this.outputFormat, data, table)}\n`)
+  }
+
+  /** One of several documents (`--watch`): NDJSON lines, `---`-separated YAML, or the table. */
+  protected formatSnapshot(data: unknown, table: () => string): string {
+    return formatStreamed(this.outputFormat, data, table)
   }
 
   /** One JSON document or NDJSON line on stdout. */
@@ -69,24 +90,22 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
           suggestions: ['rerun with DEBUG=kreorg for details; please report it with the output'],
         })
     if (process.env.DEBUG && !isKreorgError(error)) process.stderr.write(`${error.stack ?? ''}\n`)
-    // Messages can quote client-library errors: mask any password or key this process resolved.
-    const message = maskSecrets(kreorgError.message)
-    const suggestions = kreorgError.suggestions.map((s) => maskSecrets(s))
     if (this.jsonMode) {
       this.printJson({
         event: 'error',
         code: kreorgError.code,
         exitCode: kreorgError.exitCode,
         step: kreorgError.step ?? null,
-        message,
-        suggestions,
+        ...maskedError(kreorgError),
       })
     }
-    // One line on stderr, not oclif's wrapped box: it must survive log collectors and `2>&1 | tail -1`.
-    const prefix = kreorgError.step ? `[${kreorgError.step}] ` : ''
-    const hint = suggestions.length > 0 ? ` (${suggestions.join('; ')})` : ''
-    process.stderr.write(`Error: ${prefix}${message}${hint}\n`)
+    this.printErrorLine(kreorgError)
     return this.exit(kreorgError.exitCode)
+  }
+
+  /** The only place an error line reaches stderr (thrown errors and failed runs alike), always masked. */
+  protected printErrorLine(error: KreorgError): void {
+    process.stderr.write(`${errorLine(error)}\n`)
   }
 }
 

@@ -1,5 +1,5 @@
 import {Command, Help} from '@oclif/core'
-import {exitCodeHelp} from '../runbook/errors.js'
+import {exitCodeHelp} from '../core/errors.js'
 
 /** Every command's `--help` ends with the exit-code table, so scripts can be written from `--help` alone. */
 export default class KreorgHelp extends Help {

@@ -3,13 +3,12 @@ import {findRunbook} from '../../runbooks/index.js'
 import {type ConnectionFlags, resolveConnection} from '../config/resolve.js'
 import type {ConnectionOptions} from '../kafka/types.js'
 import {type EngineOptions, type RecordedEnvironment, type RunOutcome, abortRun, resumeRun, startRun} from '../runbook/engine.js'
-import {ExitCode, KreorgError} from '../runbook/errors.js'
+import {ExitCode, KreorgError} from '../core/errors.js'
 import {defaultStateDir} from '../runbook/state-dir.js'
 import {DEFAULT_CONTROL_TOPIC} from '../control/schema.js'
-import {type RunSummary, latestRunId, listRuns, loadCheckpoint} from '../runbook/checkpoint.js'
-import {KafkaCheckpointMirror, KafkaRunSnapshot, STATE_MODES, type StateMode, adoptRun, mergeRuns} from '../runbook/shared-state.js'
+import {type RunStore, type StateMode, type StoredRunSummary, STATE_MODES, resolveStateDir, runStoreFor, stateModeOf} from '../runbook/store/index.js'
 import type {Runbook} from '../runbook/types.js'
-import {type RenderMode, createRunUi} from '../ui/run-renderer.js'
+import {createRunUi, renderModeFor} from '../ui/run-renderer.js'
 import {KafkaCommand} from './base-command.js'
 
 /** `--state-dir`, shared by every command that reads or writes runs. */
@@ -19,7 +18,7 @@ export const stateDirFlag = Flags.string({
   helpGroup: 'STATE',
 })
 
-/** `--state` and `--state-topic`: where runs live besides the local state dir (src/runbook/shared-state.ts). */
+/** `--state` and `--state-topic`: where runs live besides the local state dir (src/runbook/store). */
 export const stateModeFlags = {
   state: Flags.string({
     description: 'local: checkpoints only in --state-dir; kafka: also mirrored to --state-topic, so runs can be listed and resumed from another machine',
@@ -41,14 +40,7 @@ export interface StateModeFlags {
   'state-topic'?: string
 }
 
-export function stateModeOf(flags: StateModeFlags): {mode: StateMode; topic: string} {
-  return {mode: flags.state === 'kafka' ? 'kafka' : 'local', topic: flags['state-topic'] ?? DEFAULT_CONTROL_TOPIC}
-}
-
-/** The state dir a command uses: --state-dir, KREORG_STATE_DIR, else the XDG default. */
-export function resolveStateDir(flag: string | undefined): string {
-  return flag ? defaultStateDir({KREORG_STATE_DIR: flag}) : defaultStateDir()
-}
+export {resolveStateDir, stateModeOf} from '../runbook/store/index.js'
 
 function shellQuote(value: string): string {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`
@@ -134,16 +126,11 @@ export abstract class RunCommand<T extends typeof Command> extends KafkaCommand<
     })
   }
 
-  private renderMode(): RenderMode {
-    if (this.jsonMode) return 'json'
-    return process.stdout.isTTY ? 'tty' : 'plain'
-  }
-
   /** Wires UI, signals and engine around one engine call, then exits with the outcome's code. */
   private async drive(call: (options: EngineOptions) => Promise<RunOutcome>, connection: EngineOptions['connection']): Promise<RunOutcome> {
     const controller = new AbortController()
     const ui = createRunUi({
-      mode: this.renderMode(),
+      mode: renderModeFor(this.jsonMode),
       yes: this.runFlags.yes,
       interactive: this.interactive,
       onPromptCancel: () => controller.abort(),
@@ -161,11 +148,11 @@ export abstract class RunCommand<T extends typeof Command> extends KafkaCommand<
     }
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
-    const mirror = this.sharedState.mode === 'kafka' ? new KafkaCheckpointMirror(this.sharedState.topic) : undefined
+    const store = this.runStore
     let outcome: RunOutcome
     try {
       outcome = await call({
-        ...(mirror ? {mirror} : {}),
+        store,
         stateDir: this.stateDir,
         listener: ui.listener,
         confirm: (question, details) => ui.confirm(question, details),
@@ -176,17 +163,15 @@ export abstract class RunCommand<T extends typeof Command> extends KafkaCommand<
         findRunbook,
       })
     } finally {
-      await mirror?.close().catch(() => {})
+      await store.close().catch(() => {})
       await ui.done()
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)
     }
     if (outcome.status === 'failed') {
-      const error = outcome.error
-      const prefix = error.step ? `[${error.step}] ` : ''
-      const hint = error.suggestions.length > 0 ? ` (${error.suggestions.join('; ')})` : ''
-      process.stderr.write(`Error: ${prefix}${error.message}${hint}\n`)
-      this.exit(error.exitCode)
+      // Not thrown to catch(): with --json the run's own run:fail event carries the error, not an extra `error` event.
+      this.printErrorLine(outcome.error)
+      this.exit(outcome.error.exitCode)
     }
     if (outcome.status === 'interrupted') this.exit(ExitCode.INTERRUPTED)
     return outcome
@@ -208,46 +193,24 @@ export abstract class RunCommand<T extends typeof Command> extends KafkaCommand<
     return this.drive((engine) => abortRun(runId, engine), (recorded) => this.connectionFor(recorded))
   }
 
-  /**
-   * How to reach the cluster that holds shared run state: flags/env/profile, else the brokers a
-   * local copy of the run recorded.
-   */
-  private async stateConnection(runId: string | undefined): Promise<ConnectionOptions> {
-    try {
-      return this.connectionOptions()
-    } catch (error) {
-      const local = runId ? await loadCheckpoint(this.stateDir, runId).catch(() => undefined) : undefined
-      if (!local) throw error
-      return this.connectionFor(local.checkpoint.environment as RecordedEnvironment)
-    }
-  }
+  private store: RunStore | undefined
 
-  private snapshot: KafkaRunSnapshot | undefined
-
-  private async readSharedState(runId: string | undefined): Promise<KafkaRunSnapshot> {
-    this.snapshot ??= await KafkaRunSnapshot.read(await this.stateConnection(runId), this.sharedState.topic)
-    return this.snapshot
+  /** Where this command's runs live (--state-dir, --state, --state-topic); one per command, so Kafka is read once. */
+  protected get runStore(): RunStore {
+    this.store ??= runStoreFor(this.runFlags, (recorded) => this.connectionFor(recorded))
+    return this.store
   }
 
   /** `--state kafka`: the newest copy of the run (local or Kafka) becomes the local working copy. */
   private async adoptSharedRun(runId: string): Promise<void> {
-    if (this.sharedState.mode !== 'kafka') return
-    const outcome = await adoptRun(this.stateDir, runId, await this.readSharedState(runId))
-    if (outcome.from === 'kafka' && !this.jsonMode) {
+    const outcome = await this.runStore.checkout(runId)
+    if (outcome?.from === 'kafka' && !this.jsonMode) {
       process.stderr.write(`Run ${runId} taken from control topic ${this.sharedState.topic} into ${outcome.file}\n`)
     }
   }
 
   /** The newest run (local, plus Kafka with --state kafka) that `accept` takes. */
-  protected async latestRun(accept: (run: RunSummary) => boolean): Promise<string> {
-    if (this.sharedState.mode !== 'kafka') return latestRunId(this.stateDir, accept)
-    const snapshot = await this.readSharedState(undefined)
-    const newest = mergeRuns(await listRuns(this.stateDir), snapshot, () => null).find(accept)
-    if (!newest) {
-      throw new KreorgError('usage', `no matching runs in ${this.stateDir} or control topic ${this.sharedState.topic}`, {
-        suggestions: ['list runs with `kreorg runs --state kafka`'],
-      })
-    }
-    return newest.runId
+  protected async latestRun(accept: (run: StoredRunSummary) => boolean): Promise<string> {
+    return this.runStore.latest(accept)
   }
 }

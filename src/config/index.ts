@@ -2,6 +2,6 @@ export {resolveConnection, resolveConnectionDetails, describeOrigin, CONNECTION_
 export type {ConnectionFlags, EffectiveSetting, ResolvedConnection, ResolveOptions} from './resolve.js'
 export {configDir, configCandidates, loadConfigFile, parseConfigText} from './load.js'
 export type {Env, LoadedConfig} from './load.js'
-export {redact, maskSecrets, registerSecret, isSecretField, MASK} from './redact.js'
+export {redact, maskSecrets, registerSecret, isSecretField, MASK} from '../core/redact.js'
 export {SASL_MECHANISMS, configFileSchema, profileSchema} from './schema.js'
 export type {ConfigFile, ProfileConfig, SaslMechanism} from './schema.js'

@@ -3,7 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {parse as parseYaml} from 'yaml'
 import type {ZodError} from 'zod'
-import {KreorgError, describeCause} from '../runbook/errors.js'
+import {KreorgError, describeCause} from '../core/errors.js'
 import {configFileSchema, type ConfigFile} from './schema.js'
 
 export type Env = Readonly<Record<string, string | undefined>>

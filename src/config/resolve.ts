@@ -1,13 +1,31 @@
-import {readFileSync} from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
-import {parseDuration} from '../cli/duration.js'
+import {parseDuration} from '../core/duration.js'
 import {parseBrokers} from '../kafka/brokers.js'
 import type {ConnectionOptions, SaslOptions, TlsOptions} from '../kafka/types.js'
-import {KreorgError, describeCause, isKreorgError} from '../runbook/errors.js'
+import {describeCause, isKreorgError} from '../core/errors.js'
 import {configDir, loadConfigFile, type Env} from './load.js'
-import {MASK, registerSecret} from './redact.js'
-import {saslMechanismSchema, type ProfileConfig, type SaslMechanism} from './schema.js'
+import {registerSecret} from '../core/redact.js'
+import type {ProfileConfig} from './schema.js'
+import {
+  CONNECTION_ENV,
+  describeOrigin,
+  first,
+  fromEnv,
+  fromFlag,
+  parseBool,
+  readSettingFile,
+  usage,
+  whereSet,
+  type ConnectionFlags,
+  type EffectiveSetting,
+  type FromProfile,
+  type Picked,
+} from './origin.js'
+import {checkForeignSettings, chooseMechanism, pickSasl} from './sasl-picks.js'
+import {resolveSasl} from './sasl.js'
+
+export {CONNECTION_ENV, describeOrigin}
+export type {ConnectionFlags, EffectiveSetting}
 
 /**
  * Connection settings come from three layers, highest first: command-line flags, environment
@@ -15,86 +33,12 @@ import {saslMechanismSchema, type ProfileConfig, type SaslMechanism} from './sch
  * highest layer that sets it, and the resolver remembers where it came from so `kreorg config show`
  * can answer "why is it connecting there?".
  *
- * Passwords are never accepted as flag values (they would land in shell history and `ps`): only
- * as the name of an environment variable or a file path.
+ * Passwords and other secrets are never accepted as flag values (they would land in shell history
+ * and `ps`): only as the name of an environment variable or a file path.
  */
-
-/** The connection flags of `KafkaCommand` as oclif parses them (all optional: defaults live here). */
-export interface ConnectionFlags {
-  brokers?: string | undefined
-  'client-id'?: string | undefined
-  'connect-timeout'?: number | undefined
-  profile?: string | undefined
-  'sasl-mechanism'?: string | undefined
-  'sasl-username'?: string | undefined
-  'sasl-password-env'?: string | undefined
-  'sasl-password-file'?: string | undefined
-  tls?: boolean | undefined
-  'tls-ca'?: string | undefined
-  'tls-cert'?: string | undefined
-  'tls-key'?: string | undefined
-}
-
-/** The environment variables kreorg reads for connections (documented in the README). */
-export const CONNECTION_ENV = {
-  brokers: 'KAFKA_BROKERS',
-  profile: 'KREORG_PROFILE',
-  saslMechanism: 'KAFKA_SASL_MECHANISM',
-  saslUsername: 'KAFKA_SASL_USERNAME',
-  saslPassword: 'KAFKA_SASL_PASSWORD',
-  tls: 'KAFKA_TLS',
-  tlsCaFile: 'KAFKA_TLS_CA_FILE',
-  tlsCertFile: 'KAFKA_TLS_CERT_FILE',
-  tlsKeyFile: 'KAFKA_TLS_KEY_FILE',
-} as const
 
 export const DEFAULT_CLIENT_ID = 'kreorg'
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
-
-type Origin =
-  | {kind: 'flag'; name: string}
-  | {kind: 'env'; name: string}
-  | {kind: 'profile'; profile: string; file: string; key: string}
-  | {kind: 'default'}
-
-interface Picked<T> {
-  value: T
-  origin: Origin
-}
-
-export function describeOrigin(origin: Origin): string {
-  switch (origin.kind) {
-    case 'flag':
-      return `flag --${origin.name}`
-    case 'env':
-      return `env ${origin.name}`
-    case 'profile':
-      return `profile ${origin.profile} (${origin.key})`
-    case 'default':
-      return 'default'
-  }
-}
-
-/** Where a setting lives, phrased for an error message ("--tls-ca", "KAFKA_TLS_CA_FILE", "tls.caFile of profile prod in <file>"). */
-function whereSet(origin: Origin): string {
-  switch (origin.kind) {
-    case 'flag':
-      return `--${origin.name}`
-    case 'env':
-      return origin.name
-    case 'profile':
-      return `${origin.key} of profile ${origin.profile} in ${origin.file}`
-    case 'default':
-      return 'the default'
-  }
-}
-
-export interface EffectiveSetting {
-  key: string
-  /** Display value: secrets are already masked, file settings show the path. Null when not set. */
-  value: string | number | boolean | null
-  source: string | null
-}
 
 export interface ResolvedConnection {
   /** Ready for `KafkajsCluster`; `brokers` is empty when none were given (only `config show` accepts that). */
@@ -104,54 +48,6 @@ export interface ResolvedConnection {
   /** The config file consulted, if one exists. */
   configFile: string | null
   warnings: string[]
-}
-
-function usage(message: string, suggestions: string[] = []): KreorgError {
-  return new KreorgError('usage', message, {suggestions})
-}
-
-function first<T>(...candidates: Array<Picked<T | undefined> | undefined>): Picked<T> | undefined {
-  for (const candidate of candidates) {
-    if (candidate !== undefined && candidate.value !== undefined) return candidate as Picked<T>
-  }
-  return undefined
-}
-
-function fromFlag<T>(name: string, value: T | undefined): Picked<T | undefined> {
-  return {value, origin: {kind: 'flag', name}}
-}
-
-function fromEnv(env: Env, name: string): Picked<string | undefined> {
-  const value = env[name]
-  return {value: value === undefined || value.trim() === '' ? undefined : value, origin: {kind: 'env', name}}
-}
-
-function parseBool(picked: Picked<string>): boolean {
-  const value = picked.value.trim().toLowerCase()
-  if (['1', 'true', 'yes', 'on'].includes(value)) return true
-  if (['0', 'false', 'no', 'off'].includes(value)) return false
-  throw usage(`${whereSet(picked.origin)} must be true or false, got "${picked.value}"`)
-}
-
-/** `~/x` and paths relative to the config file (for profile settings) or the working directory. */
-function resolvePath(picked: Picked<string>, env: Env): string {
-  const raw = picked.value.trim()
-  const home = env.HOME?.trim() || os.homedir()
-  if (raw === '~' || raw.startsWith('~/')) return path.join(home, raw.slice(1))
-  if (path.isAbsolute(raw)) return raw
-  const base = picked.origin.kind === 'profile' ? path.dirname(picked.origin.file) : process.cwd()
-  return path.resolve(base, raw)
-}
-
-function readSettingFile(picked: Picked<string>, env: Env, what: string): {path: string; contents: string} {
-  const file = resolvePath(picked, env)
-  try {
-    return {path: file, contents: readFileSync(file, 'utf8')}
-  } catch (error) {
-    // The errno text only (ENOENT/EACCES): never the file's contents.
-    const code = (error as NodeJS.ErrnoException).code ?? describeCause(error)
-    throw usage(`cannot read ${what} ${file} (from ${whereSet(picked.origin)}): ${code}`)
-  }
 }
 
 export interface ResolveOptions {
@@ -194,7 +90,7 @@ export function resolveConnectionDetails(flags: ConnectionFlags, env: Env, optio
     profile = found
     profileInfo = {name: profileName, file: loaded.file, selectedBy}
   }
-  const fromProfile = <T>(key: string, value: T | undefined): Picked<T | undefined> | undefined =>
+  const fromProfile: FromProfile = <T>(key: string, value: T | undefined): Picked<T | undefined> | undefined =>
     profileInfo ? {value, origin: {kind: 'profile', profile: profileInfo.name, file: profileInfo.file, key}} : undefined
 
   // --- brokers, client id, timeout -----------------------------------------------------------------
@@ -249,8 +145,12 @@ export function resolveConnectionDetails(flags: ConnectionFlags, env: Env, optio
   const keyPick = first<string>(fromFlag('tls-key', flags['tls-key']), fromEnv(env, CONNECTION_ENV.tlsKeyFile), fromProfile('tls.keyFile', profileTls.keyFile))
   const insecurePick = first<boolean>(fromProfile('tls.insecureSkipVerify', profileTls.insecureSkipVerify))
   const insecure = insecurePick?.value === true
+  const saslPicks = pickSasl(flags, env, profile.sasl ?? {}, fromProfile)
+  const saslChoice = chooseMechanism(saslPicks)
+  // MSK serves AWS_MSK_IAM on TLS listeners only.
+  const mskIam = saslChoice?.mechanism === 'aws-msk-iam' ? saslChoice : undefined
   // Naming a CA or client certificate means "use TLS" unless TLS was switched off explicitly.
-  const tlsEnabled = tlsEnabledPick?.value ?? Boolean(caPick || certPick || keyPick || insecure)
+  const tlsEnabled = tlsEnabledPick?.value ?? Boolean(caPick || certPick || keyPick || insecure || mskIam)
   let tls: ConnectionOptions['tls']
   if (tlsEnabled) {
     if (Boolean(certPick) !== Boolean(keyPick)) {
@@ -274,7 +174,7 @@ export function resolveConnectionDetails(flags: ConnectionFlags, env: Env, optio
     }
     if (insecure) warnings.push(`TLS certificate verification is OFF (${whereSet(insecurePick!.origin)}): use only against test clusters`)
     if (tlsEnabledPick) show('tls.enabled', tlsEnabledPick, true)
-    else settings.push({key: 'tls.enabled', value: true, source: `implied by ${describeOrigin((caPick ?? certPick ?? insecurePick)!.origin)}`})
+    else settings.push({key: 'tls.enabled', value: true, source: `implied by ${describeOrigin((caPick ?? certPick ?? keyPick ?? insecurePick ?? mskIam?.pick)!.origin)}`})
     show('tls.caFile', caPick, ca?.path)
     show('tls.certFile', certPick, cert?.path)
     show('tls.keyFile', keyPick, key?.path)
@@ -285,74 +185,19 @@ export function resolveConnectionDetails(flags: ConnectionFlags, env: Env, optio
   }
 
   // --- SASL ----------------------------------------------------------------------------------------
-  const profileSasl = profile.sasl ?? {}
-  const mechanismPick = first<string>(
-    fromFlag('sasl-mechanism', flags['sasl-mechanism']),
-    fromEnv(env, CONNECTION_ENV.saslMechanism),
-    fromProfile('sasl.mechanism', profileSasl.mechanism),
-  )
-  const usernamePick = first<string>(
-    fromFlag('sasl-username', flags['sasl-username']),
-    fromEnv(env, CONNECTION_ENV.saslUsername),
-    fromProfile('sasl.username', profileSasl.username),
-  )
-  if (flags['sasl-password-env'] !== undefined && flags['sasl-password-file'] !== undefined) {
-    throw usage('pass --sasl-password-env or --sasl-password-file, not both')
-  }
-  const passwordPick = first<{from: 'env' | 'file'; ref: string}>(
-    flags['sasl-password-file'] === undefined ? undefined : fromFlag('sasl-password-file', {from: 'file' as const, ref: flags['sasl-password-file']}),
-    flags['sasl-password-env'] === undefined ? undefined : fromFlag('sasl-password-env', {from: 'env' as const, ref: flags['sasl-password-env']}),
-    env[CONNECTION_ENV.saslPassword] === undefined || env[CONNECTION_ENV.saslPassword] === ''
-      ? undefined
-      : {value: {from: 'env' as const, ref: CONNECTION_ENV.saslPassword}, origin: {kind: 'env', name: CONNECTION_ENV.saslPassword}},
-    profileSasl.passwordFile === undefined ? undefined : fromProfile('sasl.passwordFile', {from: 'file' as const, ref: profileSasl.passwordFile}),
-    profileSasl.passwordEnv === undefined ? undefined : fromProfile('sasl.passwordEnv', {from: 'env' as const, ref: profileSasl.passwordEnv}),
-  )
-
+  checkForeignSettings(saslPicks, saslChoice, warnings)
   let sasl: SaslOptions | undefined
-  if (mechanismPick || usernamePick) {
-    if (!mechanismPick) {
-      throw usage(`a SASL username is set (${whereSet(usernamePick!.origin)}) but no SASL mechanism`, [
-        'pass --sasl-mechanism plain|scram-sha-256|scram-sha-512, set KAFKA_SASL_MECHANISM, or sasl.mechanism in the profile',
-      ])
-    }
-    const parsed = saslMechanismSchema.safeParse(mechanismPick.value)
-    if (!parsed.success) throw usage(`${whereSet(mechanismPick.origin)}: unknown SASL mechanism "${mechanismPick.value}", expected plain, scram-sha-256 or scram-sha-512`)
-    const mechanism: SaslMechanism = parsed.data
-    if (!usernamePick) {
-      throw usage(`SASL mechanism ${mechanism.toUpperCase()} is set (${whereSet(mechanismPick.origin)}) but no username`, [
-        'pass --sasl-username, set KAFKA_SASL_USERNAME, or sasl.username in the profile',
-      ])
-    }
-    if (!passwordPick) {
-      throw usage(`no password for SASL user "${usernamePick.value}" (${mechanism.toUpperCase()})`, [
-        'set KAFKA_SASL_PASSWORD, pass --sasl-password-env NAME or --sasl-password-file PATH, or sasl.passwordEnv/passwordFile in the profile',
-      ])
-    }
-    let password: string
-    let passwordShown: string
-    if (passwordPick.value.from === 'env') {
-      const value = env[passwordPick.value.ref]
-      if (value === undefined || value === '') {
-        throw usage(`environment variable ${passwordPick.value.ref} (named by ${whereSet(passwordPick.origin)}) is not set or empty`)
-      }
-      password = value
-      passwordShown = `${MASK} (env ${passwordPick.value.ref})`
-    } else {
-      const file = readSettingFile({value: passwordPick.value.ref, origin: passwordPick.origin}, env, 'SASL password file')
-      // Files written with `echo` end in a newline that is not part of the password.
-      password = file.contents.replace(/\r?\n+$/, '')
-      if (password === '') throw usage(`SASL password file ${file.path} (from ${whereSet(passwordPick.origin)}) is empty`)
-      passwordShown = `${MASK} (file ${file.path})`
-    }
-    registerSecret(password)
-    sasl = {mechanism, username: usernamePick.value, password}
-    show('sasl.mechanism', mechanismPick, mechanism)
-    show('sasl.username', usernamePick)
-    show('sasl.password', passwordPick, passwordShown)
-    if (mechanism === 'plain' && !tlsEnabled) warnings.push('SASL PLAIN without TLS sends the password in clear text')
+  if (saslChoice) {
+    sasl = resolveSasl(saslChoice, saslPicks, {
+      env,
+      brokers,
+      connectTimeoutMs,
+      tlsEnabled,
+      show,
+      add: (setting) => settings.push(setting),
+      warnings,
+    })
   } else {
-    if (passwordPick) warnings.push(`a SASL password is set (${whereSet(passwordPick.origin)}) but no mechanism or username, so SASL is off`)
     show('sasl.mechanism', undefined)
   }
 

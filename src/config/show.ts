@@ -1,7 +1,7 @@
-import {renderTable} from '../ui/table.js'
+import {renderTable} from '../core/table.js'
 import type {Env} from './load.js'
 import {configCandidates} from './load.js'
-import {redact} from './redact.js'
+import {redact} from '../core/redact.js'
 import {resolveConnectionDetails, type ConnectionFlags, type EffectiveSetting} from './resolve.js'
 
 export interface ConfigView {

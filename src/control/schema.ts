@@ -1,5 +1,6 @@
 /**
- * Control topic protocol, version 1: record keys and value schemas. Both sides (orchestrator and
+ * Control topic protocol, version 1 with the 1.1 additions (pin, fencing epochs, heartbeat topic and
+ * fields; docs/control-protocol.md): record keys and value schemas. Both sides (orchestrator and
  * agent) validate every record with these schemas, so a producer written in another language that
  * follows docs/control-protocol.md is held to exactly the same rules.
  *
@@ -57,11 +58,16 @@ export const leaseRecordSchema = z.object({
   pid: z.number().int(),
   /** The lease lasts this long after the record's (broker) timestamp. */
   leaseMs: millis,
+  /**
+   * 1.1 fencing token of the run's attempt: a claim/renew with an epoch below the latest granted
+   * claim of the same run is refused, so an orchestrator that slept through a later attempt loses it.
+   */
+  epoch: z.number().int().nonnegative().optional(),
   at: millis,
 })
 export type LeaseRecord = z.infer<typeof leaseRecordSchema>
 
-export const commandActions = ['pause', 'refresh', 'resume'] as const
+export const commandActions = ['pause', 'refresh', 'resume', 'pin'] as const
 export type CommandAction = (typeof commandActions)[number]
 
 /** `cmd/<topic>`: the current command for a topic; the latest record is the one in force. */
@@ -79,16 +85,17 @@ export const commandSchema = z.object({
   /** refresh/resume: keys whose partition the agent reports, computed with its producer's partitioner. */
   canaryKeys: z.array(z.string().max(1024)).max(1000).optional(),
   /**
-   * pause/refresh: the partition count producers keep partitioning with until a `resume` — also after
-   * the lease lapses and they resume by themselves — so partitions added under a pause are never
-   * written before consumers own them and drained groups re-drain first.
+   * pin/pause/refresh (and a resume without targetPartitions, for agents that start later): the
+   * partition count producers keep partitioning with until a `resume` with targetPartitions — also
+   * after the lease lapses — so partitions added meanwhile are never written before consumers own
+   * them and drained groups re-drain first.
    */
   pinPartitions: z.number().int().positive().optional(),
   at: millis,
 })
 export type Command = z.infer<typeof commandSchema>
 
-export const ackStates = ['paused', 'refreshed', 'resumed'] as const
+export const ackStates = ['paused', 'refreshed', 'resumed', 'pinned'] as const
 export type AckState = (typeof ackStates)[number]
 
 /** `ack/<topic>/<agentId>`: the agent's answer to the latest command it applied. */
@@ -100,7 +107,7 @@ export const ackSchema = z.object({
   state: z.enum(ackStates),
   runId,
   epoch: z.number().int().nonnegative(),
-  /** Partition count the agent's producer uses for this topic right now. */
+  /** Partition count the agent's producer uses for this topic right now (a pinned ack: the pinned count). */
   partitionCount: z.number().int().nonnegative(),
   /** canary key -> partition, from the producer's own partitioner with `partitionCount`. */
   canary: z.record(z.string(), z.number().int().nonnegative()).optional(),
@@ -122,6 +129,14 @@ export const agentTopicStateSchema = z.object({
 })
 export type AgentTopicState = z.infer<typeof agentTopicStateSchema>
 
+/** 1.1: what an agent implements, advertised in its heartbeats; kreorg refuses agents lacking one a run needs. */
+export const AGENT_CAPABILITIES = ['pause', 'pin', 'refresh', 'canary', 'fence', 'txn'] as const
+export type AgentCapability = (typeof AGENT_CAPABILITIES)[number]
+
+/** 1.1: the offset of the agent's latest write to a topic; the batch there names its producer id. */
+export const lastWriteSchema = z.object({partition: z.number().int().nonnegative(), offset: z.number().int().nonnegative()})
+export type LastWrite = z.infer<typeof lastWriteSchema>
+
 /** `agent/<agentId>`: heartbeat; a tombstone (null value) means the agent stopped cleanly. */
 export const heartbeatSchema = z.object({
   ...base,
@@ -136,6 +151,16 @@ export const heartbeatSchema = z.object({
   heartbeatMs: millis,
   startedAt: millis,
   states: z.record(z.string(), agentTopicStateSchema),
+  // Protocol 1.1 (section B): all optional, so v1 heartbeats still decode.
+  /** What the agent implements (AGENT_CAPABILITIES; unknown names are kept and ignored). */
+  capabilities: z.array(z.string().max(100)).max(100).optional(),
+  /** kafkajs | java | python | other. */
+  language: z.string().max(50).optional(),
+  /** The idempotent/transactional producer id; -1 or absent when unknown or non-idempotent. */
+  producerId: z.number().int().optional(),
+  /** Whether the producer is idempotent, when the agent can tell. */
+  idempotent: z.boolean().optional(),
+  lastWrite: z.record(z.string(), lastWriteSchema).optional(),
   at: millis,
 })
 export type Heartbeat = z.infer<typeof heartbeatSchema>
@@ -165,5 +190,22 @@ export const CONTROL_TOPIC_CONFIG: Record<string, string> = {
   // One clock for lease arithmetic: the broker's, not each writer's.
   'message.timestamp.type': 'LogAppendTime',
 }
+
+/** 1.1: heartbeats live on their own short-retention topic, next to the control topic. */
+export function heartbeatTopicOf(controlTopic: string): string {
+  return `${controlTopic}-heartbeats`
+}
+
+/** Topic settings of `<controlTopic>-heartbeats` (PROTOCOL 1.1, section A). */
+export const HEARTBEAT_TOPIC_CONFIG: Record<string, string> = {
+  // Heartbeats are only worth their last few minutes: retention keeps the topic small, unlike compaction with a 24 h lag.
+  'cleanup.policy': 'delete',
+  'retention.ms': String(60 * 60 * 1000),
+  // Liveness is judged on the broker's clock.
+  'message.timestamp.type': 'LogAppendTime',
+}
+
+/** How far back heartbeat readers start (ListOffsets by timestamp): a few heartbeat intervals of every live agent. */
+export const HEARTBEAT_LOOKBACK_MS = 120_000
 
 export const MAX_LEASE_MS = 12 * 60 * 60 * 1000

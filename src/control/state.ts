@@ -25,7 +25,9 @@ export interface LeaseHolder {
 
 export type LeaseOutcome =
   | {op: 'claim' | 'renew'; granted: true; holder: LeaseHolder; continuous: boolean}
-  | {op: 'claim' | 'renew'; granted: false; holder: LeaseHolder /* the one in the way */}
+  | {op: 'claim' | 'renew'; granted: false; reason: 'held'; holder: LeaseHolder /* the one in the way */}
+  /** 1.1 fencing: the record's epoch is below the latest granted claim of the same run (a stale attempt). */
+  | {op: 'claim' | 'renew'; granted: false; reason: 'stale-epoch'; holder: LeaseHolder | undefined; epoch: number; latestEpoch: number}
   | {op: 'release'; granted: boolean}
 
 export interface CommandEntry extends ControlRecord {
@@ -45,10 +47,18 @@ export interface AgentEntry extends ControlRecord {
 export type StateChange =
   | {kind: 'lease'; topic: string; outcome: LeaseOutcome; record: ControlRecord & {lease: LeaseRecord}}
   | {kind: 'cmd'; topic: string; entry: CommandEntry}
+  /** 1.1 fencing: a command whose epoch is below one already seen for its run; it never comes into force. */
+  | {kind: 'stale-cmd'; topic: string; entry: CommandEntry; seenEpoch: number}
   | {kind: 'ack'; topic: string; entry: AckEntry}
   | {kind: 'agent'; agentId: string; entry: AgentEntry | undefined}
 
 const OUTCOME_MEMORY = 10_000
+
+function epochsOf(byTopic: Map<string, Map<string, number>>, topic: string): Map<string, number> {
+  let epochs = byTopic.get(topic)
+  if (!epochs) byTopic.set(topic, (epochs = new Map()))
+  return epochs
+}
 
 export class ControlState {
   private readonly holders = new Map<string, LeaseHolder | undefined>()
@@ -57,6 +67,10 @@ export class ControlState {
   private readonly agentEntries = new Map<string, AgentEntry>()
   /** Outcome of recent lease records by offset: how a writer learns whether its own claim won. */
   private readonly outcomes = new Map<number, LeaseOutcome>()
+  /** topic → runId → epoch of the run's latest granted claim that carried one (1.1 D). */
+  private readonly leaseEpochs = new Map<string, Map<string, number>>()
+  /** topic → runId → highest command epoch seen (1.1 D). */
+  private readonly commandEpochs = new Map<string, Map<string, number>>()
   /** Offset of the last record folded in (-1: none yet). */
   lastOffset = -1
 
@@ -77,6 +91,11 @@ export class ControlState {
         if (!message || message.type !== 'cmd') return undefined
         const holder = this.holderAt(key.topic, record.timestamp)
         const entry: CommandEntry = {...record, command: message, authorized: holder?.runId === message.runId}
+        const epochs = epochsOf(this.commandEpochs, key.topic)
+        const seenEpoch = epochs.get(message.runId)
+        // An orchestrator that slept through a later attempt of the same run: its command is ignored.
+        if (seenEpoch !== undefined && message.epoch < seenEpoch) return {kind: 'stale-cmd', topic: key.topic, entry, seenEpoch}
+        epochs.set(message.runId, message.epoch)
         this.commands.set(key.topic, entry)
         return {kind: 'cmd', topic: key.topic, entry}
       }
@@ -101,8 +120,9 @@ export class ControlState {
 
   /**
    * Lease rules (docs/control-protocol.md, "Leases"): a claim or renew at time T is granted unless
-   * another run's lease is still valid at T; a granted record sets expiresAt = T + leaseMs. A renew
-   * is "continuous" only if the same run's lease had not lapsed at T: a run whose lease lapsed must
+   * another run's lease is still valid at T, or (1.1) its epoch is below the epoch of the latest
+   * granted claim by the same run; a granted record sets expiresAt = T + leaseMs. A renew is
+   * "continuous" only if the same run's lease had not lapsed at T: a run whose lease lapsed must
    * treat its lease as lost even if nobody else took it (agents may have resumed meanwhile).
    */
   private applyLease(lease: LeaseRecord, record: ControlRecord): LeaseOutcome {
@@ -113,7 +133,12 @@ export class ControlState {
       if (granted) this.holders.set(lease.topic, undefined)
       return {op: 'release', granted}
     }
-    if (currentValid && current.runId !== lease.runId) return {op: lease.op, granted: false, holder: current}
+    if (currentValid && current.runId !== lease.runId) return {op: lease.op, granted: false, reason: 'held', holder: current}
+    const epochs = epochsOf(this.leaseEpochs, lease.topic)
+    const latestEpoch = epochs.get(lease.runId)
+    if (lease.epoch !== undefined && latestEpoch !== undefined && lease.epoch < latestEpoch) {
+      return {op: lease.op, granted: false, reason: 'stale-epoch', holder: current, epoch: lease.epoch, latestEpoch}
+    }
     const continuous = currentValid && current.runId === lease.runId
     const holder: LeaseHolder = {
       runId: lease.runId,
@@ -124,7 +149,24 @@ export class ControlState {
       offset: record.offset,
     }
     this.holders.set(lease.topic, holder)
+    if (lease.epoch !== undefined && lease.op === 'claim') epochs.set(lease.runId, lease.epoch)
     return {op: lease.op, granted: true, holder, continuous}
+  }
+
+  /**
+   * The highest epoch the log shows for a run on a topic: its commands and its granted claims. A new
+   * attempt of the run must use a higher one, or agents and the lease fold take it for a stale one.
+   */
+  latestEpoch(topic: string, runId: string): number | undefined {
+    const fromCommands = this.commandEpochs.get(topic)?.get(runId)
+    const fromLeases = this.leaseEpochs.get(topic)?.get(runId)
+    if (fromCommands === undefined) return fromLeases
+    return fromLeases === undefined ? fromCommands : Math.max(fromCommands, fromLeases)
+  }
+
+  /** Epoch of the run's latest granted claim on the topic, if its claims carried one. */
+  leaseEpoch(topic: string, runId: string): number | undefined {
+    return this.leaseEpochs.get(topic)?.get(runId)
   }
 
   /** The lease holder as of the last folded record (it may have expired since: compare expiresAt with now). */

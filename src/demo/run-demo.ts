@@ -1,15 +1,14 @@
-import {spawn} from 'node:child_process'
 import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {createProducerAgent, type ProducerAgent} from '../agent/index.js'
 import {createKafkaClient, javaCompatiblePartitioner, type Producer} from '../kafka/client.js'
 import {KafkajsCluster} from '../kafka/kafkajs-cluster.js'
 import {readTopicLag} from '../kafka/lag.js'
 import {startLocalKafka, type LocalKafka} from '../local-kafka/index.js'
-import {KreorgError} from '../runbook/errors.js'
+import {KreorgError} from '../core/errors.js'
+import {runCli} from '../process/run-cli.js'
 import type {LedgerReport} from './ledger.js'
 import {DemoGroup, KeyedTraffic, demoKeys} from './traffic.js'
 
@@ -47,7 +46,6 @@ export interface DemoResult {
   elapsedMs: number
 }
 
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/run.js')
 const GROUPS = [
   {suffix: 'billing', lagging: false},
   {suffix: 'analytics', lagging: true},
@@ -75,29 +73,24 @@ function sumSide(side: Side, extra: {partitionsAfter: number; pausedMs: number})
   return {topic: side.topic, violations, lost, duplicated, produced: side.traffic.sent.total, groups, ...extra}
 }
 
-/** Runs `kreorg grow` as a user would: the real CLI, --yes --json, its own state dir. */
-async function runGrow(brokers: string, topic: string, to: number, stateDir: string, log: (line: string) => void) {
-  const args = [BIN, 'grow', topic, '--to', String(to), '--yes', '--json', '--brokers', brokers, '--state-dir', stateDir,
+/** How long the demo lets `kreorg grow` run: far above its pause, drain and pickup timeouts. */
+const GROW_TIMEOUT_MS = 10 * 60_000
+
+/**
+ * Runs `kreorg grow` as a user would: the real CLI, --yes --json, its own state dir, and XDG dirs of
+ * its own so a profile in the user's ~/.config/kreorg cannot redirect it away from the demo broker.
+ */
+async function runGrow(brokers: string, topic: string, to: number, stateDir: string, log: (line: string) => void): Promise<{exitCode: number | null; runId: string | null; pausedMs: number}> {
+  const args = ['grow', topic, '--to', String(to), '--yes', '--json', '--brokers', brokers, '--state-dir', stateDir,
     '--quiet-period', '2s', '--pickup-timeout', '60s', '--lease', '60s', '--post-check-window', '3s', '--sample', '200']
-  return new Promise<{exitCode: number | null; runId: string | null; pausedMs: number}>((resolve, reject) => {
-    const child = spawn(process.execPath, args, {stdio: ['ignore', 'pipe', 'pipe']})
-    let runId: string | null = null
-    let pausedMs = 0
-    let buffer = ''
-    let stderr = ''
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString()
-      let newline: number
-      while ((newline = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, newline)
-        buffer = buffer.slice(newline + 1)
-        let event: Record<string, unknown>
-        try {
-          event = JSON.parse(line) as Record<string, unknown>
-        } catch {
-          continue
-        }
+  let runId: string | null = null
+  let pausedMs = 0
+  const run = await runCli(args, {
+    timeoutMs: GROW_TIMEOUT_MS,
+    xdg: {configHome: path.join(stateDir, 'xdg-config'), stateHome: path.join(stateDir, 'xdg-state')},
+    ndjson: {
+      nonJson: 'skip',
+      onEvent: (event) => {
         if (typeof event.runId === 'string') runId = event.runId
         if (event.event === 'step:done') {
           const result = event.result as Record<string, unknown> | undefined
@@ -110,14 +103,11 @@ async function runGrow(brokers: string, topic: string, to: number, stateDir: str
         } else if (event.event === 'step:fail' || event.event === 'error') {
           log(`  kreorg | failed: ${JSON.stringify(event)}`)
         }
-      }
-    })
-    child.on('error', reject)
-    child.on('close', (exitCode) => {
-      if (exitCode !== 0 && stderr.trim()) log(`  kreorg | ${stderr.trim().split('\n').pop()}`)
-      resolve({exitCode, runId, pausedMs})
-    })
+      },
+    },
   })
+  if (run.code !== 0 && run.stderr.trim()) log(`  kreorg | ${run.stderr.trim().split('\n').pop()}`)
+  return {exitCode: run.code, runId, pausedMs}
 }
 
 async function waitForDrain(cluster: KafkajsCluster, topics: string[], timeoutMs: number, signal?: AbortSignal): Promise<void> {

@@ -1,4 +1,4 @@
-import {KreorgError, describeCause} from '../runbook/errors.js'
+import {KreorgError, describeCause} from '../core/errors.js'
 import type {AclBinding, AclOperation, AclResource, AclResourceType, KafkaCluster} from './types.js'
 
 /**

@@ -1,4 +1,4 @@
-import {KreorgError} from '../runbook/errors.js'
+import {KreorgError} from '../core/errors.js'
 
 /**
  * Parses `--brokers` / KAFKA_BROKERS ("host:port,host:port", IPv6 as "[::1]:9092") before anything

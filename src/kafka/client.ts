@@ -4,7 +4,8 @@
  * user's kafkajs producer, so it needs the client's own types).
  */
 import kafkajs from 'kafkajs'
-import type {Kafka as KafkaClient, KafkaConfig, LogEntry, SASLOptions} from 'kafkajs'
+import type {Kafka as KafkaClient, KafkaConfig, LogEntry, Mechanism, SASLOptions} from 'kafkajs'
+import {kafkaSasl} from './auth/index.js'
 import type {ConnectionOptions} from './types.js'
 
 export type {
@@ -38,10 +39,11 @@ function debugLogCreator() {
   }
 }
 
-function saslConfig(options: ConnectionOptions): SASLOptions | undefined {
+function saslConfig(options: ConnectionOptions): SASLOptions | Mechanism | undefined {
   if (!options.sasl) return undefined
-  const {mechanism, username, password} = options.sasl
-  return {mechanism, username, password} as SASLOptions
+  // The auth modules declare kafkajs's shapes structurally; this assignment is where they are checked.
+  const sasl: SASLOptions | Mechanism = kafkaSasl(options.sasl)
+  return sasl
 }
 
 export function kafkaConfig(options: ConnectionOptions): KafkaConfig {

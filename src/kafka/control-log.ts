@@ -1,13 +1,13 @@
 /**
  * Kafka transport of the control topic: append records and tail the single partition from the
- * beginning. Used by the orchestrator (src/control/orchestrator.ts) with its own client and by the
+ * beginning. Used by the orchestrator (src/control/channel.ts) with its own client and by the
  * producer agent with the application's kafkajs client. Knows nothing about the protocol itself.
  */
 import {randomUUID} from 'node:crypto'
 import type {Admin, Consumer, KafkaClient, Producer, RecordMetadata} from './client.js'
 import {Partitioners} from './client.js'
 import {INTERNAL_GROUP_PREFIX} from './lag.js'
-import {KreorgError, describeCause} from '../runbook/errors.js'
+import {KreorgError, describeCause} from '../core/errors.js'
 
 export interface RawControlRecord {
   key: string | null

@@ -1,25 +1,34 @@
 import type {Admin, KafkaClient} from './client.js'
-import {AssignerProtocol, createKafkaClient} from './client.js'
+import {createKafkaClient} from './client.js'
 import {commitOffsetsAsAdmin} from './offset-commit.js'
-import {KreorgError, describeCause} from '../runbook/errors.js'
+import {writeAbortMarkers} from './abort-markers.js'
+import {describeAclsWith} from './acl-describe.js'
+import {producerIdOfBatchAt, scanRecentBatchProducers} from './batch-producers.js'
+import {describeGroupsWith, listGroupsWith} from './groups.js'
+import {ProtocolAdmin} from './protocol/admin.js'
+import {describeProducersWith, describeTransactionsWith, highWatermarksWith, listTransactionsWith} from './writers.js'
+import {findSaslAuthError, saslFailureHint, saslMechanismLabel} from './auth/index.js'
+import {KreorgError, describeCause} from '../core/errors.js'
 import type {
+  AbortMarkerResult,
   AclBinding,
-  AclOperation,
   AclResource,
+  BatchProducerScan,
   ClusterInfo,
   CommittedOffset,
   ConnectionOptions,
   GroupDescription,
-  GroupMember,
-  GroupState,
   KafkaCluster,
+  ListedGroup,
+  ListedTransaction,
   NewTopic,
   PartitionAssignment,
   PartitionOffsets,
+  PartitionProducers,
   TopicDescription,
+  TransactionDescription,
+  TransactionFilter,
 } from './types.js'
-
-const GROUP_STATES: ReadonlySet<string> = new Set(['Stable', 'Empty', 'PreparingRebalance', 'CompletingRebalance', 'Dead'])
 
 /** kafkajs error names that mean "the topic is not there". */
 const MISSING_TOPIC_ERRORS = new Set(['UNKNOWN_TOPIC_OR_PARTITION'])
@@ -46,6 +55,13 @@ async function withDeadline<T>(ms: number, work: Promise<T>, onTimeout: () => Er
 }
 
 /**
+ * Group reads wait longer: a coordinator loading its offsets partition (a fresh cluster creating
+ * __consumer_offsets, a broker restarting) answers COORDINATOR_LOAD_IN_PROGRESS / NOT_COORDINATOR for
+ * seconds, and each of these requests is a single attempt (kafkajs's own retrier is not in the path).
+ */
+const GROUP_COORDINATOR_BUDGET_MS = 20_000
+
+/**
  * Retries what kafkajs marks retriable (leadership or group coordinator moving, e.g. a broker
  * restarting) for a few seconds: a lag read or a drain poll must not fail on a failover that the
  * next request would survive. Anything else is rethrown at once.
@@ -62,26 +78,19 @@ async function retryTransient<T>(work: () => Promise<T>, budgetMs = 5_000): Prom
   }
 }
 
-function decodeAssignment(buffer: Buffer | undefined): Record<string, number[]> {
-  if (!buffer || buffer.length === 0) return {}
-  try {
-    return AssignerProtocol.MemberAssignment.decode(buffer)?.assignment ?? {}
-  } catch {
-    // A non-consumer protocol (e.g. Connect) or a newer encoding: no partitions we can vouch for.
-    return {}
-  }
-}
-
 export class KafkajsCluster implements KafkaCluster {
   readonly brokers: readonly string[]
   private readonly client: KafkaClient
   private readonly admin: Admin
+  /** The requests kafkajs lacks (KIP-848 groups, KIP-664 writers, markers, batch headers), over its own connections. */
+  private readonly ext: ProtocolAdmin
   private connected = false
 
   constructor(private readonly options: ConnectionOptions) {
     this.brokers = options.brokers
     this.client = createKafkaClient(options)
     this.admin = this.client.admin()
+    this.ext = new ProtocolAdmin(this.client)
   }
 
   /** The underlying client, for modules inside src/kafka that produce or consume. */
@@ -112,10 +121,11 @@ export class KafkajsCluster implements KafkaCluster {
           suggestions: ['check --brokers (or KAFKA_BROKERS) and that the brokers are up; raise --connect-timeout for slow networks'],
         })
       }
-      if (isAuthError(error)) {
-        const mechanism = this.options.sasl?.mechanism.toUpperCase() ?? 'SASL'
-        throw new KreorgError('auth', `authentication with ${mechanism} failed at ${brokers}: ${describeCause(error)}`, {
-          suggestions: ['check the username and password (--sasl-username, KAFKA_SASL_PASSWORD or the profile)'],
+      const authError = findSaslAuthError(error)
+      if (authError || isAuthError(error)) {
+        const mechanism = this.options.sasl ? saslMechanismLabel(this.options.sasl) : 'SASL'
+        throw new KreorgError('auth', `authentication with ${mechanism} failed at ${brokers}: ${describeCause(authError ?? error)}`, {
+          suggestions: [this.options.sasl ? saslFailureHint(this.options.sasl) : 'check the SASL settings'],
           cause: error,
         })
       }
@@ -128,7 +138,7 @@ export class KafkajsCluster implements KafkaCluster {
 
   async close(): Promise<void> {
     this.connected = false
-    await this.admin.disconnect().catch(() => {})
+    await Promise.all([this.admin.disconnect().catch(() => {}), this.ext.close()])
   }
 
   async describeCluster(): Promise<ClusterInfo> {
@@ -248,27 +258,21 @@ export class KafkajsCluster implements KafkaCluster {
     }
   }
 
+  async highWatermarks(topic: string): Promise<PartitionOffsets[]> {
+    return retryTransient(() => highWatermarksWith(this.ext, topic))
+  }
+
   async listGroupIds(): Promise<string[]> {
-    const {groups} = await retryTransient(() => this.admin.listGroups())
-    return groups.map((g) => g.groupId).sort()
+    // Share groups (KIP-932) keep no committed offsets kreorg could read: only the types that do.
+    return (await this.listGroups()).filter((g) => g.type !== 'unknown').map((g) => g.groupId)
+  }
+
+  async listGroups(): Promise<ListedGroup[]> {
+    return retryTransient(() => listGroupsWith(this.admin, this.ext), GROUP_COORDINATOR_BUDGET_MS)
   }
 
   async describeGroups(groupIds: string[]): Promise<GroupDescription[]> {
-    if (groupIds.length === 0) return []
-    const {groups} = await retryTransient(() => this.admin.describeGroups(groupIds))
-    return groups.map((g) => ({
-      groupId: g.groupId,
-      state: (GROUP_STATES.has(g.state) ? g.state : 'Unknown') as GroupState,
-      protocolType: g.protocolType,
-      members: g.members.map(
-        (m): GroupMember => ({
-          memberId: m.memberId,
-          clientId: m.clientId,
-          clientHost: m.clientHost,
-          assignment: decodeAssignment(m.memberAssignment),
-        }),
-      ),
-    }))
+    return retryTransient(() => describeGroupsWith(this.admin, this.ext, groupIds), GROUP_COORDINATOR_BUDGET_MS)
   }
 
   async committedOffsets(groupId: string, topic: string): Promise<CommittedOffset[]> {
@@ -282,7 +286,15 @@ export class KafkajsCluster implements KafkaCluster {
     if (group && group.members.length > 0) {
       throw new KreorgError('precondition', `group ${groupId} has ${group.members.length} active member(s); Kafka only takes offsets for an empty group`)
     }
+    // Streams groups are not described member by member: only their state says they are empty.
+    if (group?.type === 'streams' && group.state !== 'Empty' && group.state !== 'Dead') {
+      throw new KreorgError('precondition', `group ${groupId} is a Kafka Streams group in state ${group.state} and may have active members; kreorg does not commit offsets for it`)
+    }
     if (await commitOffsetsAsAdmin(this.client, groupId, topic, offsets)) return
+    // setOffsets commits by joining the group as a classic member: only for classic (or not yet existing) groups.
+    if (group && group.type !== 'classic' && group.type !== 'unknown') {
+      throw new KreorgError('unexpected', `cannot commit offsets for ${group.type} group ${groupId}: the kafkajs internals kreorg commits through are missing`)
+    }
     await this.admin.setOffsets({
       groupId,
       topic,
@@ -310,47 +322,32 @@ export class KafkajsCluster implements KafkaCluster {
   }
 
   async describeAcls(resource: AclResource): Promise<AclBinding[]> {
-    const {resources} = await this.admin.describeAcls({
-      resourceType: ACL_RESOURCE_CODES[resource.type],
-      resourceName: resource.name,
-      resourcePatternType: ACL_PATTERN_MATCH,
-      operation: ACL_ANY,
-      permissionType: ACL_ANY,
-    })
-    return resources.flatMap((r) =>
-      r.acls.map(
-        (acl): AclBinding => ({
-          resourceType: ACL_RESOURCE_NAMES[r.resourceType] ?? 'unknown',
-          resourceName: r.resourceName,
-          patternType: r.resourcePatternType === 3 ? 'literal' : r.resourcePatternType === 4 ? 'prefixed' : 'unknown',
-          principal: acl.principal,
-          host: acl.host,
-          operation: ACL_OPERATION_NAMES[acl.operation] ?? 'unknown',
-          permission: acl.permissionType === 3 ? 'allow' : acl.permissionType === 2 ? 'deny' : 'unknown',
-        }),
-      ),
-    )
+    return describeAclsWith(this.admin, resource)
   }
-}
 
-// Kafka's ACL wire codes (kafkajs's AclResourceTypes/AclOperationTypes/...), kept here so only
-// client.ts imports kafkajs.
-const ACL_ANY = 1
-const ACL_PATTERN_MATCH = 2
-const ACL_RESOURCE_CODES: Record<AclResource['type'], number> = {topic: 2, group: 3, cluster: 4}
-const ACL_RESOURCE_NAMES: Record<number, AclBinding['resourceType']> = {2: 'topic', 3: 'group', 4: 'cluster'}
-const ACL_OPERATION_NAMES: Record<number, AclOperation> = {
-  2: 'all',
-  3: 'read',
-  4: 'write',
-  5: 'create',
-  6: 'delete',
-  7: 'alter',
-  8: 'describe',
-  9: 'cluster_action',
-  10: 'describe_configs',
-  11: 'alter_configs',
-  12: 'idempotent_write',
+  async describeProducers(topic: string, partitions?: number[]): Promise<PartitionProducers[]> {
+    return retryTransient(() => describeProducersWith(this.ext, topic, partitions))
+  }
+
+  async listTransactions(filter?: TransactionFilter): Promise<ListedTransaction[]> {
+    return retryTransient(() => listTransactionsWith(this.ext, filter))
+  }
+
+  async describeTransactions(transactionalIds: string[]): Promise<TransactionDescription[]> {
+    return retryTransient(() => describeTransactionsWith(this.ext, transactionalIds))
+  }
+
+  async writeAbortMarkers(topic: string, partitions: number[], transactionalId: string): Promise<AbortMarkerResult> {
+    return writeAbortMarkers(this.ext, topic, partitions, transactionalId)
+  }
+
+  async producerIdOfBatchAt(topic: string, partition: number, offset: number): Promise<number | null> {
+    return retryTransient(() => producerIdOfBatchAt(this.ext, topic, partition, offset))
+  }
+
+  async scanRecentBatchProducers(topic: string, sinceMs: number, maxBytes: number): Promise<BatchProducerScan> {
+    return retryTransient(() => scanRecentBatchProducers(this.ext, topic, sinceMs, maxBytes))
+  }
 }
 
 function mapTopicError(error: unknown, topic: string): unknown {

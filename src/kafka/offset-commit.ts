@@ -6,7 +6,9 @@
  * send that directly to the group coordinator through the client's own cluster object. When the
  * kafkajs internals are not where 2.2 keeps them, callers fall back to setOffsets.
  */
+import {retry} from '../core/retry.js'
 import type {KafkaClient} from './client.js'
+import {isTransientKafkaError} from './errors.js'
 import type {CommittedOffset} from './types.js'
 
 const CREATE_CLUSTER = 'private:Kafka:createCluster'
@@ -46,13 +48,20 @@ export async function commitOffsetsAsAdmin(kafka: KafkaClient, groupId: string, 
   if (!cluster) return false
   await cluster.connect()
   try {
-    const coordinator = await cluster.findGroupCoordinator({groupId})
-    await coordinator.offsetCommit({
-      groupId,
-      groupGenerationId: -1,
-      memberId: '',
-      topics: [{topic, partitions: offsets.map((o) => ({partition: o.partition, offset: String(o.offset)}))}],
-    })
+    // A coordinator that is still loading the offsets partition (a fresh or restarted broker) or has just
+    // moved answers COORDINATOR_LOAD_IN_PROGRESS / NOT_COORDINATOR: find it again and repeat (same values).
+    await retry(
+      async () => {
+        const coordinator = await cluster.findGroupCoordinator({groupId})
+        await coordinator.offsetCommit({
+          groupId,
+          groupGenerationId: -1,
+          memberId: '',
+          topics: [{topic, partitions: offsets.map((o) => ({partition: o.partition, offset: String(o.offset)}))}],
+        })
+      },
+      {attempts: 10, delayMs: 500, retryIf: isTransientKafkaError},
+    )
     return true
   } finally {
     await cluster.disconnect().catch(() => {})

@@ -113,3 +113,44 @@ export function positiveHashWith(name: PartitionerName, key: Uint8Array): number
       return toPositive(legacyMurmur2(key))
   }
 }
+
+/**
+ * librdkafka's `fnv1a` partitioner hash (rdfnv1a.c): 32-bit FNV-1a, then the absolute value as a
+ * signed int, to match Sarama's NewHashPartitioner.
+ */
+export function fnv1a32(data: Uint8Array): number {
+  let h = 0x811c9dc5 | 0
+  for (const byte of data) {
+    h ^= byte
+    h = Math.imul(h, 0x01000193)
+  }
+  if (h < 0) h = -h | 0
+  return h >>> 0
+}
+
+/**
+ * The partition a producer's partitioner, named as agents report it in heartbeats and acks, picks
+ * for a keyed record. Null when kreorg cannot predict it (`custom`, an unknown name, or a
+ * partitioner that ignores an empty key).
+ */
+export function predictPartition(partitioner: string, key: Uint8Array, numPartitions: number): number | null {
+  switch (partitioner) {
+    case 'murmur2':
+    case 'murmur2_random':
+      return partitionWith('murmur2', key, numPartitions)
+    case 'consistent':
+    case 'consistent_random':
+    case 'crc32':
+      return partitionWith('crc32', key, numPartitions)
+    case 'fnv1a':
+    case 'fnv1a_random':
+      return key.length === 0 && partitioner === 'fnv1a_random' ? null : fnv1a32(key) % numPartitions
+    case 'legacy':
+      return partitionWith('legacy', key, numPartitions)
+    default:
+      return null
+  }
+}
+
+/** Partitioner names `predictPartition` understands. */
+export const PREDICTABLE_PARTITIONERS: readonly string[] = ['murmur2', 'murmur2_random', 'consistent', 'consistent_random', 'crc32', 'fnv1a', 'fnv1a_random', 'legacy']

@@ -14,7 +14,7 @@ import type {Consumer, EachBatchPayload, KafkaClient, KafkaMessage} from './clie
 import {KafkajsCluster} from './kafkajs-cluster.js'
 import {INTERNAL_GROUP_PREFIX} from './lag.js'
 import type {KafkaCluster, PartitionOffsets} from './types.js'
-import {KreorgError, describeCause} from '../runbook/errors.js'
+import {KreorgError, describeCause} from '../core/errors.js'
 
 export {keyMovement, partitionerMatch, keyId} from './key-analysis.js'
 export type {KeyMovement, PartitionerMatch, SourcePartitionMovement, DetectedPartitioner, KeyedRecord} from './key-analysis.js'

@@ -1,16 +1,36 @@
 import net from 'node:net'
 import {setTimeout as sleep} from 'node:timers/promises'
+import {KreorgError} from '../core/errors.js'
 import {KAFKA_VERSION} from './jars.js'
 import type {LocalKafka, LocalKafkaNode} from './types.js'
 
 export const KAFKA_IMAGE = `apache/kafka:${KAFKA_VERSION}`
 const READY_LINE = 'Kafka Server started'
 
-/** Whether testcontainers finds a working container runtime (Docker, Podman, ...). Fast when there is none. */
+/**
+ * testcontainers is an optional peer dependency: a checkout has it (devDependencies), an installed
+ * kreorg has it only if the user added it, so users of `kreorg/agent` never download it. Loaded
+ * only here, on the Docker path of the demo, tests and benchmarks.
+ */
+type Testcontainers = typeof import('testcontainers')
+
+let testcontainers: Promise<Testcontainers | undefined> | undefined
+
+function loadTestcontainers(): Promise<Testcontainers | undefined> {
+  testcontainers ??= import('testcontainers').catch(() => undefined)
+  return testcontainers
+}
+
+export async function testcontainersInstalled(): Promise<boolean> {
+  return (await loadTestcontainers()) !== undefined
+}
+
+/** Whether testcontainers is installed and finds a working container runtime (Docker, Podman, ...). Fast when there is none. */
 export async function dockerAvailable(): Promise<boolean> {
+  const loaded = await loadTestcontainers()
+  if (!loaded) return false
   try {
-    const {getContainerRuntimeClient} = await import('testcontainers')
-    await getContainerRuntimeClient()
+    await loaded.getContainerRuntimeClient()
     return true
   } catch {
     return false
@@ -36,7 +56,13 @@ async function freePort(): Promise<number> {
  * process dies.
  */
 export async function startDockerCluster(options: {nodes: 1 | 3; log: (line: string) => void; startTimeoutMs: number}): Promise<LocalKafka> {
-  const {GenericContainer, Network, Wait, getContainerRuntimeClient} = await import('testcontainers')
+  const loaded = await loadTestcontainers()
+  if (!loaded) {
+    throw new KreorgError('precondition', 'the Docker path needs the optional testcontainers package, which is not installed', {
+      suggestions: ['npm install testcontainers', 'or leave the mode on auto: the Kafka jars are used without Docker'],
+    })
+  }
+  const {GenericContainer, Network, Wait, getContainerRuntimeClient} = loaded
   const n = options.nodes
   const minIsr = n >= 3 ? 2 : 1
   const network = await new Network().start()

@@ -1,5 +1,5 @@
-import {KreorgError} from '../runbook/errors.js'
-import {dockerAvailable, startDockerCluster} from './docker.js'
+import {KreorgError} from '../core/errors.js'
+import {dockerAvailable, startDockerCluster, testcontainersInstalled} from './docker.js'
 import {startJarCluster} from './jar-cluster.js'
 import {KAFKA_VERSION, cachedKafkaJars, detectJava, detectMaven, ensureKafkaJars} from './jars.js'
 import type {LocalKafka, StartLocalKafkaOptions} from './types.js'
@@ -12,7 +12,7 @@ export {KAFKA_IMAGE, dockerAvailable} from './docker.js'
 /**
  * A real Apache Kafka for tests, the demo and benchmarks. In order:
  * 1. KAFKA_BROKERS set: that cluster (mode 'external'; stop() leaves it alone).
- * 2. A container runtime reachable: the apache/kafka image through testcontainers.
+ * 2. A container runtime reachable: the apache/kafka image through testcontainers (an optional peer dependency).
  * 3. Java 17+ and Maven: Kafka's jars, downloaded once into the cache dir, run in KRaft mode.
  * Otherwise a KreorgError that says what to install.
  */
@@ -53,10 +53,13 @@ export async function startLocalKafka(options: StartLocalKafkaOptions = {}): Pro
   if (!java.ok || !maven?.ok) {
     const found = [java.detail, maven?.detail].filter(Boolean).join(', ')
     const noDocker = mode === 'auto' ? 'no container runtime reachable and ' : ''
+    const startDocker = (await testcontainersInstalled())
+      ? 'or start Docker'
+      : 'or start Docker and install the optional testcontainers package (`npm install testcontainers`)'
     throw new KreorgError('precondition', `cannot start a local Apache Kafka ${KAFKA_VERSION}: ${noDocker}${found}`, {
       suggestions: [
         'install Java 17+ and Maven (e.g. `apt-get install openjdk-17-jdk-headless maven` or `brew install openjdk@17 maven`): the Kafka jars are then downloaded once',
-        'or start Docker',
+        startDocker,
         'or set KAFKA_BROKERS=host:9092 to use an existing cluster',
       ],
     })

@@ -10,12 +10,25 @@ export interface RunEnvironment {
   runId: string
 }
 
-export interface StepContext<I, S> {
+/** Non-secret connection facts stored in the checkpoint so `resume`/`abort` work without flags. */
+export interface RecordedEnvironment {
+  brokers?: string[]
+  clientId?: string
+  [key: string]: unknown
+}
+
+/**
+ * What each step returns, by step id (a runbook declares it, e.g. `GrowResults`). Results come back
+ * from the checkpoint on resume as the step recorded them, so the map is the contract between steps.
+ */
+export type StepResults = Record<string, unknown>
+
+export interface StepContext<I, S, R extends object = StepResults> {
   runId: string
   /** JSON-serializable run inputs (never secrets). */
   inputs: I
   /** Results of finished steps, by step id (restored from the checkpoint on resume). Skipped steps are absent. */
-  results: Readonly<Record<string, unknown>>
+  results: Readonly<Partial<R>>
   /** Live non-serializable things built by `runbook.setup` (Kafka cluster, control channel). */
   services: S
   /** Aborted on SIGINT/SIGTERM or engine abort. */
@@ -35,45 +48,53 @@ export interface StepContext<I, S> {
   step: string | undefined
 }
 
-export interface Step<I, S> {
+export interface Step<I, S, R extends object = StepResults> {
   /** Stable: checkpoints and --json events use it. */
   id: string
   title: string
   /** JSON-serializable result, recorded only after success. */
-  run(ctx: StepContext<I, S>): Promise<unknown>
+  run(ctx: StepContext<I, S, R>): Promise<unknown>
   /** true => already done: recorded as skipped, `run` is not called. */
-  check?(ctx: StepContext<I, S>): Promise<boolean>
-  undo?(ctx: StepContext<I, S>): Promise<void>
+  check?(ctx: StepContext<I, S, R>): Promise<boolean>
+  undo?(ctx: StepContext<I, S, R>): Promise<void>
   /** For steps without undo whose effect stays: what cannot be undone (shown by abort). */
   irreversible?: string
 }
+
+/**
+ * A step of a runbook whose results map `R` is declared: its id is a key of `R` and `run` must
+ * return exactly that key's type, so what later steps read from `ctx.results` is what was recorded.
+ */
+export type DeclaredStep<I, S, R extends object> = {
+  [K in keyof R & string]: Step<I, S, R> & {id: K; run(ctx: StepContext<I, S, R>): Promise<R[K]>}
+}[keyof R & string]
 
 export interface RunbookServices<S> {
   services: S
   close(): Promise<void>
 }
 
-export interface Runbook<I, S, E = RunEnvironment> {
+export interface Runbook<I, S, E = RunEnvironment, R extends object = StepResults> {
   name: string
   version: number
-  steps: ReadonlyArray<Step<I, S>>
+  steps: ReadonlyArray<Step<I, S, R>>
   /** e.g. the topic name: the per-topic local lock. */
   lockKey(inputs: I): string
   /** One-line summary for `runs`. */
   describe(inputs: I): string
   setup(inputs: I, env: E): Promise<RunbookServices<S>>
   /**
-   * Checks the inputs read back from a checkpoint (e.g. with a zod schema) before resume/abort.
-   * Throw to refuse; without it the stored inputs are trusted as they are.
+   * Checks the inputs (e.g. with a zod schema): those a command hands to a new run, and those read
+   * back from a checkpoint before resume/abort. Throw to refuse; without it inputs are trusted as they are.
    */
   parseInputs?(raw: unknown): I
   /**
    * On resume, before continuing: may return a finished step id from which to redo (e.g. the pause
    * lease lapsed while the orchestrator was dead). Results of that step and later are dropped.
    */
-  revalidate?(ctx: StepContext<I, S>): Promise<string | undefined>
+  revalidate?(ctx: StepContext<I, S, R>): Promise<string | undefined>
   /** Called when a step fails (not on interrupt), with the failed step id. */
-  onFailure?(ctx: StepContext<I, S>, failedStep: string, error: unknown): Promise<void>
+  onFailure?(ctx: StepContext<I, S, R>, failedStep: string, error: unknown): Promise<void>
 }
 
 /**

@@ -1,5 +1,6 @@
 import {setTimeout as sleep} from 'node:timers/promises'
-import {KreorgError} from '../runbook/errors.js'
+import {KreorgError} from '../core/errors.js'
+import {isTransientKafkaError} from '../kafka/errors.js'
 
 export interface PollOptions {
   intervalMs: number
@@ -8,19 +9,6 @@ export interface PollOptions {
   /** Message for the timeout error; receives the last observation. */
   timeoutMessage: (elapsedMs: number) => string
   suggestions?: string[]
-}
-
-/**
- * A Kafka client error that the next attempt may well not hit: a broker died or restarted, a leader
- * moved, a connection was reset. Recognised by name/flag so this file needs no client import.
- */
-export function isTransientKafkaError(error: unknown, depth = 0): boolean {
-  if (!(error instanceof Error) || !error.name.startsWith('KafkaJS')) return false
-  if ((error as {retriable?: unknown}).retriable === true) return true
-  if (/Connection|Timeout|NumberOfRetriesExceeded|BrokerNotFound|Metadata/.test(error.name)) return true
-  // kafkajs's retrier wraps what it gave up on as KafkaJSNonRetriableError; judge the original.
-  const cause = (error as {cause?: unknown}).cause
-  return depth < 3 && cause !== error && isTransientKafkaError(cause, depth + 1)
 }
 
 /**

@@ -1,7 +1,11 @@
-import {formatDuration} from '../cli/duration.js'
+import {formatDuration} from '../core/duration.js'
 import type {GrowPlan} from '../steps/grow/plan.js'
-import {pct} from '../steps/grow/plan.js'
-import {renderTable} from './table.js'
+import {renderTable} from '../core/table.js'
+
+/** Shares as the plan's own messages print them (steps/grow/plan.ts): two decimals only below 1%. */
+function pct(share: number): string {
+  return `${(share * 100).toFixed(share > 0 && share < 0.01 ? 2 : 0)}%`
+}
 
 /** The grow plan as an operator reads it before saying yes (and as `--dry-run` prints it). */
 export function renderGrowPlan(plan: GrowPlan): string {

@@ -1,6 +1,6 @@
-import type {AgentInfo, LeaseInfo} from '../control/orchestrator.js'
-import {formatDuration} from '../cli/duration.js'
-import {renderTable} from './table.js'
+import type {AgentInfo, LeaseInfo} from '../control/channel.js'
+import {formatDuration} from '../core/duration.js'
+import {renderTable} from '../core/table.js'
 
 /** `kreorg producers`: one row per agent and topic. */
 export function renderProducers(agents: AgentInfo[], options: {topic?: string; lease?: LeaseInfo; controlTopic: string; available: boolean; now?: number}): string {

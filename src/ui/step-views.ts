@@ -1,6 +1,6 @@
-import {formatDuration} from '../cli/duration.js'
+import {formatDuration} from '../core/duration.js'
 import type {GrowPlan} from '../steps/grow/plan.js'
-import type {GrowSummary} from '../steps/grow/mapping.js'
+import type {GrowSummary} from '../steps/grow/results.js'
 import {renderGrowPlan} from './plan-view.js'
 
 function isGrowPlan(value: unknown): value is GrowPlan {

@@ -2,9 +2,9 @@ import {promises as fs} from 'node:fs'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {KafkaCluster} from '../../src/kafka/types.js'
-import {parseNdjson, runCli} from '../helpers/cli.js'
+import {parseNdjson, runCli, runCliUntil} from '../helpers/cli.js'
 import {connectTestCluster, randomName} from '../helpers/kafka.js'
-import {TEST_STEPS, engineEnv, runUntil, tempStateDir} from '../e2e/crash-resume-helpers.js'
+import {type JsonEvent, TEST_RUN_TIMEOUT_MS, TEST_STEPS, engineEnv, tempStateDir} from '../helpers/test-runbook.js'
 
 let cluster: KafkaCluster
 const dirs: string[] = []
@@ -173,12 +173,11 @@ describe.concurrent('runs on one topic', () => {
     const stateDir = await state()
     const {topic, group} = names()
     const env = engineEnv(stateDir, {KREORG_TEST_STEP_DELAY_MS: '1500'})
-    const interrupted = await runUntil(
-      ['test-runbook', '--topic', topic, '--group', group],
+    const interrupted = await runCliUntil<JsonEvent>(['test-runbook', '--topic', topic, '--group', group], (e) => e.event === 'step:start' && e.step === 'write-marker-a', {
       env,
-      (e) => e.event === 'step:start' && e.step === 'write-marker-a',
-      'SIGINT',
-    )
+      timeoutMs: TEST_RUN_TIMEOUT_MS,
+      signal: 'SIGINT',
+    })
     expect(interrupted.code, interrupted.stderr).toBe(130)
     const runId = interrupted.events[0]!.runId
     expect(interrupted.events.at(-1)).toMatchObject({event: 'run:interrupted', step: 'write-marker-a', resumeCommand: `kreorg resume ${runId}`})

@@ -2,9 +2,9 @@ import {promises as fs} from 'node:fs'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {KafkaCluster} from '../../src/kafka/types.js'
-import {parseNdjson, runCli} from '../helpers/cli.js'
+import {parseNdjson, runCli, runCliUntil} from '../helpers/cli.js'
 import {connectTestCluster, randomName} from '../helpers/kafka.js'
-import {type JsonEvent, TEST_STEPS, endState, engineEnv, runUntil, tempStateDir} from './crash-resume-helpers.js'
+import {type JsonEvent, TEST_RUN_TIMEOUT_MS, TEST_STEPS, endState, engineEnv, tempStateDir} from '../helpers/test-runbook.js'
 
 /**
  * The engine's promise: kill kreorg at any moment and `kreorg resume` finishes the job, doing nothing
@@ -88,7 +88,7 @@ describe('SIGKILL at every step boundary and mid-step, then resume', () => {
       const group = randomName('crash-g')
       const stateDir = await state()
       const env = engineEnv(stateDir, {KREORG_TEST_STEP_DELAY_MS: DELAY_MS})
-      const killed = await runUntil(['test-runbook', '--topic', topic, '--group', group], env, point.when)
+      const killed = await runCliUntil<JsonEvent>(['test-runbook', '--topic', topic, '--group', group], point.when, {env, timeoutMs: TEST_RUN_TIMEOUT_MS})
       try {
         expect(killed.matched, `${point.name}: the kill point was never reached; stderr: ${killed.stderr}`).toBe(true)
         expect(killed.signal).toBe('SIGKILL')

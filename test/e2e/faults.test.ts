@@ -1,4 +1,4 @@
-import {spawn, spawnSync} from 'node:child_process'
+import {spawnSync} from 'node:child_process'
 import {promises as fs} from 'node:fs'
 import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
@@ -8,8 +8,8 @@ import {createKafkaClient} from '../../src/kafka/client.js'
 import {KafkajsCluster} from '../../src/kafka/kafkajs-cluster.js'
 import type {KafkaCluster, NewTopic} from '../../src/kafka/types.js'
 import {javaCommand, startLocalKafka, type LocalKafka} from '../../src/local-kafka/index.js'
-import {BIN, REPO_ROOT} from '../helpers/cli.js'
-import {GrowWorld, describeRun, parseEvents, tempDir, type GrowEvent} from '../helpers/grow-fixtures.js'
+import {runCliJson, type JsonCliResult} from '../helpers/cli.js'
+import {GrowWorld, describeRun, tempDir, type GrowEvent} from '../helpers/grow-fixtures.js'
 import {randomName} from '../helpers/kafka.js'
 
 /**
@@ -118,47 +118,12 @@ function growArgs(world: GrowWorld, stateDir: string, timing: Timing = {}, extra
   ]
 }
 
-interface CliRun {
-  code: number | null
-  signal: NodeJS.Signals | null
-  events: GrowEvent[]
-  stderr: string
-}
-
 /**
- * The real CLI with --json; `onEvent` sees every NDJSON event as it arrives and may act on the
- * cluster (kill a node) or on the process itself (SIGKILL it).
+ * The real CLI with --json against this file's own cluster; `onEvent` sees every NDJSON event as it
+ * arrives and may act on the cluster (kill a node) or on the process itself (SIGKILL it).
  */
-function runKreorg(args: string[], onEvent: (event: GrowEvent, kill: () => void) => void = () => {}, env: Record<string, string> = {}): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args, '--json'], {
-      cwd: REPO_ROOT,
-      env: {...process.env, FORCE_COLOR: '0', KAFKA_BROKERS: kafka.brokers, ...env},
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    const events: GrowEvent[] = []
-    let buffer = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString()
-      let newline: number
-      while ((newline = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, newline).trim()
-        buffer = buffer.slice(newline + 1)
-        if (!line.startsWith('{')) continue
-        const event = JSON.parse(line) as GrowEvent
-        events.push(event)
-        onEvent(event, () => child.kill('SIGKILL'))
-      }
-    })
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 150_000)
-    child.on('error', reject)
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      resolve({code, signal, events: events.concat(parseEvents(buffer)), stderr})
-    })
-  })
+function runKreorg(args: string[], onEvent: (event: GrowEvent, kill: () => void) => void = () => {}, env: Record<string, string> = {}): Promise<JsonCliResult<GrowEvent>> {
+  return runCliJson<GrowEvent>(args, {env: {KAFKA_BROKERS: kafka.brokers, ...env}, timeoutMs: 150_000, onEvent: (event, kill) => onEvent(event, () => kill())})
 }
 
 /** The active KRaft controller (quorum leader), from Kafka's own tool; describeCluster() as a fallback. */

@@ -3,7 +3,8 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {KafkaCluster} from '../../src/kafka/types.js'
 import {connectTestCluster} from '../helpers/kafka.js'
-import {GrowWorld, describeRun, runCliUntil, runGrowCli, stepResult, tempDir, type GrowEvent} from '../helpers/grow-fixtures.js'
+import {runCliUntil} from '../helpers/cli.js'
+import {GrowWorld, cliEnv, describeRun, runGrowCli, stepResult, tempDir, type GrowEvent} from '../helpers/grow-fixtures.js'
 
 /**
  * kreorg dies (SIGKILL: no handler runs, no checkpoint flush, no lease release) in the middle of a
@@ -30,7 +31,7 @@ afterAll(async () => {
 
 interface Crash {
   world: GrowWorld
-  killed: Awaited<ReturnType<typeof runCliUntil>>
+  killed: Awaited<ReturnType<typeof runCliUntil<GrowEvent>>>
   pausedAfterKill: string[]
   partitionsAfterKill: number
   resumed: Awaited<ReturnType<typeof runGrowCli>>
@@ -53,7 +54,7 @@ async function crashAndResume(killAt: (event: GrowEvent) => boolean, options: Cr
   await sleep(2_000)
   let args = world.growArgs(TO, stateDir, ['--yes'])
   if (options.lease) args = args.map((arg, i) => (args[i - 1] === '--lease' ? options.lease! : arg))
-  const killed = await runCliUntil(args, killAt)
+  const killed = await runCliUntil(args, killAt, {env: cliEnv(), timeoutMs: 90_000})
   // Right after the kill: the dead run's lease still holds, so its producers must still be paused.
   const pausedAfterKill = world.agents.map((a) => a.topicState(world.topic).state)
   const partitionsAfterKill = await world.partitionCount()

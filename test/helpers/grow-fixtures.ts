@@ -4,7 +4,6 @@
  * order (one can lag on purpose), and helpers that spawn the real CLI and read the outcome back from
  * Kafka. Traffic and ledgers are the demo's own (src/demo), so the demo and the tests prove the same thing.
  */
-import {spawn} from 'node:child_process'
 import {promises as fs} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -16,7 +15,7 @@ import {createKafkaClient, javaCompatiblePartitioner, type Consumer, type KafkaC
 import {readTopicLag} from '../../src/kafka/lag.js'
 import type {KafkaCluster} from '../../src/kafka/types.js'
 import type {GrowPlan} from '../../src/steps/grow/plan.js'
-import {BIN, REPO_ROOT, runCli, type CliResult} from './cli.js'
+import {parseNdjson, runCli, type CliEvent, type CliResult} from './cli.js'
 import {randomName, testBrokers} from './kafka.js'
 
 /** Short timeouts for every grow run in the tests (the defaults are sized for production clusters). */
@@ -319,13 +318,10 @@ export function cliEnv(extra: Record<string, string> = {}): Record<string, strin
   return {KAFKA_BROKERS: testBrokers(), ...extra}
 }
 
-export type GrowEvent = Record<string, unknown> & {event: string; runId?: string; step?: string | null}
+export type GrowEvent = CliEvent
 
 export function parseEvents(stdout: string): GrowEvent[] {
-  return stdout
-    .split('\n')
-    .filter((line) => line.trim().startsWith('{'))
-    .map((line) => JSON.parse(line) as GrowEvent)
+  return parseNdjson(stdout) as GrowEvent[]
 }
 
 export function stepResult<T = Record<string, unknown>>(events: GrowEvent[], step: string): T | undefined {
@@ -338,51 +334,6 @@ export function dryRunPlan(events: GrowEvent[]): {dryRun: boolean; plan: GrowPla
   const found = events.find((e) => e.event === 'plan')
   if (!found) throw new Error(`no plan event in ${JSON.stringify(events).slice(0, 500)}`)
   return found as unknown as {dryRun: boolean; plan: GrowPlan}
-}
-
-export interface KilledCli {
-  code: number | null
-  signal: NodeJS.Signals | null
-  events: GrowEvent[]
-  stderr: string
-  matched: boolean
-}
-
-/** Spawns the real CLI (with --json) and SIGKILLs it the moment an NDJSON event matches `when`. */
-export function runCliUntil(args: string[], when: (event: GrowEvent) => boolean, options: {env?: Record<string, string>; timeoutMs?: number} = {}): Promise<KilledCli> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args, '--json'], {
-      cwd: REPO_ROOT,
-      env: {...process.env, FORCE_COLOR: '0', ...cliEnv(), ...options.env},
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    const events: GrowEvent[] = []
-    let buffer = ''
-    let stderr = ''
-    let matched = false
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString()
-      let newline: number
-      while ((newline = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, newline).trim()
-        buffer = buffer.slice(newline + 1)
-        if (!line.startsWith('{')) continue
-        const event = JSON.parse(line) as GrowEvent
-        events.push(event)
-        if (!matched && when(event)) {
-          matched = true
-          child.kill('SIGKILL')
-        }
-      }
-    })
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 90_000)
-    child.on('error', reject)
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      resolve({code, signal, events, stderr, matched})
-    })
-  })
 }
 
 /** Runs the CLI with the test brokers; `--json` output parsed into events. */

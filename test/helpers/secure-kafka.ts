@@ -23,6 +23,11 @@ import {spawnWatchdog, trackProcessGroup, untrackProcessGroup, writePidsFile, ki
 export interface SecureKafka {
   /** The SASL_SSL listener, "127.0.0.1:port". */
   brokers: string
+  /**
+   * With `oauthbearer`: a second SASL_SSL listener that accepts only OAUTHBEARER, validated by Kafka's
+   * unsecured JWT validator (tokens are JWTs with alg "none"; `sub` is the principal, `exp` required).
+   */
+  oauthBrokers?: string
   /** PLAINTEXT listener whose (anonymous) principal is a super user: setup only. */
   setupBrokers: string
   /** PEM of the CA that signed the broker certificate. */
@@ -87,12 +92,32 @@ function randomClusterId(): string {
   }
 }
 
-export async function startSecureKafka(options: {users: string[]; startTimeoutMs?: number}): Promise<SecureKafka> {
+export interface SecureKafkaOptions {
+  users: string[]
+  startTimeoutMs?: number
+  /** Add the OAUTHBEARER listener; `reauthMs` sets its connections.max.reauth.ms so clients must re-authenticate. */
+  oauthbearer?: {reauthMs?: number}
+}
+
+/** Kafka's server settings for an OAUTHBEARER listener with the unsecured JWT validator (Kafka 4.3.1). */
+function oauthbearerListener(name: string, reauthMs: number | undefined): string[] {
+  const prefix = `listener.name.${name.toLowerCase()}`
+  return [
+    `${prefix}.sasl.enabled.mechanisms=OAUTHBEARER`,
+    // With no sasl.server.callback.handler.class, the broker validates with OAuthBearerUnsecuredValidatorCallbackHandler.
+    // The login module is still required for the listener; its token is the broker's own (unused here: inter-broker is SETUP).
+    `${prefix}.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="admin";`,
+    ...(reauthMs === undefined ? [] : [`${prefix}.oauthbearer.connections.max.reauth.ms=${reauthMs}`]),
+  ]
+}
+
+export async function startSecureKafka(options: SecureKafkaOptions): Promise<SecureKafka> {
   const jars = await kafkaJars()
   const java = javaCommand()
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kreorg-secure-kafka-'))
   spawnWatchdog(dir)
-  const [saslPort, setupPort, controllerPort] = (await freePorts(3)) as [number, number, number]
+  const [saslPort, setupPort, controllerPort, oauthPort] = (await freePorts(4)) as [number, number, number, number]
+  const oauth = options.oauthbearer
   const {caFile, brokerPem} = generateCertificates(dir)
   const passwords = Object.fromEntries(options.users.map((user) => [user, `pw-${randomBytes(9).toString('base64url')}`]))
 
@@ -104,11 +129,12 @@ export async function startSecureKafka(options: {users: string[]; startTimeoutMs
       'process.roles=broker,controller',
       'node.id=1',
       `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-      `listeners=SASL_SSL://127.0.0.1:${saslPort},SETUP://127.0.0.1:${setupPort},CONTROLLER://127.0.0.1:${controllerPort}`,
-      `advertised.listeners=SASL_SSL://127.0.0.1:${saslPort},SETUP://127.0.0.1:${setupPort}`,
+      `listeners=SASL_SSL://127.0.0.1:${saslPort},SETUP://127.0.0.1:${setupPort},CONTROLLER://127.0.0.1:${controllerPort}${oauth ? `,OAUTH://127.0.0.1:${oauthPort}` : ''}`,
+      `advertised.listeners=SASL_SSL://127.0.0.1:${saslPort},SETUP://127.0.0.1:${setupPort}${oauth ? `,OAUTH://127.0.0.1:${oauthPort}` : ''}`,
       'controller.listener.names=CONTROLLER',
       'inter.broker.listener.name=SETUP',
-      'listener.security.protocol.map=SASL_SSL:SASL_SSL,SETUP:PLAINTEXT,CONTROLLER:PLAINTEXT',
+      `listener.security.protocol.map=SASL_SSL:SASL_SSL,SETUP:PLAINTEXT,CONTROLLER:PLAINTEXT${oauth ? ',OAUTH:SASL_SSL' : ''}`,
+      ...(oauth ? oauthbearerListener('OAUTH', oauth.reauthMs) : []),
       'sasl.enabled.mechanisms=SCRAM-SHA-512',
       // The broker only verifies SCRAM here (it never logs in itself over SASL): an empty login module suffices.
       'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
@@ -189,6 +215,7 @@ export async function startSecureKafka(options: {users: string[]; startTimeoutMs
 
   return {
     brokers: `127.0.0.1:${saslPort}`,
+    ...(oauth ? {oauthBrokers: `127.0.0.1:${oauthPort}`} : {}),
     setupBrokers: `127.0.0.1:${setupPort}`,
     caFile,
     dir,

@@ -1,6 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {createProducerAgent, type ProducerAgent} from '../../src/agent/index.js'
-import {ControlChannel, localHolder} from '../../src/control/orchestrator.js'
+import {ControlChannel, localHolder} from '../../src/control/channel.js'
 import {createKafkaClient, type KafkaClient} from '../../src/kafka/client.js'
 import {partitionForKey} from '../../src/kafka/murmur2.js'
 import {connectTestCluster, randomName, testBrokers} from '../helpers/kafka.js'

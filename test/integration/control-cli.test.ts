@@ -1,6 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {createProducerAgent, type ProducerAgent} from '../../src/agent/index.js'
-import {ControlChannel, localHolder} from '../../src/control/orchestrator.js'
+import {ControlChannel, localHolder} from '../../src/control/channel.js'
 import {createKafkaClient} from '../../src/kafka/client.js'
 import {parseNdjson, runCli} from '../helpers/cli.js'
 import {connectTestCluster, randomName, testBrokers} from '../helpers/kafka.js'

@@ -1,8 +1,8 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {createProducerAgent, type ProducerAgent} from '../../src/agent/index.js'
-import {ControlChannel, localHolder} from '../../src/control/orchestrator.js'
+import {ControlChannel, localHolder} from '../../src/control/channel.js'
 import {createKafkaClient, type KafkaClient, type RecordMetadata} from '../../src/kafka/client.js'
-import {KreorgError} from '../../src/runbook/errors.js'
+import {KreorgError} from '../../src/core/errors.js'
 import {connectTestCluster, randomName, testBrokers} from '../helpers/kafka.js'
 
 const connection = () => ({brokers: testBrokers().split(','), clientId: 'kreorg-test', connectTimeoutMs: 10_000})

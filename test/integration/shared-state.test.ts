@@ -5,7 +5,7 @@ import {createKafkaClient} from '../../src/kafka/client.js'
 import type {KafkaCluster} from '../../src/kafka/types.js'
 import {parseNdjson, runCli} from '../helpers/cli.js'
 import {connectTestCluster, randomName, testBrokers} from '../helpers/kafka.js'
-import {TEST_STEPS, endState, engineEnv, readRecords, tempStateDir} from '../e2e/crash-resume-helpers.js'
+import {TEST_STEPS, endState, engineEnv, readRecords, tempStateDir} from '../helpers/test-runbook.js'
 
 /**
  * `--state kafka`: checkpoints mirrored to the control topic under `run/<runId>`, so a run started

@@ -1,6 +1,6 @@
 import {describe, expect, test} from 'vitest'
 import {parseBrokers} from '../../src/kafka/brokers.js'
-import {KreorgError} from '../../src/runbook/errors.js'
+import {KreorgError} from '../../src/core/errors.js'
 
 function usageError(raw: string | undefined): KreorgError {
   try {

@@ -3,8 +3,8 @@ import os from 'node:os'
 import path from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {resolveConnection, resolveConnectionDetails, type ConnectionFlags} from '../../src/config/resolve.js'
-import {MASK, clearRegisteredSecrets, maskSecrets, redact} from '../../src/config/redact.js'
-import {KreorgError} from '../../src/runbook/errors.js'
+import {MASK, clearRegisteredSecrets, maskSecrets, redact} from '../../src/core/redact.js'
+import {KreorgError} from '../../src/core/errors.js'
 
 let home: string
 let xdg: string
@@ -97,7 +97,7 @@ describe('resolveConnection precedence', () => {
       username: 'carol',
       password: 'pw-file-9999',
     })
-    expect(resolveConnection({profile: 'prod', 'sasl-password-env': 'OTHER'}, {...e, OTHER: 'pw-other-0000'}).sasl?.password).toBe('pw-other-0000')
+    expect(resolveConnection({profile: 'prod', 'sasl-password-env': 'OTHER'}, {...e, OTHER: 'pw-other-0000'}).sasl).toMatchObject({password: 'pw-other-0000'})
   })
 
   it('uses defaultProfile, then KREORG_PROFILE over it, then --profile over both', () => {

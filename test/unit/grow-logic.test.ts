@@ -1,12 +1,13 @@
 import {describe, expect, test} from 'vitest'
-import {partitionForKey} from '../../src/kafka/murmur2.js'
+import {keyBytes, partitionForKey} from '../../src/kafka/murmur2.js'
+import {predictPartition} from '../../src/kafka/partitioners.js'
 import {betterTargets, uniformMoveShare} from '../../src/steps/grow/plan.js'
 import {movedPartitions} from '../../src/steps/grow/drain.js'
 import {canaryKeys, compareMapping} from '../../src/steps/grow/mapping.js'
 import {parseReplicaAssignment} from '../../src/steps/grow/replica-assignment.js'
 import {newPartitionIds} from '../../src/steps/grow/partitions.js'
 import {ReceivedLedger, SentLedger} from '../../src/demo/ledger.js'
-import {KreorgError} from '../../src/runbook/errors.js'
+import {KreorgError} from '../../src/core/errors.js'
 
 describe('key movement arithmetic', () => {
   test('share of keys that move is 1 - gcd(N, M) / M', () => {
@@ -49,15 +50,23 @@ describe('verify-mapping comparison', () => {
     const mismatches = compareMapping(
       [
         {agentId: 'old', state: 'refreshed', partitionCount: 12, canary: stale},
-        {agentId: 'other', state: 'refreshed', partitionCount: 16, canary: {...right, [keys[0]!]: (right[keys[0]!]! + 1) % 16}, partitioner: 'crc32'},
+        {agentId: 'other', state: 'refreshed', partitionCount: 16, canary: {...right, [keys[0]!]: (right[keys[0]!]! + 1) % 16}, partitioner: 'murmur2'},
+        {agentId: 'custom', state: 'refreshed', partitionCount: 16, canary: right, partitioner: 'custom'},
       ],
       keys,
       16,
     )
-    expect(mismatches.map((m) => m.agentId)).toEqual(['old', 'other'])
+    expect(mismatches.map((m) => m.agentId)).toEqual(['old', 'other', 'custom'])
     expect(mismatches[0]!.problem).toContain('sees 12 partitions')
-    expect(mismatches[1]!.problem).toContain('1/8 canary keys')
-    expect(mismatches[1]!.problem).toContain('crc32')
+    expect(mismatches[1]!.problem).toBe('1/8 canary keys map elsewhere than murmur2 % 16')
+    expect(mismatches[2]!.problem).toContain('cannot predict')
+  })
+
+  test("each agent is judged by its own partitioner: a crc32 agent passes with crc32 canaries and fails with murmur2 ones", () => {
+    const crc = Object.fromEntries(keys.map((k) => [k, predictPartition('consistent_random', keyBytes(k), 16)!]))
+    expect(compareMapping([{agentId: 'rd', state: 'refreshed', partitionCount: 16, canary: crc, partitioner: 'consistent_random'}], keys, 16)).toEqual([])
+    const [mismatch] = compareMapping([{agentId: 'rd', state: 'refreshed', partitionCount: 16, canary: right, partitioner: 'consistent_random'}], keys, 16)
+    expect(mismatch?.problem).toMatch(/canary keys map elsewhere than consistent_random % 16/)
   })
 })
 

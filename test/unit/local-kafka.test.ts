@@ -3,7 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {afterEach, beforeEach, describe, expect, test} from 'vitest'
 import {cachedKafkaJars, ensureKafkaJars, kafkaCacheDir, startLocalKafka} from '../../src/local-kafka/index.js'
-import {KreorgError} from '../../src/runbook/errors.js'
+import {KreorgError} from '../../src/core/errors.js'
 
 let dir: string
 beforeEach(async () => {

@@ -5,7 +5,7 @@ import path from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {loadCheckpoint, newRunId, runbookHash} from '../../src/runbook/checkpoint.js'
 import {type EngineOptions, abortRun, loadRun, planAbort, resumeRun, startRun} from '../../src/runbook/engine.js'
-import {KreorgError} from '../../src/runbook/errors.js'
+import {KreorgError} from '../../src/core/errors.js'
 import {acquireLock, lockPath} from '../../src/runbook/lock.js'
 import type {AnyRunbook, RunEvent, Runbook, Step} from '../../src/runbook/types.js'
 

@@ -1,8 +1,8 @@
 import kafkajs from 'kafkajs'
 import {describe, expect, test} from 'vitest'
 import {alreadyGrown} from '../../src/steps/grow/partitions.js'
-import type {GrowContext} from '../../src/steps/grow/lease.js'
-import {isTransientKafkaError} from '../../src/steps/poll.js'
+import type {GrowContext} from '../../src/steps/grow/context.js'
+import {isTransientKafkaError} from '../../src/kafka/errors.js'
 
 // kafkajs's own error classes (what the client really throws when a node dies), not look-alikes.
 // Its type declarations omit some of them and their constructor shapes, hence the cast.

@@ -1,10 +1,11 @@
 import {KafkajsCluster} from '../../kafka/kafkajs-cluster.js'
 import type {ConnectionOptions} from '../../kafka/types.js'
-import {ControlChannel} from '../../control/orchestrator.js'
+import {ControlChannel} from '../../control/channel.js'
 import type {GrowInputs} from './context.js'
 import {buildGrowPlan, type GrowPlan} from './plan.js'
-import {checkTopicHealth, missingPermissions, type TopicHealth} from './preflight.js'
+import {checkControlTopic, checkTopicHealth, missingPermissions, type TopicHealth} from './preflight.js'
 import {growControlSecret} from './services.js'
+import {controlPortOf} from './control-adapter.js'
 
 export interface DryRunResult {
   health: TopicHealth
@@ -21,16 +22,22 @@ export async function growDryRun(connection: ConnectionOptions, inputs: GrowInpu
   try {
     const health = await checkTopicHealth(cluster, inputs)
     const secret = growControlSecret(inputs)
-    const control = await ControlChannel.open(connection, {controlTopic: inputs.controlTopic, create: false, ...(secret ? {secret} : {})})
-    let agents
+    const control = controlPortOf(await ControlChannel.open(connection, {controlTopic: inputs.controlTopic, create: false, ...(secret ? {secret} : {})}))
     try {
-      agents = await control.agents(inputs.topic)
+      const agents = await control.agents(inputs.topic)
+      const plan = await buildGrowPlan({cluster, inputs, agents, control, ...(onProgress ? {onProgress} : {})})
+      const controlTopic = await checkControlTopic(cluster, inputs.controlTopic)
+      plan.warnings.push(...controlTopic.warnings)
+      plan.blockers.unshift(
+        ...health.refusals,
+        ...health.problems.map((p) => `${inputs.topic}: ${p}`),
+        ...controlTopic.problems,
+        ...(await missingPermissions(cluster, inputs)),
+      )
+      return {health, plan}
     } finally {
       await control.close()
     }
-    const plan = await buildGrowPlan({cluster, inputs, agents, ...(onProgress ? {onProgress} : {})})
-    plan.blockers.unshift(...health.problems.map((p) => `${inputs.topic}: ${p}`), ...(await missingPermissions(cluster, inputs)))
-    return {health, plan}
   } finally {
     await cluster.close()
   }

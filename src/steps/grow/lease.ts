@@ -1,9 +1,6 @@
 import {hostname} from 'node:os'
-import {KreorgError} from '../../runbook/errors.js'
-import type {StepContext} from '../../runbook/types.js'
-import type {GrowInputs, GrowServices, LeaseHandle, PreflightResult} from './context.js'
-
-export type GrowContext = StepContext<GrowInputs, GrowServices>
+import {KreorgError} from '../../core/errors.js'
+import type {GrowContext, LeaseHandle} from './context.js'
 
 /**
  * The lease is held by the live process, not the checkpoint: after a resume the run re-acquires it
@@ -14,7 +11,7 @@ export async function ensureLease(ctx: GrowContext): Promise<LeaseHandle> {
   if (current && current.valid()) return current
   const lease = await ctx.services.control.acquireLease(
     ctx.inputs.topic,
-    {runId: ctx.runId, host: ctx.inputs.host || hostname(), pid: process.pid},
+    {runId: ctx.runId, host: ctx.inputs.host || hostname(), pid: process.pid, epoch: ctx.services.epoch},
     ctx.inputs.leaseMs,
   )
   ctx.services.lease = lease
@@ -32,7 +29,7 @@ export function requireFreshLease(ctx: GrowContext, step: string): LeaseHandle {
   if (!lease || !lease.valid() || lease.expiresAt - Date.now() < margin) {
     throw new KreorgError('precondition', `the pause lease on ${ctx.inputs.topic} is not held with ${Math.round(margin / 1000)}s to spare`, {
       step,
-      suggestions: [`kreorg resume ${ctx.runId} re-pauses the producers and drains again before adding partitions`],
+      suggestions: [`kreorg resume ${ctx.runId} pins the producers again before adding partitions`],
     })
   }
   return lease
@@ -40,7 +37,7 @@ export function requireFreshLease(ctx: GrowContext, step: string): LeaseHandle {
 
 /** The partition count the topic had when the run started (preflight), before anything was added. */
 export function originalPartitionCount(ctx: GrowContext): number | undefined {
-  return (ctx.results['preflight'] as PreflightResult | undefined)?.partitions
+  return ctx.results.preflight?.partitions
 }
 
 /**

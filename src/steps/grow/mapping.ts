@@ -1,9 +1,10 @@
 import {setTimeout as sleep} from 'node:timers/promises'
-import {partitionForKey} from '../../kafka/murmur2.js'
+import {keyBytes} from '../../kafka/murmur2.js'
+import {predictPartition} from '../../kafka/partitioners.js'
 import {sampleTopic} from '../../kafka/sampler.js'
-import {KreorgError} from '../../runbook/errors.js'
-import type {AddPartitionsResult, AgentAck, DrainResult, PauseResult, ResumeResult} from './context.js'
-import {originalPartitionCount, type GrowContext} from './lease.js'
+import {KreorgError} from '../../core/errors.js'
+import type {AgentAck, GrowContext, GrowSummary, VerifyMappingResult} from './context.js'
+import {originalPartitionCount} from './lease.js'
 import {releaseLease} from './preflight.js'
 
 /** Deterministic canary keys: the same run asks the same question after a resume. */
@@ -16,7 +17,10 @@ export interface MappingMismatch {
   problem: string
 }
 
-/** Pure comparison of agents' reports with murmur2 % target. */
+/**
+ * Pure comparison of agents' reports with the prediction of each agent's own partitioner at the
+ * target count (murmur2 when an agent names none, as agents before protocol 1.1 used it).
+ */
 export function compareMapping(acks: AgentAck[], keys: string[], target: number): MappingMismatch[] {
   const mismatches: MappingMismatch[] = []
   for (const ack of acks) {
@@ -24,26 +28,35 @@ export function compareMapping(acks: AgentAck[], keys: string[], target: number)
       mismatches.push({agentId: ack.agentId, problem: `sees ${ack.partitionCount ?? 'no'} partitions, expected ${target}`})
       continue
     }
-    const wrong = keys.filter((key) => ack.canary?.[key] !== partitionForKey(key, target))
+    const partitioner = ack.partitioner ?? 'murmur2'
+    const predictable = keys.length === 0 || predictPartition(partitioner, keyBytes(keys[0]!), target) !== null
+    if (!predictable) {
+      mismatches.push({agentId: ack.agentId, problem: `uses partitioner "${partitioner}", which kreorg cannot predict`})
+      continue
+    }
+    const wrong = keys.filter((key) => ack.canary?.[key] !== predictPartition(partitioner, keyBytes(key), target))
     if (wrong.length > 0) {
-      mismatches.push({
-        agentId: ack.agentId,
-        problem: `${wrong.length}/${keys.length} canary keys map elsewhere than murmur2 % ${target}${ack.partitioner ? ` (partitioner ${ack.partitioner})` : ''}`,
-      })
+      mismatches.push({agentId: ack.agentId, problem: `${wrong.length}/${keys.length} canary keys map elsewhere than ${partitioner} % ${target}`})
     }
   }
   return mismatches
 }
 
-export async function verifyMapping(ctx: GrowContext): Promise<{agents: number; canaryKeys: number}> {
+/** Pure: whether a record's partition is what one of the producers' partitioners picks at `target`. */
+export function placedAsPredicted(key: Uint8Array, partition: number, target: number, partitioners: readonly string[]): boolean {
+  const names = partitioners.length > 0 ? partitioners : ['murmur2']
+  return names.some((name) => predictPartition(name, key, target) === partition)
+}
+
+export async function verifyMapping(ctx: GrowContext): Promise<VerifyMappingResult> {
   const {control} = ctx.services
   const {topic, to} = ctx.inputs
   const agents = await control.agents(topic)
   if (agents.length === 0) {
     ctx.warn('no producer agents to verify; producers without an agent must be restarted to see the new partition count')
-    return {agents: 0, canaryKeys: 0}
+    return {agents: 0, canaryKeys: 0, partitioners: {}}
   }
-  const epoch = (ctx.results['pause-producers'] as PauseResult | undefined)?.epoch ?? Date.now()
+  const epoch = ctx.services.epoch
   const keys = canaryKeys(ctx.runId)
   ctx.progress(`asking ${agents.length} agent(s) to refresh metadata and map ${keys.length} canary keys`)
   const pin = originalPartitionCount(ctx)
@@ -62,25 +75,13 @@ export async function verifyMapping(ctx: GrowContext): Promise<{agents: number; 
       suggestions: [`producers stay paused; fix or restart those producers, then kreorg resume ${ctx.runId}`],
     })
   }
-  return {agents: acks.length, canaryKeys: keys.length}
-}
-
-export interface GrowSummary {
-  topic: string
-  from: number
-  to: number
-  pausedMs: number | null
-  drainMs: number | null
-  addMs: number | null
-  checkedRecords: number
-  misplacedRecords: number
-  watchNext: string[]
+  return {agents: acks.length, canaryKeys: keys.length, partitioners: Object.fromEntries(acks.map((a) => [a.agentId, a.partitioner ?? 'murmur2']))}
 }
 
 export async function postCheck(ctx: GrowContext): Promise<GrowSummary> {
   const {cluster} = ctx.services
   const {topic, to} = ctx.inputs
-  const resumed = ctx.results['resume-producers'] as ResumeResult | undefined
+  const resumed = ctx.results['resume-producers']
   const start = new Map((resumed?.endOffsetsAtResume ?? (await cluster.endOffsets(topic))).map((o) => [o.partition, o.high]))
   for (let p = 0; p < to; p++) if (!start.has(p)) start.set(p, 0)
   // Give resumed producers a moment to write, then check whatever they wrote.
@@ -92,26 +93,29 @@ export async function postCheck(ctx: GrowContext): Promise<GrowSummary> {
     if (written >= Math.min(1000, ctx.inputs.samplePerPartition)) break
     await sleep(250, undefined, {signal: ctx.signal})
   }
-  const records = await sampleTopic(cluster, topic, {perPartition: ctx.inputs.samplePerPartition, from: start, signal: ctx.signal})
+  const records = ctx.inputs.samplePerPartition === 0 ? [] : await sampleTopic(cluster, topic, {perPartition: ctx.inputs.samplePerPartition, from: start, signal: ctx.signal})
   const keyed = records.filter((r) => r.key !== null)
-  const misplaced = keyed.filter((r) => partitionForKey(r.key!, to) !== r.partition)
+  const partitioners = [...new Set(Object.values(ctx.results['verify-mapping']?.partitioners ?? {}))]
+  const misplaced = keyed.filter((r) => !placedAsPredicted(keyBytes(r.key!), r.partition, to, partitioners))
   await releaseLease(ctx)
   if (misplaced.length > 0) {
     const example = misplaced[0]!
     throw new KreorgError(
       'precondition',
-      `${misplaced.length} of ${keyed.length} records written after resume are not in murmur2 % ${to} (e.g. partition ${example.partition} offset ${example.offset}): a producer uses another partitioner or an old partition count`,
+      `${misplaced.length} of ${keyed.length} records written after resume are not where ${partitioners.join(' or ') || 'murmur2'} % ${to} puts them (e.g. partition ${example.partition} offset ${example.offset}): a producer uses another partitioner or an old partition count`,
       {suggestions: ['run `kreorg producers ' + topic + '` and `kreorg audit ' + topic + '` to find it']},
     )
   }
-  const pause = ctx.results['pause-producers'] as PauseResult | undefined
-  const drain = ctx.results['drain'] as DrainResult | undefined
-  const add = ctx.results['add-partitions'] as AddPartitionsResult | undefined
+  const pause = ctx.results['pause-producers']
+  const drain = ctx.results.drain
+  const add = ctx.results['add-partitions']
+  const prime = ctx.results['prime-consumers']
   return {
     topic,
     from: add?.from ?? originalPartitionCount(ctx) ?? to,
     to,
-    pausedMs: pause && resumed ? resumed.resumedAt - pause.pausedAt : null,
+    pausedMs: pause && resumed ? resumed.resumedAt - pause.pauseSentAt : null,
+    primeMs: prime?.pickupMs ?? null,
     drainMs: drain?.drainMs ?? null,
     addMs: add?.addMs ?? null,
     checkedRecords: keyed.length,
@@ -119,6 +123,20 @@ export async function postCheck(ctx: GrowContext): Promise<GrowSummary> {
     watchNext: [
       `kreorg lag ${topic}: every group should consume partitions ${add?.from ?? originalPartitionCount(ctx) ?? '?'}..${to - 1}`,
       'producers or consumers without the agent keep the old layout until their next metadata refresh (metadata.max.age.ms)',
+      ...declaredCountLines(topic, to),
     ],
+    declaredCounts: declaredCountLines(topic, to),
   }
+}
+
+/**
+ * Infrastructure as code declares the count too: left lower, the Terraform Kafka provider plans to
+ * replace (delete and recreate) the topic and Strimzi marks the KafkaTopic NotReady (issue 16).
+ */
+export function declaredCountLines(topic: string, to: number): string[] {
+  return [
+    `Terraform: set partitions = ${to} on the kafka_topic resource for ${topic} (a lower value plans to delete and recreate the topic)`,
+    `Strimzi: set spec.partitions: ${to} on the KafkaTopic for ${topic} (a lower value marks it NotReady)`,
+    `topicctl: set partitions: ${to} in ${topic}'s topic config (apply would otherwise report a mismatch)`,
+  ]
 }

@@ -1,17 +1,16 @@
-import {readTopicLag} from '../../kafka/lag.js'
-import {KreorgError, describeCause} from '../../runbook/errors.js'
-import {formatDuration} from '../../cli/duration.js'
-import {setTimeout as sleep} from 'node:timers/promises'
-import {isTransientKafkaError, pollUntil} from '../poll.js'
-import type {AddPartitionsResult, DrainResult} from './context.js'
-import {movedPartitions} from './drain.js'
-import {originalPartitionCount, requireFreshLease, type GrowContext} from './lease.js'
+import {isTransientKafkaError} from '../../kafka/errors.js'
+import {KreorgError, describeCause} from '../../core/errors.js'
+import {formatDuration} from '../../core/duration.js'
+import {retry} from '../../core/retry.js'
+import {pollUntil} from '../poll.js'
+import type {AddPartitionsResult, GrowContext, VerifyPartitionsResult} from './context.js'
+import {incomplete} from './incomplete.js'
+import {originalPartitionCount, requireFreshLease} from './lease.js'
+import {takeWriterInventory, writerInventoryInputs} from './writers.js'
+
+export {newPartitionIds} from './prime.js'
 
 const STEP = 'add-partitions'
-
-export function newPartitionIds(from: number, to: number): number[] {
-  return Array.from({length: to - from}, (_, i) => from + i)
-}
 
 async function partitionCount(ctx: GrowContext): Promise<number> {
   return (await ctx.services.cluster.describeTopic(ctx.inputs.topic)).partitions.length
@@ -21,16 +20,14 @@ async function partitionCount(ctx: GrowContext): Promise<number> {
  * Repeats read-only or repeat-safe cluster work while a broker or the controller fails over: ~30 s,
  * as kafkajs keeps sending admin requests to a dead node until its metadata moves on.
  */
-async function throughFailover<T>(ctx: GrowContext, work: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await work()
-    } catch (error) {
-      if (attempt >= 15 || !isTransientKafkaError(error)) throw error
-      ctx.progress(`${describeCause(error)}; retrying`)
-      await sleep(2_000, undefined, {signal: ctx.signal})
-    }
-  }
+function throughFailover<T>(ctx: GrowContext, work: () => Promise<T>): Promise<T> {
+  return retry(work, {
+    attempts: 15,
+    delayMs: 2_000,
+    signal: ctx.signal,
+    retryIf: isTransientKafkaError,
+    onRetry: (error) => ctx.progress(`${describeCause(error)}; retrying`),
+  })
 }
 
 /**
@@ -46,75 +43,109 @@ export async function alreadyGrown(ctx: GrowContext): Promise<boolean> {
  * attempt re-checks the lease and the offsets, and the alter itself is safe to repeat).
  */
 export async function addPartitions(ctx: GrowContext): Promise<AddPartitionsResult> {
-  return throughFailover(ctx, () => addPartitionsOnce(ctx))
+  try {
+    return await throughFailover(ctx, () => addPartitionsOnce(ctx))
+  } catch (error) {
+    // Whatever failed, once the count changed producers are pinned to a topic that has grown.
+    const grown = await partitionCount(ctx).then(
+      (count) => count > (originalPartitionCount(ctx) ?? count),
+      () => false,
+    )
+    throw grown ? incomplete(ctx, error) : error
+  }
+}
+
+/**
+ * Every live agent must partition with `from`: those that acked the pin, and any that started
+ * since (they read the pin in force at start-up and report it in their heartbeat).
+ */
+async function requirePinnedAgents(ctx: GrowContext, from: number): Promise<void> {
+  const pinned = new Set(ctx.results['pin-producers']?.agents ?? [])
+  let unpinned: string[] = []
+  await pollUntil(
+    async () => {
+      const agents = await ctx.services.control.agents(ctx.inputs.topic)
+      unpinned = agents.filter((a) => !pinned.has(a.agentId) && a.pinnedPartitions !== from).map((a) => `${a.agentId} (${a.host})`)
+      return unpinned.length === 0 ? true : undefined
+    },
+    {
+      intervalMs: 250,
+      timeoutMs: ctx.inputs.ackTimeoutMs,
+      signal: ctx.signal,
+      timeoutMessage: () => `agents ${unpinned.join(', ')} started after the pin and do not report being pinned to ${from} partitions; not adding partitions`,
+      suggestions: ['upgrade those agents to control protocol 1.1, then rerun; nothing was changed'],
+    },
+  ).catch((error: unknown) => {
+    if (error instanceof KreorgError && error.code === 'timeout') throw new KreorgError('precondition', error.message, {suggestions: error.suggestions})
+    throw error
+  })
 }
 
 async function addPartitionsOnce(ctx: GrowContext): Promise<AddPartitionsResult> {
   const {cluster} = ctx.services
   const {topic, to} = ctx.inputs
   requireFreshLease(ctx, STEP)
-  const drained = ctx.results['drain'] as DrainResult | undefined
   const from = await partitionCount(ctx)
   if (from >= to) return {from, to, addedAt: Date.now(), addMs: 0, alreadyAtTarget: true}
-  // Only the drained groups: a full listing costs a request per group in the cluster. End offsets did
-  // not move, so lag here means a group re-reads what it had consumed (it rewound, or a rebalance after
-  // a coordinator failover replayed uncommitted work): safe to wait for, never safe to alter under.
-  const filter = ctx.inputs.groups ? {groups: ctx.inputs.groups} : drained ? {groups: drained.groups} : {}
-  let lagging: string[] = []
-  await pollUntil(
-    async () => {
-      const lag = await readTopicLag(cluster, topic, filter)
-      lagging = lag.groups.filter((g) => !ctx.inputs.ignoreGroups.includes(g.groupId) && g.total > 0).map((g) => `${g.groupId} (${g.total})`)
-      if (lagging.length > 0) ctx.progress(`lag again after drain, waiting: ${lagging.join(', ')}`)
-      return lagging.length === 0 ? true : undefined
-    },
-    {
-      intervalMs: 100,
-      timeoutMs: ctx.inputs.drainTimeoutMs,
-      signal: ctx.signal,
-      timeoutMessage: (ms) => `groups ${lagging.join(', ')} had lag again after drain and did not catch up within ${formatDuration(ms)}; not adding partitions`,
-      suggestions: ['a group rewound its offsets; producers were resumed; rerun when it has caught up'],
-    },
-  )
-  // Nothing may have been written since drain finished (checked after any wait above).
-  const now = await cluster.endOffsets(topic)
-  const moved = drained ? movedPartitions(drained.endOffsets, now) : []
-  if (moved.length > 0) {
-    throw new KreorgError('unknown-writers', `partitions ${moved.map((m) => m.partition).join(', ')} of ${topic} received records after drain; not adding partitions`, {
-      suggestions: ['a producer without the kreorg agent writes to this topic: wrap or stop it, then rerun'],
+  const pin = ctx.results['pin-producers']?.pinPartitions ?? originalPartitionCount(ctx)
+  if (pin !== undefined && pin !== from) {
+    throw new KreorgError('precondition', `${topic} has ${from} partitions but producers are pinned to ${pin}: the topic changed since preflight; not adding partitions`, {
+      suggestions: ['someone else altered the topic; check it, then start a new run'],
+    })
+  }
+  await requirePinnedAgents(ctx, from)
+  // The last look before the irreversible step: a writer kreorg cannot account for would write to the
+  // new partitions behind the pin's back.
+  ctx.progress('taking the writer inventory again')
+  const inventory = await takeWriterInventory(cluster, ctx.services.control, writerInventoryInputs(ctx.inputs))
+  if (inventory.problems.length > 0) {
+    throw new KreorgError('unknown-writers', `not adding partitions to ${topic}: ${inventory.problems.join('; ')}`, {
+      suggestions: ['nothing was changed; the pin is lifted and producers keep running'],
     })
   }
   requireFreshLease(ctx, STEP)
   const assignments = ctx.inputs.replicaAssignment?.map((replicas) => ({replicas}))
   ctx.progress(`createPartitions ${topic}: ${from} → ${to}`)
   const started = Date.now()
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await cluster.createPartitions(topic, to, assignments)
-      break
-    } catch (error) {
-      // A retried request whose first attempt landed reports INVALID_PARTITIONS; the count tells the truth.
-      if ((await partitionCount(ctx).catch(() => -1)) === to) break
-      // The controller failing over (connection closed/refused, timeout): try again while the lease is fresh.
-      if (attempt < 6 && isTransientKafkaError(error)) {
-        ctx.progress(`createPartitions failed (${describeCause(error)}); retrying`)
-        await sleep(2_000, undefined, {signal: ctx.signal})
-        requireFreshLease(ctx, STEP)
-        continue
-      }
-      throw new KreorgError('unexpected', `createPartitions ${topic} → ${to} failed: ${describeCause(error)}`, {cause: error})
-    }
+  let alterFailure: unknown
+  try {
+    // The controller failing over (connection closed/refused, timeout): try again while the lease is fresh.
+    await retry(
+      async (attempt) => {
+        if (attempt > 1) requireFreshLease(ctx, STEP)
+        try {
+          await cluster.createPartitions(topic, to, assignments)
+        } catch (error) {
+          // A retried request whose first attempt landed reports INVALID_PARTITIONS; the count tells the truth.
+          if ((await partitionCount(ctx).catch(() => -1)) === to) return
+          alterFailure = error
+          throw error
+        }
+      },
+      {
+        attempts: 6,
+        delayMs: 2_000,
+        signal: ctx.signal,
+        retryIf: isTransientKafkaError,
+        onRetry: (error) => ctx.progress(`createPartitions failed (${describeCause(error)}); retrying`),
+      },
+    )
+  } catch (error) {
+    // A lapsed lease or Ctrl-C between attempts stops the step as it is; only the alter's own failure is wrapped.
+    if (error !== alterFailure) throw error
+    throw new KreorgError('unexpected', `createPartitions ${topic} → ${to} failed: ${describeCause(error)}`, {cause: error})
   }
-  return {from, to, addedAt: Date.now(), addMs: Date.now() - started, alreadyAtTarget: false}
+  const {agentProducers, markerProducers, ignoredProducers, notes} = inventory
+  return {from, to, addedAt: Date.now(), addMs: Date.now() - started, alreadyAtTarget: false, writers: {agentProducers, markerProducers, ignoredProducers, notes}}
 }
 
 /** Every broker must serve the new layout with a leader and a full ISR before anyone is told to use it. */
-export async function verifyPartitions(ctx: GrowContext): Promise<{brokers: number; checkedMs: number}> {
+export async function verifyPartitions(ctx: GrowContext): Promise<VerifyPartitionsResult> {
   const {cluster} = ctx.services
   const {topic, to} = ctx.inputs
   const started = Date.now()
   const info = await cluster.describeCluster()
-  const from = (ctx.results[STEP] as AddPartitionsResult | undefined)?.from ?? originalPartitionCount(ctx) ?? 0
+  const from = ctx.results[STEP]?.from ?? originalPartitionCount(ctx) ?? 0
   let pending: string[] = []
   await pollUntil(
     async () => {
@@ -143,74 +174,4 @@ export async function verifyPartitions(ctx: GrowContext): Promise<{brokers: numb
     },
   )
   return {brokers: info.brokers.length, checkedMs: Date.now() - started}
-}
-
-function joinedMeanwhile(error: unknown): boolean {
-  const type = (error as {type?: unknown} | null)?.type
-  if (typeof type === 'string' && ['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'REBALANCE_IN_PROGRESS'].includes(type)) return true
-  return error instanceof KreorgError && /active member/.test(error.message)
-}
-
-/**
- * New partitions must be owned before producers write to them: an empty group gets offset 0
- * committed (so a later `auto.offset.reset=latest` cannot skip records, KAFKA-12478); an active group
- * must have picked them up in its assignment.
- */
-export async function primeConsumers(ctx: GrowContext): Promise<{committed: string[]; active: string[]; pickupMs: number}> {
-  const {cluster} = ctx.services
-  const {topic, to} = ctx.inputs
-  const drained = ctx.results['drain'] as DrainResult | undefined
-  // add-partitions may have been skipped on a redo (the topic already had the target): preflight knows.
-  const from = (ctx.results[STEP] as AddPartitionsResult | undefined)?.from ?? originalPartitionCount(ctx) ?? to
-  const fresh = newPartitionIds(from, to)
-  const groupIds = (drained?.groups ?? ctx.inputs.groups ?? []).filter((g) => !ctx.inputs.ignoreGroups.includes(g))
-  const started = Date.now()
-  const committed: string[] = []
-  const active: string[] = []
-  for (const description of await cluster.describeGroups(groupIds)) {
-    if (description.members.length === 0) {
-      const existing = new Map((await cluster.committedOffsets(description.groupId, topic)).map((o) => [o.partition, o.offset]))
-      const missing = fresh.filter((p) => (existing.get(p) ?? -1) < 0)
-      if (missing.length > 0) {
-        ctx.progress(`committing offset 0 on partitions ${missing.join(', ')} for empty group ${description.groupId}`)
-        try {
-          await cluster.commitOffsets(description.groupId, topic, missing.map((partition) => ({partition, offset: 0})))
-        } catch (error) {
-          // Members (re)joined since describeGroups (e.g. after a coordinator failover): Kafka refuses the
-          // commit, and the group is active after all, so it must pick the partitions up itself.
-          if (!joinedMeanwhile(error)) throw error
-          active.push(description.groupId)
-          continue
-        }
-      }
-      committed.push(description.groupId)
-    } else {
-      active.push(description.groupId)
-    }
-  }
-  let waiting: string[] = []
-  if (active.length > 0) {
-    await pollUntil(
-      async () => {
-        waiting = []
-        for (const g of await cluster.describeGroups(active)) {
-          const owned = new Set(g.members.flatMap((m) => m.assignment[topic] ?? []))
-          const missing = fresh.filter((p) => !owned.has(p))
-          if (g.members.length > 0 && missing.length > 0) waiting.push(`${g.groupId} (missing ${missing.join(',')})`)
-        }
-        if (waiting.length > 0) ctx.progress(`waiting for groups to pick up the new partitions: ${waiting.join('; ')}`)
-        return waiting.length === 0 ? true : undefined
-      },
-      {
-        intervalMs: 100, // one DescribeGroups request: cheap, and every 100 ms saved is pause time
-        timeoutMs: ctx.inputs.pickupTimeoutMs,
-        signal: ctx.signal,
-        timeoutMessage: (ms) => `consumer groups did not pick up the new partitions within ${formatDuration(ms)}: ${waiting.join('; ')}`,
-        suggestions: [
-          `consumers see new partitions at their next metadata refresh (metadata.max.age.ms, 5 min by default); kreorg resume ${ctx.runId} continues waiting`,
-        ],
-      },
-    )
-  }
-  return {committed, active, pickupMs: Date.now() - started}
 }

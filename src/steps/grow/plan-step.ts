@@ -1,6 +1,6 @@
-import {KreorgError} from '../../runbook/errors.js'
+import {KreorgError} from '../../core/errors.js'
 import {buildGrowPlan, type GrowPlan} from './plan.js'
-import type {GrowContext} from './lease.js'
+import type {GrowContext} from './context.js'
 
 export async function planStep(ctx: GrowContext): Promise<GrowPlan> {
   const agents = await ctx.services.control.agents(ctx.inputs.topic)
@@ -8,15 +8,16 @@ export async function planStep(ctx: GrowContext): Promise<GrowPlan> {
     cluster: ctx.services.cluster,
     inputs: ctx.inputs,
     agents,
+    control: ctx.services.control,
     signal: ctx.signal,
     onProgress: (message) => ctx.progress(message),
   })
   for (const warning of plan.warnings) ctx.warn(warning)
   if (plan.blockers.length > 0) {
-    throw new KreorgError('precondition', plan.blockers.join('; '), {suggestions: ['nothing was changed; producers were not paused']})
+    throw new KreorgError('precondition', plan.blockers.join('; '), {suggestions: ['nothing was changed; producers were not pinned or paused']})
   }
   const proceed = await ctx.confirm(
-    `Pause ${agents.length} producer agent(s) of ${ctx.inputs.topic}, drain ${plan.groups.filter((g) => !g.ignored).length} group(s) and grow ${plan.from} → ${plan.to} partitions?`,
+    `Pin ${agents.length} producer agent(s) of ${ctx.inputs.topic} to ${plan.from} partitions, grow to ${plan.to}, prove ${plan.groups.filter((g) => !g.ignored).length} group(s) on the new partitions, then pause, drain and resume?`,
     plan,
   )
   if (!proceed) throw new KreorgError('declined', 'declined at the confirmation prompt; nothing was changed')

@@ -2,8 +2,12 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {readTopicLag, type GroupLag, type TopicLag} from '../../kafka/lag.js'
 import {uniformStayShare} from '../../kafka/murmur2.js'
 import {keyMovement, sampleTopic, type KeyMovement} from '../../kafka/sampler.js'
-import type {KafkaCluster} from '../../kafka/types.js'
-import type {AgentView, GrowInputs} from './context.js'
+import type {GroupType, KafkaCluster} from '../../kafka/types.js'
+import {describeCause} from '../../core/errors.js'
+import type {AgentView, ControlPort} from './control-port.js'
+import type {GrowInputs} from './inputs.js'
+import {agentFindings, groupFindings, streamsEvidence} from './plan-checks.js'
+import {takeWriterInventory, writerInventoryInputs, type WriterInventory} from './writers.js'
 
 export interface PlannedGroup {
   groupId: string
@@ -15,6 +19,14 @@ export interface PlannedGroup {
   consumeRatePerSec: number | null
   estimatedDrainMs: number | null
   ignored: boolean
+  /** classic or consumer (KIP-848). */
+  type?: GroupType
+  assignor?: string
+  /** group.instance.id of static members. */
+  staticMembers?: string[]
+  streams?: boolean
+  /** --trust-group: assignment coverage counts as proof of its position. */
+  trusted?: boolean
 }
 
 export interface GrowPlan {
@@ -24,6 +36,8 @@ export interface GrowPlan {
   keys: KeyMovement
   groups: PlannedGroup[]
   agents: AgentView[]
+  /** Who writes to the topic (null when it could not be read: then a blocker says why). */
+  writers: WriterInventory | null
   /** Slowest group's estimate: how long producers will likely stay paused for the drain. */
   estimatedDrainMs: number | null
   /** Other counts near the target and the share of keys each would move (uniform hashing). */
@@ -69,6 +83,8 @@ export interface PlanOptions {
   cluster: KafkaCluster
   inputs: GrowInputs
   agents: AgentView[]
+  /** Heartbeats within the writer lookback, for the writer inventory. */
+  control: Pick<ControlPort, 'agents'>
   /** Time between the two lag reads that give each group's consume rate. */
   rateWindowMs?: number
   signal?: AbortSignal
@@ -84,11 +100,15 @@ export async function buildGrowPlan(options: PlanOptions): Promise<GrowPlan> {
   const from = first.partitionCount
   options.onProgress?.(`sampling up to ${inputs.samplePerPartition} records per partition`)
   const sampleStarted = Date.now()
-  const records = await sampleTopic(cluster, inputs.topic, {
-    perPartition: inputs.samplePerPartition,
-    from: 'latest',
-    ...(options.signal ? {signal: options.signal} : {}),
-  })
+  // --sample 0: no key sample (the movement estimate is then the uniform one only).
+  const records =
+    inputs.samplePerPartition === 0
+      ? []
+      : await sampleTopic(cluster, inputs.topic, {
+          perPartition: inputs.samplePerPartition,
+          from: 'latest',
+          ...(options.signal ? {signal: options.signal} : {}),
+        })
   const movement = keyMovement(records, from, inputs.to)
   // The sampling above usually takes long enough to measure consume rates; top up to the window.
   const window = options.rateWindowMs ?? 2_000
@@ -113,16 +133,35 @@ export async function buildGrowPlan(options: PlanOptions): Promise<GrowPlan> {
       ignored: inputs.ignoreGroups.includes(g.groupId),
     }
   })
+  options.onProgress?.('describing groups and writers')
+  const views = groups.length === 0 ? [] : await cluster.describeGroups(groups.map((g) => g.groupId))
+  const topics = await cluster.listTopics()
+  for (const group of groups) {
+    const view = views.find((v) => v.groupId === group.groupId)
+    if (!view) continue
+    group.type = view.type
+    if (view.assignor) group.assignor = view.assignor
+    group.staticMembers = view.members.flatMap((m) => (m.groupInstanceId === null ? [] : [m.groupInstanceId]))
+    group.streams = streamsEvidence(view, topics) !== undefined
+    group.trusted = inputs.trustGroups.includes(group.groupId)
+  }
   const active = groups.filter((g) => !g.ignored)
   const estimates = active.map((g) => g.estimatedDrainMs)
   const estimatedDrainMs = estimates.some((e) => e === null) ? null : Math.max(0, ...(estimates as number[]))
 
   const warnings: string[] = []
   const blockers: string[] = []
-  if (options.agents.length === 0) {
-    warnings.push(
-      `no producer agents are registered for ${inputs.topic}: kreorg cannot pause its producers; quiesce will stop the run if anything writes`,
-    )
+  const agentChecks = agentFindings(inputs.topic, options.agents, inputs)
+  const groupChecks = groupFindings(inputs.topic, views, topics, inputs)
+  blockers.push(...agentChecks.blockers, ...groupChecks.blockers)
+  warnings.push(...agentChecks.warnings, ...groupChecks.warnings)
+  let writers: WriterInventory | null = null
+  try {
+    writers = await takeWriterInventory(cluster, options.control, writerInventoryInputs(inputs))
+    blockers.push(...writers.problems)
+    warnings.push(...writers.notes)
+  } catch (error) {
+    blockers.push(`could not take the writer inventory of ${inputs.topic}: ${describeCause(error)}`)
   }
   for (const g of inactiveGroupsWithLag(second, inputs)) {
     blockers.push(
@@ -153,6 +192,7 @@ export async function buildGrowPlan(options: PlanOptions): Promise<GrowPlan> {
     keys: movement,
     groups,
     agents: options.agents,
+    writers,
     estimatedDrainMs,
     alternatives,
     warnings,

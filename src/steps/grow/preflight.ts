@@ -1,15 +1,57 @@
 import {checkPermissions, formatMissingPermissions} from '../../kafka/acl.js'
 import {readTopicLag} from '../../kafka/lag.js'
-import {KreorgError} from '../../runbook/errors.js'
+import {KreorgError} from '../../core/errors.js'
 import type {KafkaCluster} from '../../kafka/types.js'
-import type {GrowInputs, PreflightResult} from './context.js'
-import {ensureLease, type GrowContext} from './lease.js'
+import type {GrowContext, GrowInputs, PreflightResult} from './context.js'
+import {ensureLease} from './lease.js'
 
 export interface TopicHealth {
   partitions: number
   minInsyncReplicas: number
   brokers: number
   problems: string[]
+  /** Reasons grow refuses this topic whatever its health (compacted data). */
+  refusals: string[]
+}
+
+/**
+ * A compacted topic keeps the last value of a moved key in its old partition forever: a consumer
+ * rebuilding state from the start sees a stale value resurrected or a deletion lost (issue 16).
+ */
+export function compactionRefusal(topic: string, cleanupPolicy: string | undefined): string | undefined {
+  if (!cleanupPolicy || !cleanupPolicy.split(',').map((p) => p.trim()).includes('compact')) return undefined
+  return `${topic} is compacted (cleanup.policy=${cleanupPolicy}): after a grow the last value of every moved key stays in its old partition for good, so a consumer rebuilding state from the start (a KTable, a cache, a new group on earliest) would see stale values come back and deletions lost; kreorg does not grow compacted topics`
+}
+
+/**
+ * The control topic's settings the protocol relies on: compaction keeps every key's latest command
+ * and lease, LogAppendTime gives one clock for leases, and replication keeps it writable.
+ */
+export async function checkControlTopic(cluster: KafkaCluster, controlTopic: string): Promise<{problems: string[]; warnings: string[]}> {
+  const problems: string[] = []
+  const warnings: string[] = []
+  const topics = await cluster.listTopics()
+  if (!topics.includes(controlTopic)) return {problems, warnings}
+  const config = await cluster.topicConfig(controlTopic, ['cleanup.policy', 'message.timestamp.type', 'min.insync.replicas'])
+  const description = await cluster.describeTopic(controlTopic)
+  const policy = config['cleanup.policy'] ?? 'delete'
+  if (!policy.split(',').includes('compact')) {
+    problems.push(`control topic ${controlTopic} has cleanup.policy=${policy}: it must be compacted, or commands and leases are deleted by retention (kafka-configs --alter --add-config cleanup.policy=compact)`)
+  }
+  const timestampType = config['message.timestamp.type'] ?? 'CreateTime'
+  if (timestampType !== 'LogAppendTime') {
+    problems.push(`control topic ${controlTopic} has message.timestamp.type=${timestampType}: leases need the broker's clock (kafka-configs --alter --add-config message.timestamp.type=LogAppendTime)`)
+  }
+  const replicationFactor = Math.max(0, ...description.partitions.map((p) => p.replicas.length))
+  const minInsync = Number(config['min.insync.replicas'] ?? 1)
+  if (minInsync > replicationFactor) {
+    problems.push(`control topic ${controlTopic} has min.insync.replicas=${minInsync} above its replication factor ${replicationFactor}: nothing can be written to it`)
+  }
+  const brokers = (await cluster.describeCluster()).brokers.length
+  if (replicationFactor < Math.min(3, brokers)) {
+    warnings.push(`control topic ${controlTopic} has replication factor ${replicationFactor} on a ${brokers}-broker cluster: losing one broker can stop every pause and resume`)
+  }
+  return {problems, warnings}
 }
 
 /** Read-only checks shared by preflight and `--dry-run`. */
@@ -22,8 +64,9 @@ export async function checkTopicHealth(cluster: KafkaCluster, inputs: GrowInputs
       suggestions: [`pick a count above ${partitions}, e.g. --to ${partitions * 2} (a multiple keeps more keys in place)`],
     })
   }
-  const config = await cluster.topicConfig(topic, ['min.insync.replicas'])
+  const config = await cluster.topicConfig(topic, ['min.insync.replicas', 'cleanup.policy'])
   const minInsyncReplicas = Number(config['min.insync.replicas'] ?? 1)
+  const compacted = compactionRefusal(topic, config['cleanup.policy'])
   const info = await cluster.describeCluster()
   const problems: string[] = []
   // New partitions get the topic's replication factor, placed on live brokers only: with a broker down
@@ -54,7 +97,7 @@ export async function checkTopicHealth(cluster: KafkaCluster, inputs: GrowInputs
       })
     }
   }
-  return {partitions, minInsyncReplicas, brokers: info.brokers.length, problems}
+  return {partitions, minInsyncReplicas, brokers: info.brokers.length, problems, refusals: compacted ? [compacted] : []}
 }
 
 /**
@@ -70,6 +113,9 @@ export async function missingPermissions(cluster: KafkaCluster, inputs: GrowInpu
 export async function preflight(ctx: GrowContext): Promise<PreflightResult> {
   ctx.progress(`checking ${ctx.inputs.topic}`)
   const health = await checkTopicHealth(ctx.services.cluster, ctx.inputs)
+  if (health.refusals.length > 0) {
+    throw new KreorgError('precondition', health.refusals.join('; '), {suggestions: ['nothing was changed; producers were not paused or pinned']})
+  }
   if (health.problems.length > 0) {
     throw new KreorgError('precondition', `${ctx.inputs.topic} is not healthy: ${health.problems.join('; ')}`, {
       suggestions: ['wait for the partitions to recover (kafka-topics --describe --under-replicated-partitions), then rerun'],
@@ -81,6 +127,12 @@ export async function preflight(ctx: GrowContext): Promise<PreflightResult> {
     throw new KreorgError('precondition', `${denied.join('; ')}`, {
       suggestions: ['ask a cluster admin for these ACLs; nothing was paused or changed'],
     })
+  }
+  ctx.progress(`checking control topic ${ctx.inputs.controlTopic}`)
+  const control = await checkControlTopic(ctx.services.cluster, ctx.inputs.controlTopic)
+  for (const warning of control.warnings) ctx.warn(warning)
+  if (control.problems.length > 0) {
+    throw new KreorgError('precondition', control.problems.join('; '), {suggestions: ['fix the control topic configuration, then rerun; nothing was changed']})
   }
   ctx.progress('taking the topic lease')
   const lease = await ensureLease(ctx)

@@ -1,12 +1,15 @@
-import type {PauseResult, ResumeResult} from './context.js'
-import {ensureLease, originalPartitionCount, type GrowContext} from './lease.js'
+import {KreorgError} from '../../core/errors.js'
+import type {AckWaitState, AgentAck} from './control-port.js'
+import type {GrowContext, PauseResult, PinResult, ResumeResult} from './context.js'
+import {writesSinceSnapshotError} from './drain.js'
+import {ensureLease, originalPartitionCount} from './lease.js'
 
 /** Waits for every listed agent's ack, reporting each as progress. */
-async function collectAcks(ctx: GrowContext, agentIds: string[], epoch: number, state: 'paused' | 'resumed'): Promise<void> {
+async function collectAcks(ctx: GrowContext, agentIds: string[], state: AckWaitState): Promise<AgentAck[]> {
   let acked = 0
-  await ctx.services.control.waitForAcks(ctx.inputs.topic, {
+  return ctx.services.control.waitForAcks(ctx.inputs.topic, {
     runId: ctx.runId,
-    epoch,
+    epoch: ctx.services.epoch,
     agentIds,
     state,
     timeoutMs: ctx.inputs.ackTimeoutMs,
@@ -15,40 +18,102 @@ async function collectAcks(ctx: GrowContext, agentIds: string[], epoch: number, 
   })
 }
 
-/** Each pause gets a fresh epoch so acks from an earlier attempt of the same run never count. */
-function newEpoch(): number {
-  return Date.now()
+async function livePartitionCount(ctx: GrowContext): Promise<number> {
+  return (await ctx.services.cluster.describeTopic(ctx.inputs.topic)).partitions.length
 }
 
+/** The count producers are pinned to: the topic's count when the run started. */
+function pinCount(ctx: GrowContext, live: number): number {
+  return ctx.results['pin-producers']?.pinPartitions ?? originalPartitionCount(ctx) ?? live
+}
+
+/**
+ * Producers keep writing, but every keyed record is partitioned as if the topic kept its current
+ * count, so nothing lands in partitions added later until resume-producers lifts the pin.
+ */
+export async function pinProducers(ctx: GrowContext): Promise<PinResult> {
+  const {control} = ctx.services
+  const {topic} = ctx.inputs
+  await ensureLease(ctx)
+  const agents = await control.agents(topic)
+  const pinPartitions = pinCount(ctx, await livePartitionCount(ctx))
+  const unable = agents.filter((a) => a.capabilities !== undefined && !a.capabilities.includes('pin'))
+  if (unable.length > 0 || agents.some((a) => a.capabilities === undefined)) {
+    const names = agents.filter((a) => a.capabilities === undefined || !a.capabilities.includes('pin')).map((a) => a.agentId)
+    throw new KreorgError('precondition', `agents ${names.join(', ')} cannot be pinned (no "pin" capability); nothing was changed`, {suggestions: ['upgrade them to control protocol 1.1']})
+  }
+  if (!control.supportsPin) {
+    if (agents.length > 0) throw new KreorgError('precondition', 'this kreorg cannot publish pin commands (control protocol 1.1); nothing was changed')
+    ctx.warn(`no pin was published for ${topic} (this control channel predates protocol 1.1); an agent starting now would not be pinned, and add-partitions refuses one`)
+    return {epoch: ctx.services.epoch, agents: [], pinPartitions, pinnedAt: Date.now()}
+  }
+  ctx.progress(`pinning ${agents.length} producer agent(s) to ${pinPartitions} partitions (they keep writing)`)
+  await control.pin(topic, {runId: ctx.runId, epoch: ctx.services.epoch, pinPartitions})
+  const acks = await collectAcks(ctx, agents.map((a) => a.agentId), 'pinned')
+  const wrong = acks.filter((a) => a.partitionCount !== undefined && a.partitionCount !== pinPartitions)
+  if (wrong.length > 0) {
+    throw new KreorgError('precondition', `agents ${wrong.map((a) => `${a.agentId} (pinned to ${a.partitionCount})`).join(', ')} did not pin to ${pinPartitions} partitions`, {
+      suggestions: ['nothing was changed; the pin is lifted'],
+    })
+  }
+  return {epoch: ctx.services.epoch, agents: acks.map((a) => a.agentId), pinPartitions, pinnedAt: Date.now()}
+}
+
+/**
+ * Undo of pin-producers, before the alter only: a resume whose target is the current count lifts
+ * the pin without moving any key. Once the topic has more partitions than the pin, lifting it would
+ * let producers write where no group's position is proven: refuse (exit 7) and point to resume.
+ */
+export async function unpinProducers(ctx: GrowContext): Promise<void> {
+  const {control} = ctx.services
+  const {topic} = ctx.inputs
+  const live = await livePartitionCount(ctx)
+  const pinned = pinCount(ctx, live)
+  if (live > pinned) {
+    throw new KreorgError('incomplete', `${topic} already has ${live} partitions (the run started with ${pinned}): the pin stays until every group's position on the new partitions is proven`, {
+      suggestions: [`kreorg resume ${ctx.runId} finishes the run (prime, pause, drain, resume with the new count)`],
+    })
+  }
+  const agents = await control.agents(topic)
+  ctx.progress(`lifting the pin of ${agents.length} producer agent(s) (${live} partitions, unchanged)`)
+  await control.resume(topic, {runId: ctx.runId, epoch: ctx.services.epoch, targetPartitions: live})
+  await collectAcks(ctx, agents.map((a) => a.agentId), 'resumed')
+}
+
+/** The blackout starts: producers stop (still pinned) so groups can drain the old layout. */
 export async function pauseProducers(ctx: GrowContext): Promise<PauseResult> {
   const {control} = ctx.services
   const {topic} = ctx.inputs
   await ensureLease(ctx)
   const agents = await control.agents(topic)
-  if (agents.length === 0) ctx.warn(`no producer agents registered for ${topic}; quiesce will catch any writer`)
-  const epoch = newEpoch()
+  const pinPartitions = pinCount(ctx, await livePartitionCount(ctx))
   ctx.progress(`pausing ${agents.length} producer agent(s)`)
-  // Producers keep the original layout until resume-producers, even if the lease lapses meanwhile.
-  const pin = originalPartitionCount(ctx)
-  await control.pause(topic, {runId: ctx.runId, epoch, ...(pin === undefined ? {} : {pinPartitions: pin})})
-  await collectAcks(ctx, agents.map((a) => a.agentId), epoch, 'paused')
-  return {epoch, agents: agents.map((a) => a.agentId), pausedAt: Date.now()}
+  const pauseSentAt = Date.now()
+  await control.pause(topic, {runId: ctx.runId, epoch: ctx.services.epoch, pinPartitions})
+  await collectAcks(ctx, agents.map((a) => a.agentId), 'paused')
+  return {epoch: ctx.services.epoch, agents: agents.map((a) => a.agentId), pauseSentAt, pausedAt: Date.now()}
 }
 
 /**
- * Resumes producers. Used by the resume-producers step (with the new count) and as the undo of
- * pause-producers (without one), so a failed or aborted run never leaves producers paused.
+ * The end of the blackout: the high watermarks must still be those of the pause (nobody wrote),
+ * then `resume` with the target count lifts the pin and releases held sends.
  */
-export async function resumeProducers(ctx: GrowContext, targetPartitions?: number): Promise<ResumeResult> {
+export async function resumeProducers(ctx: GrowContext): Promise<ResumeResult> {
   const {control, cluster} = ctx.services
-  const {topic} = ctx.inputs
-  const pause = ctx.results['pause-producers'] as PauseResult | undefined
-  const epoch = pause?.epoch ?? newEpoch()
+  const {topic, to} = ctx.inputs
+  const snapshot = ctx.results.drain?.highWatermarks ?? ctx.results.quiesce?.highWatermarks
+  // Everything past these offsets is written with the new layout (post-check reads from here).
+  const endOffsetsAtResume = await cluster.highWatermarks(topic)
+  if (snapshot) {
+    const moved = writesSinceSnapshotError(topic, snapshot, endOffsetsAtResume)
+    if (moved) throw moved
+  }
+  await ensureLease(ctx)
   const agents = await control.agents(topic)
-  // Offsets before the resume command: everything past them was written under the new layout.
-  const endOffsetsAtResume = await cluster.endOffsets(topic)
-  ctx.progress(`resuming ${agents.length} producer agent(s)`)
-  await control.resume(topic, {runId: ctx.runId, epoch, ...(targetPartitions === undefined ? {} : {targetPartitions})})
-  await collectAcks(ctx, agents.map((a) => a.agentId), epoch, 'resumed')
+  ctx.progress(`resuming ${agents.length} producer agent(s) with ${to} partitions`)
+  await control.resume(topic, {runId: ctx.runId, epoch: ctx.services.epoch, targetPartitions: to})
+  const acks = await collectAcks(ctx, agents.map((a) => a.agentId), 'resumed')
+  const behind = acks.filter((a) => a.partitionCount !== undefined && a.partitionCount < to)
+  if (behind.length > 0) ctx.warn(`agents ${behind.map((a) => `${a.agentId} (sees ${a.partitionCount})`).join(', ')} resumed seeing fewer than ${to} partitions`)
   return {resumedAt: Date.now(), agents: agents.map((a) => a.agentId), endOffsetsAtResume}
 }

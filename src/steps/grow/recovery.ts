@@ -1,54 +1,54 @@
-import {setTimeout as sleep} from 'node:timers/promises'
-import {describeCause} from '../../runbook/errors.js'
-import {isTransientKafkaError} from '../poll.js'
-import {resumeProducers} from './producers.js'
-import {ensureLease, partitionsAdded, type GrowContext} from './lease.js'
+import {describeCause, isKreorgError} from '../../core/errors.js'
+import {retry} from '../../core/retry.js'
+import {isTransientKafkaError} from '../../kafka/errors.js'
+import type {GrowContext} from './context.js'
+import {unpinProducers} from './producers.js'
+import {ensureLease, partitionsAdded} from './lease.js'
 import {releaseLease} from './preflight.js'
 
 /**
- * A step failed (not an interrupt). Before add-partitions nothing is lost by going back: resume the
- * producers and release the lease. After it there is no undo — Kafka cannot remove partitions — so
- * producers stay paused under the lease (which lapses by itself) and the error says to resume.
+ * A step failed (not an interrupt). Before add-partitions nothing is lost by going back: lift the
+ * pin (a resume with the unchanged count) and release the lease. After it there is no undo — Kafka
+ * cannot remove partitions — so producers stay pinned (or paused under the lease, which lapses by
+ * itself, leaving them pinned) and the error, exit 7, says to resume.
  */
 export async function undoBeforeAlter(ctx: GrowContext, failedStep: string): Promise<void> {
   if (failedStep === 'post-check' || (await partitionsAdded(ctx).catch(() => true))) return
-  if (ctx.results['pause-producers'] !== undefined || failedStep === 'pause-producers') {
+  if (ctx.results['pin-producers'] !== undefined || failedStep === 'pin-producers') {
     try {
       // The failure may be a broker failing over: give the resume a few tries before leaving it to the lease.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await resumeProducers(ctx)
-          break
-        } catch (error) {
-          if (attempt >= 6 || !isTransientKafkaError(error)) throw error
-          await sleep(2_000)
-        }
-      }
-      ctx.warn('producers resumed; the topic was not changed')
+      // No signal: an interrupted failure path would leave producers pinned.
+      await retry(() => unpinProducers(ctx), {attempts: 6, delayMs: 2_000, retryIf: (error) => isTransientKafkaError(error) && !(isKreorgError(error) && error.code === 'incomplete')})
+      ctx.warn('the pin was lifted and producers keep running; the topic was not changed')
     } catch (error) {
-      ctx.warn(`could not confirm that every producer resumed (${describeCause(error)}); agents resume by themselves when the lease lapses`)
+      ctx.warn(`could not confirm that every producer was unpinned (${describeCause(error)}); \`kreorg unpause ${ctx.inputs.topic}\` lifts the pin once the topic is unchanged`)
     }
   }
   await releaseLease(ctx).catch(() => {})
 }
 
 /**
- * On resume the checkpoint says which steps finished, but the pause lives in the cluster: if the
- * lease lapsed while kreorg was dead, agents resumed by themselves and pause/quiesce/drain no longer
- * hold. Redo them — unless partitions were already added, in which case only forward makes sense.
+ * On resume the checkpoint says which steps finished, but the pin and the pause live in the
+ * cluster. Before the alter, a lease that lapsed while kreorg was stopped means pinning again with
+ * this attempt's epoch. After it, only forward makes sense: if producers were paused and the lease
+ * lapsed, they resumed by themselves (still pinned), so pause and drain again.
  */
 export async function revalidateGrow(ctx: GrowContext): Promise<string | undefined> {
   if (ctx.results['preflight'] === undefined) return undefined
   const lease = await ctx.services.control.currentLease(ctx.inputs.topic)
   const ourLeaseHolds = lease !== undefined && lease.runId === ctx.runId && lease.expiresAt > Date.now()
   await ensureLease(ctx)
+  if (!(await partitionsAdded(ctx))) {
+    if (ctx.results['pin-producers'] !== undefined && !ourLeaseHolds) {
+      ctx.warn('the lease lapsed while kreorg was stopped: pinning the producers again before adding partitions')
+      return 'pin-producers'
+    }
+    return undefined
+  }
   const paused = ctx.results['pause-producers'] !== undefined
   const resumed = ctx.results['resume-producers'] !== undefined
   if (paused && !resumed && !ourLeaseHolds) {
-    // Agents resumed by themselves, pinned to the original layout (see the control protocol), so
-    // nothing was written to new partitions — but groups have new records to drain before any key
-    // may move. Pause and drain again; add-partitions is skipped if it already happened.
-    ctx.warn('the pause lease lapsed while kreorg was stopped, so producers resumed on the original layout: pausing and draining again')
+    ctx.warn('the pause lease lapsed while kreorg was stopped, so producers resumed pinned to the original layout: pausing and draining again')
     return 'pause-producers'
   }
   return undefined

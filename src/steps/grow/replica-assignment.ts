@@ -1,5 +1,5 @@
 import {readFile} from 'node:fs/promises'
-import {KreorgError} from '../../runbook/errors.js'
+import {KreorgError} from '../../core/errors.js'
 
 /**
  * `--replica-assignment FILE`: one line per new partition, comma-separated broker ids, leader first

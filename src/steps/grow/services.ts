@@ -1,11 +1,17 @@
 import {KafkajsCluster} from '../../kafka/kafkajs-cluster.js'
 import type {RunEnvironment} from '../../runbook/types.js'
-import {ControlChannel} from '../../control/orchestrator.js'
-import {controlSecret} from '../../control/flags.js'
+import {ControlChannel} from '../../control/channel.js'
+import {controlSecret} from '../../control/secret.js'
 import type {ControlPort, GrowInputs, GrowServices} from './context.js'
+import {controlPortOf} from './control-adapter.js'
 
 /** What the command hands the runbook besides its inputs: live connection settings. */
-export type GrowEnvironment = Pick<RunEnvironment, 'connection'>
+export type GrowEnvironment = Pick<RunEnvironment, 'connection'> & Partial<Pick<RunEnvironment, 'runId'>>
+
+/** Channels of control protocol 1.1 know every epoch the run used on the topic. */
+interface EpochSource {
+  nextEpoch(topic: string, runId: string): number
+}
 
 /** The control-topic signing secret is read from the environment at run time, never stored. */
 export function growControlSecret(inputs: Pick<GrowInputs, 'controlSecretEnv'>): string | undefined {
@@ -16,18 +22,23 @@ export async function openGrowServices(inputs: GrowInputs, env: GrowEnvironment)
   const cluster = new KafkajsCluster(env.connection)
   await cluster.connect()
   let control: ControlPort
+  let epoch = Date.now()
   const secret = growControlSecret(inputs)
   try {
-    control = await ControlChannel.open(env.connection, {
+    const channel = await ControlChannel.open(env.connection, {
       controlTopic: inputs.controlTopic,
       create: true,
       ...(secret ? {secret} : {}),
     })
+    // Above every epoch this run used on the topic, whichever host's clock wrote it: this attempt fences the earlier ones.
+    const source = channel as unknown as Partial<EpochSource>
+    if (env.runId !== undefined && typeof source.nextEpoch === 'function') epoch = source.nextEpoch(inputs.topic, env.runId)
+    control = controlPortOf(channel)
   } catch (error) {
     await cluster.close()
     throw error
   }
-  const services: GrowServices = {cluster, control}
+  const services: GrowServices = {cluster, control, epoch}
   return {
     services,
     // The lease is deliberately not released here: an interrupted run keeps the topic locked (and its

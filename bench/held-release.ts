@@ -1,0 +1,112 @@
+/**
+ * Benchmark (not a test, no broker): how long the kafkajs agent takes to release sends held by a
+ * pause once the resume opens the topic (issue 14: 100k held sends released in < 100 ms).
+ *
+ *   node dist/bench/held-release.js [--counts 10000,100000] [--reps 9]
+ *
+ * One repetition: N sends of one record each are made while the topic is paused (through the agent's
+ * own gate and held-send queue, as `agent.send` does), then the gate opens. Measured from the open to
+ * the moment the last held send has been handed to the producer (a stub that resolves at once, so
+ * Kafka's own time is not part of it): wall clock and this process's CPU time, which a loaded shared
+ * machine distorts much less. Variants: without and with a per-send deadline (`sendTimeoutMs`, one
+ * timer per held send). Results: bench/results/held-release.json.
+ */
+import {performance} from 'node:perf_hooks'
+import {PauseGates} from '../src/agent/gate.js'
+import {HeldSends} from '../src/agent/held-sends.js'
+import {AgentLifecycle} from '../src/agent/options.js'
+import type {TransactionTracker} from '../src/agent/transactions.js'
+import {arg, isMain, machine, median, round, writeResult} from './common.js'
+
+const TOPIC = 'orders'
+/** Issue 14's target for 100k held sends. */
+const TARGET_MS = 100
+
+interface Sample {
+  wallMs: number
+  cpuMs: number
+}
+
+/** No transactions are open: closing and opening a gate never waits on them. */
+const noTransactions = {openCount: 0, openTransactions: [], waitForMarkers: async () => {}} as unknown as TransactionTracker
+
+async function once(count: number, deadlineMs: number | undefined): Promise<Sample> {
+  const lifecycle = new AgentLifecycle()
+  lifecycle.ready = true
+  const gates = new PauseGates({
+    topics: [TOPIC],
+    lifecycle,
+    transactions: noTransactions,
+    held: new HeldSends({limit: Number.MAX_SAFE_INTEGER, maxRecords: Number.MAX_SAFE_INTEGER, warn: () => {}}),
+    onOpened: () => {},
+  })
+  let handedOver = 0
+  let allHandedOver!: () => void
+  const done = new Promise<void>((resolve) => (allHandedOver = resolve))
+  const sent = Promise.resolve([])
+  const producerSend = () => {
+    if (++handedOver === count) allHandedOver()
+    return sent
+  }
+  // What `agent.send` does: wait for admission if held, then hand the send to the producer, tracked as in flight.
+  const agentSend = async () => {
+    const held = gates.admit([TOPIC], 1, deadlineMs)
+    if (held) await held
+    return gates.track([TOPIC], producerSend)
+  }
+  for (let i = 0; i < count; i++) void agentSend()
+  if (gates.held.records !== count) throw new Error(`expected ${count} held records, got ${gates.held.records}`)
+  const cpu = process.cpuUsage()
+  const started = performance.now()
+  gates.open(TOPIC)
+  await done
+  const wallMs = performance.now() - started
+  const used = process.cpuUsage(cpu)
+  return {wallMs, cpuMs: (used.user + used.system) / 1000}
+}
+
+export async function heldReleaseBench(options: {counts: number[]; reps: number; log: (line: string) => void}): Promise<object> {
+  const variants = [
+    {name: 'no deadline', deadlineMs: undefined},
+    {name: 'sendTimeoutMs 60000 (a timer per held send)', deadlineMs: 60_000},
+  ]
+  // One throwaway round so the first measured repetition does not pay for JIT compilation.
+  for (const variant of variants) await once(Math.min(...options.counts), variant.deadlineMs)
+  const results = []
+  for (const count of options.counts) {
+    for (const variant of variants) {
+      const samples: Sample[] = []
+      for (let rep = 0; rep < options.reps; rep++) {
+        samples.push(await once(count, variant.deadlineMs))
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      const wall = samples.map((s) => s.wallMs)
+      const cpu = samples.map((s) => s.cpuMs)
+      const result = {
+        heldSends: count,
+        variant: variant.name,
+        median: {wallMs: round(median(wall)), cpuMs: round(median(cpu))},
+        min: {wallMs: round(Math.min(...wall)), cpuMs: round(Math.min(...cpu))},
+        max: {wallMs: round(Math.max(...wall)), cpuMs: round(Math.max(...cpu))},
+        n: samples.length,
+      }
+      options.log(`held=${count} ${variant.name}: median ${result.median.wallMs} ms wall, ${result.median.cpuMs} ms CPU`)
+      results.push(result)
+    }
+  }
+  return {
+    machine: machine(),
+    params: {counts: options.counts, repetitions: options.reps, warmup: 1, recordsPerSend: 1, targetMs: {heldSends: 100_000, ms: TARGET_MS}},
+    definition:
+      'from the gate opening (the resume) until the last held send has been handed to the producer (a stub resolving at once), in call order; wall clock and this process CPU time; median over repetitions',
+    results,
+  }
+}
+
+if (isMain(import.meta.url)) {
+  const counts = arg('counts', '10000,100000').split(',').map(Number)
+  const reps = Math.max(3, Number(arg('reps', '9')))
+  const report = await heldReleaseBench({counts, reps, log: (line) => process.stderr.write(`${line}\n`)})
+  process.stdout.write(`${writeResult('held-release', report)}\n`)
+  process.exit(0)
+}

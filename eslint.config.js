@@ -1,0 +1,84 @@
+import oclif from 'eslint-config-oclif'
+import prettier from 'eslint-config-prettier/flat'
+
+/**
+ * oclif's shared config (ESLint 9 flat config), with prettier owning layout. The overrides below are
+ * the rules whose autofix would change behaviour or whose premise does not hold here; each says why.
+ */
+export default [
+  {
+    ignores: ['dist/', 'bench/results/', 'bench/.work/', 'coverage/', '.kreorg-test/', 'oclif.manifest.json'],
+  },
+  ...oclif,
+  prettier,
+  {
+    rules: {
+      // Declaration order is output order: JSON events, checkpoints, control records and tables
+      // serialise objects key by key, and class field initialisers may read earlier fields.
+      'perfectionist/sort-objects': 'off',
+      'perfectionist/sort-classes': 'off',
+      'perfectionist/sort-switch-case': 'off',
+      'perfectionist/sort-array-includes': 'off',
+      'perfectionist/sort-sets': 'off',
+      'perfectionist/sort-maps': 'off',
+      'perfectionist/sort-enums': 'off',
+      // Types list fields and members in reading order (step order, exit-code order), not alphabetically.
+      'perfectionist/sort-interfaces': 'off',
+      'perfectionist/sort-object-types': 'off',
+      'perfectionist/sort-union-types': 'off',
+      'perfectionist/sort-intersection-types': 'off',
+      // Blank-line rules only add lines; prettier owns layout and files under src/ stay within 400 lines.
+      '@stylistic/padding-line-between-statements': 'off',
+      '@stylistic/lines-between-class-members': 'off',
+      // Polling, draining and retries wait one attempt at a time on purpose.
+      'no-await-in-loop': 'off',
+      // murmur2, CRC32 and file modes are bit arithmetic.
+      'no-bitwise': 'off',
+      // `new Promise((resolve) => server.close(resolve))` style executors are fine.
+      'no-promise-executor-return': 'off',
+      // Fire-and-forget promises are marked with `void` on purpose.
+      'no-void': 'off',
+      // Small helpers next to their one caller read better than hoisted ones.
+      'unicorn/consistent-function-scoping': 'off',
+      // Hashes rely on `x | 0` wrapping to int32, which Math.trunc does not do.
+      'unicorn/prefer-math-trunc': 'off',
+      // Its autofix is not type-aware: `buffer.slice()` would become a number[] spread.
+      'unicorn/prefer-spread': 'off',
+      // Step results are cloned through JSON on purpose: they must survive a checkpoint round trip.
+      'unicorn/prefer-structured-clone': 'off',
+      // EventEmitter is the Node idiom, and the agent's public API is one (typed events).
+      'unicorn/prefer-event-target': 'off',
+      // fetch is enabled by default from Node 18 on; the rule only objects to its "experimental" label.
+      'n/no-unsupported-features/node-builtins': ['error', {ignores: ['fetch', 'Response', 'Request', 'Headers']}],
+    },
+  },
+  {
+    // TypeScript itself reports undefined names, and knows DOM/Node global types that no-undef does not.
+    files: ['**/*.ts'],
+    rules: {'no-undef': 'off'},
+  },
+  {
+    // The tests use vitest, not mocha: describe/it/hooks come from imports, several suites per file.
+    files: ['test/**/*.ts'],
+    rules: {
+      'mocha/max-top-level-suites': 'off',
+      'mocha/no-exports': 'off',
+      'mocha/no-global-tests': 'off',
+      'mocha/no-skipped-tests': 'off',
+      'mocha/no-top-level-hooks': 'off',
+    },
+  },
+  {
+    files: ['**/*.cjs'],
+    languageOptions: {
+      globals: {__dirname: 'readonly', module: 'writable', process: 'readonly', require: 'readonly'},
+      sourceType: 'commonjs',
+    },
+    rules: {'unicorn/prefer-module': 'off'},
+  },
+  {
+    // Scripts that own their process (benchmarks, checks, the test fixture that holds a Kafka) may exit it.
+    files: ['bench/**/*.ts', 'scripts/**', 'test/api/*.mjs', 'test/fixtures/**'],
+    rules: {'n/no-process-exit': 'off', 'unicorn/no-process-exit': 'off'},
+  },
+]
