@@ -21,8 +21,43 @@ const LAYERS = [
   // Views render step results, so they know the shapes, never the implementations.
   ['src/ui', ['src/steps', 'src/runbook', 'src/audit', 'src/control', 'src/kafka', 'src/config', 'src/core'], {typesOnly: ['src/steps']}],
   ['src/demo', ['src/process', 'src/agent', 'src/local-kafka', 'src/kafka', 'src/core']],
-  ['src/cli', ['src/demo', 'src/ui', 'src/audit', 'runbooks', 'src/steps', 'src/runbook', 'src/local-kafka', 'src/config', 'src/agent', 'src/control', 'src/kafka', 'src/process', 'src/core']],
-  ['commands', ['src/cli', 'src/demo', 'src/ui', 'src/audit', 'runbooks', 'src/steps', 'src/runbook', 'src/local-kafka', 'src/config', 'src/agent', 'src/control', 'src/kafka', 'src/process', 'src/core']],
+  [
+    'src/cli',
+    [
+      'src/demo',
+      'src/ui',
+      'src/audit',
+      'runbooks',
+      'src/steps',
+      'src/runbook',
+      'src/local-kafka',
+      'src/config',
+      'src/agent',
+      'src/control',
+      'src/kafka',
+      'src/process',
+      'src/core',
+    ],
+  ],
+  [
+    'commands',
+    [
+      'src/cli',
+      'src/demo',
+      'src/ui',
+      'src/audit',
+      'runbooks',
+      'src/steps',
+      'src/runbook',
+      'src/local-kafka',
+      'src/config',
+      'src/agent',
+      'src/control',
+      'src/kafka',
+      'src/process',
+      'src/core',
+    ],
+  ],
 ]
 
 const escape = (folder) => folder.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')

@@ -16,7 +16,12 @@
  * + the createPartitions round trip + the consumers' pickup of the new partitions, all observed by
  * a sampler in this process that reads committed offsets and assignments every 100 ms.
  *
- *   npm run build && node dist/bench/blackout.js [--sizes 10000,100000,1000000] [--reps 5]
+ * Then (bench/blackout-java.ts, `javaConsumers` in the result) the blackout with Apache Kafka's Java
+ * consumers at their default metadata.max.age.ms, judged for loss; `--no-java` leaves it out,
+ * `--only-java` measures only it and keeps the rest of bench/results/blackout.json.
+ *
+ *   npm run build && node dist/bench/blackout.js [--sizes 10000,100000,1000000] [--reps 5] [--java-reps 3]
+ *   node dist/bench/blackout.js --only-java
  */
 import {existsSync, readFileSync} from 'node:fs'
 import {mkdtemp, rm} from 'node:fs/promises'
@@ -28,7 +33,25 @@ import {createKafkaClient, javaCompatiblePartitioner, type KafkaClient, type Mes
 import {ControlChannel} from '../src/control/channel.js'
 import {KafkajsCluster} from '../src/kafka/kafkajs-cluster.js'
 import {DemoGroup, KeyedTraffic, demoKeys} from '../src/demo/traffic.js'
-import {arg, hasFlag, isMain, RESULTS_DIR, kafkaInfo, kafkaTool, kreorg, machine, median, round, runStandalone, sleep, summary, type BenchContext} from './common.js'
+import {
+  arg,
+  benchContext,
+  hasFlag,
+  isMain,
+  RESULTS_DIR,
+  kafkaInfo,
+  kafkaTool,
+  kreorg,
+  machine,
+  median,
+  round,
+  runStandalone,
+  sleep,
+  summary,
+  writeResult,
+  type BenchContext,
+} from './common.js'
+import {javaBlackoutBench} from './blackout-java.js'
 
 const FROM = 6
 const TO = 12
@@ -36,7 +59,20 @@ const RATE = 500
 const KEYS = 1000
 const METADATA_MAX_AGE_MS = 3_000
 const POLL_MS = 5_000
-const GROW_FLAGS = ['--quiet-period', '1s', '--pickup-timeout', '60s', '--lease', '300s', '--post-check-window', '1s', '--sample', '100', '--drain-timeout', '30m']
+const GROW_FLAGS = [
+  '--quiet-period',
+  '1s',
+  '--prime-timeout',
+  '60s',
+  '--lease',
+  '300s',
+  '--post-check-window',
+  '1s',
+  '--sample',
+  '100',
+  '--drain-timeout',
+  '30m',
+]
 
 interface Sample {
   t: number
@@ -53,7 +89,11 @@ class Sampler {
   private running = true
   private loop: Promise<void> | undefined
 
-  constructor(private readonly cluster: KafkajsCluster, private readonly topic: string, private readonly groups: string[]) {}
+  constructor(
+    private readonly cluster: KafkajsCluster,
+    private readonly topic: string,
+    private readonly groups: string[],
+  ) {}
 
   start(): void {
     this.loop = (async () => {
@@ -70,7 +110,8 @@ class Sampler {
             lag[g] = ends.reduce((s, o) => s + Math.max(0, o.high - Math.max(o.low, offsets.get(o.partition) ?? o.low)), 0)
           }
           const owned: Record<string, number> = {}
-          for (const d of await this.cluster.describeGroups(this.groups)) owned[d.groupId] = d.members.reduce((s, m) => s + (m.assignment[this.topic]?.length ?? 0), 0)
+          for (const d of await this.cluster.describeGroups(this.groups))
+            owned[d.groupId] = d.members.reduce((s, m) => s + (m.assignment[this.topic]?.length ?? 0), 0)
           void endSum
           this.samples.push({t, lag, committed, owned})
         } catch {
@@ -145,15 +186,17 @@ async function rig(ctx: BenchContext, cluster: KafkajsCluster, controlTopic: str
   await sleep(1_000)
   const agents: ProducerAgent[] = []
   for (let i = 0; i < 3; i++) {
-    agents.push(await createProducerAgent({
-      kafka,
-      topics: [topic],
-      controlTopic,
-      agentId: `${topic}-p${i}`,
-      producer: {idempotent: true, metadataMaxAge: METADATA_MAX_AGE_MS},
-      heartbeatMs: 1_000,
-      logger: {warn: () => {}},
-    }))
+    agents.push(
+      await createProducerAgent({
+        kafka,
+        topics: [topic],
+        controlTopic,
+        agentId: `${topic}-p${i}`,
+        producer: {idempotent: true, metadataMaxAge: METADATA_MAX_AGE_MS},
+        heartbeatMs: 1_000,
+        logger: {warn: () => {}},
+      }),
+    )
   }
   const groupIds = [`${topic}-billing`, `${topic}-analytics`]
   const group = (groupId: string) => new DemoGroup({kafka, topic, groupId, metadataMaxAgeMs: METADATA_MAX_AGE_MS})
@@ -168,7 +211,9 @@ async function rig(ctx: BenchContext, cluster: KafkajsCluster, controlTopic: str
   await sleep(2_000)
   // The lagging group stops fetching (still Stable, offsets committed) while the backlog is written;
   // it drains at full speed from the moment producers are paused (kreorg) or stopped (manual).
-  analytics.pause()
+  // Only the partitions that exist now: it must still read kreorg's markers on the new ones (and commit
+  // past them), which is how grow v2 proves its position there before any record is written to them.
+  analytics.pause(Array.from({length: FROM}, (_, p) => p))
   await sleep(500)
   await prefill(kafka, topic, backlog)
   // A paused consumer that missed heartbeats while the prefill hogged this process (2 loaded cores)
@@ -176,7 +221,8 @@ async function rig(ctx: BenchContext, cluster: KafkajsCluster, controlTopic: str
   for (const deadline = Date.now() + 60_000; ; await sleep(250)) {
     const described = await cluster.describeGroups(groupIds)
     if (described.every((d) => d.state === 'Stable' && d.members.length > 0)) break
-    if (Date.now() > deadline) throw new Error(`groups not Stable after the prefill: ${described.map((d) => `${d.groupId} ${d.state}`).join(', ')}`)
+    if (Date.now() > deadline)
+      throw new Error(`groups not Stable after the prefill: ${described.map((d) => `${d.groupId} ${d.state}`).join(', ')}`)
   }
   const close = async () => {
     await traffic.stop().catch(() => {})
@@ -201,14 +247,37 @@ async function kreorgRep(ctx: BenchContext, r: Rig, sampler: Sampler, controlTop
   // performance.now() and Date.now() tie the CLI's ISO timestamps to the sampler's clock.
   const offset = Date.now() - performance.now()
   try {
-    const run = await kreorg(['grow', r.topic, '--to', String(TO), '--yes', '--json', '--brokers', ctx.brokers, '--state-dir', stateDir, '--control-topic', controlTopic, ...GROW_FLAGS], {
-      timeoutMs: 45 * 60_000,
-      onLine: (line) => {
-        if (line.includes('"step:done"') && line.includes('"pause-producers"')) r.analytics.resume()
+    const run = await kreorg(
+      [
+        'grow',
+        r.topic,
+        '--to',
+        String(TO),
+        '--yes',
+        '--json',
+        '--brokers',
+        ctx.brokers,
+        '--state-dir',
+        stateDir,
+        '--control-topic',
+        controlTopic,
+        ...GROW_FLAGS,
+      ],
+      {
+        timeoutMs: 45 * 60_000,
+        onLine: (line) => {
+          if (line.includes('"step:done"') && line.includes('"pause-producers"')) r.analytics.resume()
+        },
       },
-    })
-    const events = run.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as GrowEvent)
-    if (run.code !== 0) throw new Error(`kreorg grow exited ${run.code}: ${JSON.stringify(events.filter((e) => e.event.includes('fail') || e.event === 'error')).slice(0, 800)} ${run.stderr.slice(0, 300)}`)
+    )
+    const events = run.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as GrowEvent)
+    if (run.code !== 0)
+      throw new Error(
+        `kreorg grow exited ${run.code}: ${JSON.stringify(events.filter((e) => e.event.includes('fail') || e.event === 'error')).slice(0, 800)} ${run.stderr.slice(0, 300)}`,
+      )
     const done = (step: string) => events.find((e) => e.event === 'step:done' && e.step === step)
     const at = (step: string) => Date.parse(done(step)!.ts!) - offset
     const steps = Object.fromEntries(events.filter((e) => e.event === 'step:done').map((e) => [e.step, e.durationMs]))
@@ -260,7 +329,15 @@ async function manualRep(ctx: BenchContext, r: Rig) {
     await sleep(POLL_MS)
   }
   const alterStarted = performance.now()
-  const alter = await kafkaTool(ctx, 'topics', ['--bootstrap-server', ctx.brokers, '--alter', '--topic', r.topic, '--partitions', String(TO)])
+  const alter = await kafkaTool(ctx, 'topics', [
+    '--bootstrap-server',
+    ctx.brokers,
+    '--alter',
+    '--topic',
+    r.topic,
+    '--partitions',
+    String(TO),
+  ])
   if (alter.code !== 0) throw new Error(`kafka-topics --alter exited ${alter.code}: ${alter.stderr.slice(0, 300)}`)
   const alterDoneAt = performance.now()
   // Step 4: start the producers again (the same agents, idle since the stop: plain producers here).
@@ -299,7 +376,9 @@ function floorOf(sampler: Sampler, pausedAt: number, addDoneAt: number, addRttMs
 }
 
 export async function blackoutBench(ctx: BenchContext): Promise<object> {
-  const sizes = arg('sizes', ctx.quick ? '10000' : '10000,100000,1000000').split(',').map(Number)
+  const sizes = arg('sizes', ctx.quick ? '10000' : '10000,100000,1000000')
+    .split(',')
+    .map(Number)
   let reps = Math.max(5, Number(arg('blackout-reps', '5')))
   const budgetMs = Number(arg('blackout-budget-min', '13')) * 60_000
   const connection = {brokers: ctx.brokers.split(','), clientId: 'kreorg-bench-blackout', connectTimeoutMs: 10_000}
@@ -320,7 +399,9 @@ export async function blackoutBench(ctx: BenchContext): Promise<object> {
         // Skip what would blow the time budget; say so in the result.
         const estimate = repDurations.length > 0 ? median(repDurations) : 0
         if (performance.now() - started + estimate > budgetMs) {
-          notes.push(`backlog ${size}: stopped after ${rep - 1} repetition(s) of each variant: the next would exceed the ${budgetMs / 60_000}-minute budget (one pair took ~${round(estimate / 1000, 0)} s)`)
+          notes.push(
+            `backlog ${size}: stopped after ${rep - 1} repetition(s) of each variant: the next would exceed the ${budgetMs / 60_000}-minute budget (one pair took ~${round(estimate / 1000, 0)} s)`,
+          )
           break
         }
         const repStarted = performance.now()
@@ -344,14 +425,27 @@ export async function blackoutBench(ctx: BenchContext): Promise<object> {
               await sleep(1_000)
               await sampler.stop()
               const floor = floorOf(sampler, k.pauseAckedAt, k.addDoneAt, k.addRttMs, r.groupIds)
-              row.kreorg = {windowMs: k.windowMs, overheadMs: round(k.windowMs - floor.floorMs, 0), floor, steps: k.steps, totalRunMs: round(k.totalRunMs, 0)}
+              row.kreorg = {
+                windowMs: k.windowMs,
+                overheadMs: round(k.windowMs - floor.floorMs, 0),
+                floor,
+                steps: k.steps,
+                totalRunMs: round(k.totalRunMs, 0),
+              }
             } else {
               const m = await manualRep(ctx, r)
               // Pickup happens after producers restart here (nothing waits for it): sample a little longer.
               await sleep(METADATA_MAX_AGE_MS + 3_000)
               await sampler.stop()
               const floor = floorOf(sampler, m.pauseAckedAt, m.addDoneAt, 0, r.groupIds)
-              row.manual = {windowMs: round(m.windowMs, 0), polls: m.polls, alterToolMs: m.alterToolMs, drainMs: floor.drainMs, backlogAtStop: floor.backlogAtPause, pickupAfterAlterMs: floor.pickupMs}
+              row.manual = {
+                windowMs: round(m.windowMs, 0),
+                polls: m.polls,
+                alterToolMs: m.alterToolMs,
+                drainMs: floor.drainMs,
+                backlogAtStop: floor.backlogAtPause,
+                pickupAfterAlterMs: floor.pickupMs,
+              }
             }
           } catch (error) {
             failures.push(`${variant}: ${error instanceof Error ? error.message.slice(0, 600) : String(error)}`)
@@ -375,7 +469,9 @@ export async function blackoutBench(ctx: BenchContext): Promise<object> {
         row.ratio = round(m.windowMs / k.windowMs)
         repetitions.push(row)
         repDurations.push(performance.now() - repStarted)
-        ctx.log(`blackout backlog=${size} rep ${rep}: kreorg window ${k.windowMs}ms (floor ${k.floor.floorMs}ms, overhead ${k.overheadMs}ms), manual ${m.windowMs}ms`)
+        ctx.log(
+          `blackout backlog=${size} rep ${rep}: kreorg window ${k.windowMs}ms (floor ${k.floor.floorMs}ms, overhead ${k.overheadMs}ms), manual ${m.windowMs}ms`,
+        )
       }
       if (repetitions.length === 0) continue
       const pick = (f: (r: Record<string, unknown>) => number) => summary(repetitions.map(f).filter(Number.isFinite))
@@ -407,16 +503,21 @@ export async function blackoutBench(ctx: BenchContext): Promise<object> {
   }
   // --merge: keep the other sizes of an earlier run (e.g. more 1M repetitions measured on their own).
   if (hasFlag('merge') && existsSync(path.join(RESULTS_DIR, 'blackout.json'))) {
-    const earlier = JSON.parse(readFileSync(path.join(RESULTS_DIR, 'blackout.json'), 'utf8')) as {results?: Array<{backlog: number}>; notes?: string[]}
+    const earlier = JSON.parse(readFileSync(path.join(RESULTS_DIR, 'blackout.json'), 'utf8')) as {
+      results?: Array<{backlog: number}>
+      notes?: string[]
+    }
     const kept = (earlier.results ?? []).filter((r) => !sizes.includes(r.backlog))
     results.unshift(...(kept as typeof results))
     results.sort((a, b) => a.backlog - b.backlog)
     notes.unshift(...(earlier.notes ?? []).filter((n) => !sizes.some((size) => n.startsWith(`backlog ${size}:`))))
     notes.push(`sizes ${sizes.join(', ')} measured in a separate run on ${new Date().toISOString()} and merged (--merge)`)
   }
+  const javaConsumers = hasFlag('no-java') ? earlierJavaConsumers() : {date: new Date().toISOString(), ...(await javaBlackoutBench(ctx))}
   return {
     kafka: kafkaInfo(ctx),
     machine: machine(),
+    ...(javaConsumers ? {javaConsumers} : {}),
     params: {
       from: FROM,
       to: TO,
@@ -424,7 +525,8 @@ export async function blackoutBench(ctx: BenchContext): Promise<object> {
       repetitions: reps,
       budgetMinutes: budgetMs / 60_000,
       traffic: `${RATE} keyed records/s over ${KEYS} keys from 3 producer agents (KeyedTraffic), acks=-1, idempotent`,
-      groups: 'billing (keeps up) and analytics (stopped while the backlog is written, then started right before the change); DemoGroup, auto.offset.reset=latest',
+      groups:
+        'billing (keeps up) and analytics (stopped while the backlog is written, then started right before the change); DemoGroup, auto.offset.reset=latest',
       consumerMetadataMaxAgeMs: METADATA_MAX_AGE_MS,
       kreorg: `kreorg grow <topic> --to ${TO} --yes --json ${GROW_FLAGS.join(' ')}`,
       manual: `stop producers; kafka-consumer-groups --describe --all-groups every ${POLL_MS / 1000} s until LAG 0 on every row; kafka-topics --alter --partitions ${TO}; start producers`,
@@ -432,14 +534,50 @@ export async function blackoutBench(ctx: BenchContext): Promise<object> {
     definitions: {
       kreorgWindow: 'post-check summary pausedMs: every agent acked pause → every agent acked resume',
       manualWindow: 'producers stopped (in-flight sends done) → producers started again',
-      floor: 'slowest group drain time from the pause (sampler: committed offsets every 100 ms) + createPartitions round trip (kreorg add-partitions addMs) + time until every group owns all new partitions (sampler: describeGroups every 100 ms)',
+      floor:
+        'slowest group drain time from the pause (sampler: committed offsets every 100 ms) + createPartitions round trip (kreorg add-partitions addMs) + time until every group owns all new partitions (sampler: describeGroups every 100 ms)',
       overhead: 'kreorg window − floor',
       ratio: 'manual window / kreorg window (above 1: kreorg pauses producers for less time)',
-      caveat: 'the manual runbook does not wait for consumers to pick up the new partitions before restarting producers; with auto.offset.reset=latest that can lose records (KAFKA-12478). kreorg waits for it, so pickup is inside its window and not inside the manual one.',
+      caveat:
+        'the manual runbook does not wait for consumers to pick up the new partitions before restarting producers; with auto.offset.reset=latest that can lose records (KAFKA-12478). kreorg waits for it, so pickup is inside its window and not inside the manual one.',
     },
     notes,
     results,
   }
 }
 
-if (isMain(import.meta.url)) runStandalone('blackout', blackoutBench)
+function earlierResults(): Record<string, unknown> | undefined {
+  const file = path.join(RESULTS_DIR, 'blackout.json')
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : undefined
+}
+
+function earlierJavaConsumers(): unknown {
+  return earlierResults()?.javaConsumers
+}
+
+/** `--only-java`: the Java-consumer section alone, merged into the existing result file. */
+async function onlyJava(): Promise<void> {
+  const {ctx, stop} = await benchContext()
+  try {
+    const javaConsumers = {date: new Date().toISOString(), ...(await javaBlackoutBench(ctx))}
+    const {benchmark: _benchmark, ...earlier} = earlierResults() ?? {}
+    void _benchmark
+    process.stdout.write(`${writeResult('blackout', {...earlier, javaConsumers})}\n`)
+  } finally {
+    await stop()
+  }
+}
+
+if (isMain(import.meta.url)) {
+  if (hasFlag('only-java')) {
+    onlyJava().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`)
+        process.exit(1)
+      },
+    )
+  } else {
+    runStandalone('blackout', blackoutBench)
+  }
+}

@@ -103,8 +103,15 @@ export interface TimedRun {
 }
 
 /** Spawns a process and times it from spawn to exit (wall clock, as a user sees it). */
-export function timed(command: string, args: string[], options: {env?: NodeJS.ProcessEnv; timeoutMs?: number; onLine?: (line: string) => void; cpu?: boolean} = {}): Promise<TimedRun> {
-  const cpuFile = options.cpu && existsSync(TIME_BIN) ? path.join(tmpdir(), `kreorg-bench-time-${process.pid}-${Math.random().toString(16).slice(2)}`) : undefined
+export function timed(
+  command: string,
+  args: string[],
+  options: {env?: NodeJS.ProcessEnv; timeoutMs?: number; onLine?: (line: string) => void; cpu?: boolean} = {},
+): Promise<TimedRun> {
+  const cpuFile =
+    options.cpu && existsSync(TIME_BIN)
+      ? path.join(tmpdir(), `kreorg-bench-time-${process.pid}-${Math.random().toString(16).slice(2)}`)
+      : undefined
   if (cpuFile) {
     args = ['-f', '%U %S', '-o', cpuFile, command, ...args]
     command = TIME_BIN
@@ -146,7 +153,13 @@ export function timed(command: string, args: string[], options: {env?: NodeJS.Pr
   })
 }
 
-export function kafkaTool(ctx: BenchContext, tool: keyof typeof TOOL_CLASSES, args: string[], timeoutMs = 120_000, cpu = false): Promise<TimedRun> {
+export function kafkaTool(
+  ctx: BenchContext,
+  tool: keyof typeof TOOL_CLASSES,
+  args: string[],
+  timeoutMs = 120_000,
+  cpu = false,
+): Promise<TimedRun> {
   return timed(javaCommand(), ['-cp', ctx.toolsClasspath, ...KAFKA_TOOL_JVM_OPTS, TOOL_CLASSES[tool], ...args], {timeoutMs, cpu})
 }
 
@@ -154,7 +167,10 @@ export function kafkaTool(ctx: BenchContext, tool: keyof typeof TOOL_CLASSES, ar
 let benchXdg: XdgDirs | undefined
 
 /** The kreorg CLI, timed from spawn to exit (through the same helper the demo and the tests use). */
-export async function kreorg(args: string[], options: {env?: NodeJS.ProcessEnv; timeoutMs?: number; onLine?: (line: string) => void} = {}): Promise<TimedRun> {
+export async function kreorg(
+  args: string[],
+  options: {env?: NodeJS.ProcessEnv; timeoutMs?: number; onLine?: (line: string) => void} = {},
+): Promise<TimedRun> {
   const {onLine} = options
   const run = await runCli(args, {
     bin: KREORG_BIN,
@@ -180,24 +196,38 @@ export async function toolsClasspath(local?: LocalKafka): Promise<string> {
  * A broker of our own (jars mode) so other sessions' tests on a shared broker skew the numbers less;
  * BENCH_BROKERS=host:port uses an existing one instead.
  */
-export async function benchContext(log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<{ctx: BenchContext; stop: () => Promise<void>}> {
+export async function benchContext(
+  log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): Promise<{ctx: BenchContext; stop: () => Promise<void>}> {
   const quick = hasFlag('quick')
   if (process.env.BENCH_BROKERS) {
     return {
-      ctx: {brokers: process.env.BENCH_BROKERS, kafkaVersion: process.env.KAFKA_VERSION ?? KAFKA_VERSION, toolsClasspath: await toolsClasspath(), quick, log},
+      ctx: {
+        brokers: process.env.BENCH_BROKERS,
+        kafkaVersion: process.env.KAFKA_VERSION ?? KAFKA_VERSION,
+        toolsClasspath: await toolsClasspath(),
+        quick,
+        log,
+      },
       stop: async () => {},
     }
   }
   log('starting a dedicated Kafka broker (jars, KRaft)…')
   const local = await startLocalKafka({mode: 'jars', log: (line) => log(`  kafka | ${line}`)})
   log(`Kafka ${local.version} at ${local.brokers}`)
-  return {ctx: {brokers: local.brokers, kafkaVersion: local.version, toolsClasspath: await toolsClasspath(local), quick, log}, stop: () => local.stop()}
+  return {
+    ctx: {brokers: local.brokers, kafkaVersion: local.version, toolsClasspath: await toolsClasspath(local), quick, log},
+    stop: () => local.stop(),
+  }
 }
 
 /** For benchmarks that need Kafka's jars but no broker (start-up, key analysis). */
 export async function brokerlessContext(): Promise<{ctx: BenchContext; stop: () => Promise<void>}> {
   const log = (l: string) => process.stderr.write(`${l}\n`)
-  return {ctx: {brokers: '', kafkaVersion: KAFKA_VERSION, toolsClasspath: await toolsClasspath(), quick: hasFlag('quick'), log}, stop: async () => {}}
+  return {
+    ctx: {brokers: '', kafkaVersion: KAFKA_VERSION, toolsClasspath: await toolsClasspath(), quick: hasFlag('quick'), log},
+    stop: async () => {},
+  }
 }
 
 export function kafkaInfo(ctx: BenchContext) {

@@ -84,7 +84,17 @@ function run(): Out {
     const t1 = performance.now()
     const movement = keyMovementBefore(records, from, to)
     const t2 = performance.now()
-    return {mode, keys: movement.sampledKeys, moved: movement.moved, movedShare: movement.moved / movement.sampledKeys, generateMs: t1 - t0, analyzeMs: t2 - t1, totalMs: t2 - t0, maxRssKiB: 0, cpuMs: 0}
+    return {
+      mode,
+      keys: movement.sampledKeys,
+      moved: movement.moved,
+      movedShare: movement.moved / movement.sampledKeys,
+      generateMs: t1 - t0,
+      analyzeMs: t2 - t1,
+      totalMs: t2 - t0,
+      maxRssKiB: 0,
+      cpuMs: 0,
+    }
   }
   if (mode === 'streaming' || mode === 'streaming-exact') {
     const hasher = new keyAnalysis.KeyHasher(mode === 'streaming-exact' ? {maxTrackedKeys: count} : {})
@@ -102,7 +112,17 @@ function run(): Out {
       if (h % from !== h % to) moved++
     }
     const t1 = performance.now()
-    return {mode, keys: count, moved, movedShare: moved / count, generateMs: 0, analyzeMs: t1 - t0, totalMs: t1 - t0, maxRssKiB: 0, cpuMs: 0}
+    return {
+      mode,
+      keys: count,
+      moved,
+      movedShare: moved / count,
+      generateMs: 0,
+      analyzeMs: t1 - t0,
+      totalMs: t1 - t0,
+      maxRssKiB: 0,
+      cpuMs: 0,
+    }
   }
   throw new Error(`unknown mode ${mode}`)
 }

@@ -39,7 +39,9 @@ interface Measurement {
 
 async function jsRun(mode: string, keys: number): Promise<Measurement> {
   // 10M records as objects need more than Node's default old-space limit on small machines.
-  const r = await timed(process.execPath, ['--max-old-space-size=12288', WORKER, mode, String(keys), String(FROM), String(TO)], {timeoutMs: 20 * 60_000})
+  const r = await timed(process.execPath, ['--max-old-space-size=12288', WORKER, mode, String(keys), String(FROM), String(TO)], {
+    timeoutMs: 20 * 60_000,
+  })
   if (r.code !== 0) throw new Error(`worker ${mode} ${keys} exited ${r.code}: ${r.stderr.slice(-500)}`)
   const out = JSON.parse(r.stdout) as Measurement
   return {
@@ -54,10 +56,19 @@ async function jsRun(mode: string, keys: number): Promise<Measurement> {
 }
 
 async function javaRun(ctx: BenchContext, keys: number): Promise<Measurement> {
-  const r = await timed(javaCommand(), ['-Xmx4g', '-cp', ctx.toolsClasspath, JAVA_SOURCE, String(keys), String(FROM), String(TO)], {timeoutMs: 20 * 60_000})
+  const r = await timed(javaCommand(), ['-Xmx4g', '-cp', ctx.toolsClasspath, JAVA_SOURCE, String(keys), String(FROM), String(TO)], {
+    timeoutMs: 20 * 60_000,
+  })
   if (r.code !== 0) throw new Error(`Murmur2Bench exited ${r.code}: ${r.stderr.slice(-500)}`)
   const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as {loopNs: number; maxRssKiB: number; moved: number; cpuMs: number}
-  return {totalMs: out.loopNs / 1e6, analyzeMs: out.loopNs / 1e6, maxRssKiB: out.maxRssKiB, moved: out.moved, movedShare: out.moved / keys, cpuMs: out.cpuMs}
+  return {
+    totalMs: out.loopNs / 1e6,
+    analyzeMs: out.loopNs / 1e6,
+    maxRssKiB: out.maxRssKiB,
+    moved: out.moved,
+    movedShare: out.moved / keys,
+    cpuMs: out.cpuMs,
+  }
 }
 
 /** An estimated moved share may differ from the exact one by this much before the run fails. */
@@ -70,7 +81,8 @@ const camel = (variant: string) => variant.replace(/-(\w)/g, (_, c: string) => c
 function checkAgreement(keys: number, measured: Array<Measurement & {variant: string}>): void {
   const exact = measured.filter((m) => m.trackedKeys === undefined)
   const moved = new Set(exact.map((m) => m.moved))
-  if (moved.size > 1) throw new Error(`variants disagree on moved keys at ${keys}: ${exact.map((m) => `${m.variant} ${m.moved}`).join(' vs ')}`)
+  if (moved.size > 1)
+    throw new Error(`variants disagree on moved keys at ${keys}: ${exact.map((m) => `${m.variant} ${m.moved}`).join(' vs ')}`)
   const share = exact[0]?.movedShare
   if (share === undefined) return
   for (const m of measured) {
@@ -82,11 +94,19 @@ function checkAgreement(keys: number, measured: Array<Measurement & {variant: st
 
 function estimateOf(m: Measurement, exact: Measurement | undefined): object {
   if (m.trackedKeys === undefined) return {}
-  return {estimated: {trackedKeys: m.trackedKeys, movedShare: round(m.movedShare, 6), ...(exact ? {shareError: round(Math.abs(m.movedShare - exact.movedShare), 6)} : {})}}
+  return {
+    estimated: {
+      trackedKeys: m.trackedKeys,
+      movedShare: round(m.movedShare, 6),
+      ...(exact ? {shareError: round(Math.abs(m.movedShare - exact.movedShare), 6)} : {}),
+    },
+  }
 }
 
 export async function keyAnalysisBench(ctx: BenchContext): Promise<object> {
-  const sizes = arg('keys', ctx.quick ? '100000,1000000' : '1000000,10000000').split(',').map(Number)
+  const sizes = arg('keys', ctx.quick ? '100000,1000000' : '1000000,10000000')
+    .split(',')
+    .map(Number)
   const reps = Math.max(5, Number(arg('key-reps', '5')))
   const allVariants = arg('variants', 'streaming,streaming-exact,records,records-before,hash-loop,java').split(',')
   const results = []
@@ -100,11 +120,22 @@ export async function keyAnalysisBench(ctx: BenchContext): Promise<object> {
         const m = variant === 'java' ? await javaRun(ctx, keys) : await jsRun(variant, keys)
         runs[variant]!.push(m)
       }
-      checkAgreement(keys, variants.map((v) => ({variant: v, ...runs[v]!.at(-1)!})))
-      ctx.log(`key-analysis keys=${keys} rep ${rep}/${reps}: ${variants.map((v) => `${v} ${round(runs[v]!.at(-1)!.totalMs, 0)}ms/${Math.round(runs[v]!.at(-1)!.maxRssKiB / 1024)}MiB`).join(', ')}`)
+      checkAgreement(
+        keys,
+        variants.map((v) => ({variant: v, ...runs[v]!.at(-1)!})),
+      )
+      ctx.log(
+        `key-analysis keys=${keys} rep ${rep}/${reps}: ${variants.map((v) => `${v} ${round(runs[v]!.at(-1)!.totalMs, 0)}ms/${Math.round(runs[v]!.at(-1)!.maxRssKiB / 1024)}MiB`).join(', ')}`,
+      )
     }
     const exact = variants.map((v) => runs[v]![0]!).find((m) => m.trackedKeys === undefined)
-    const entry: Record<string, unknown> = {keys, from: FROM, to: TO, moved: exact?.moved, movedShare: exact ? round(exact.movedShare, 6) : undefined}
+    const entry: Record<string, unknown> = {
+      keys,
+      from: FROM,
+      to: TO,
+      moved: exact?.moved,
+      movedShare: exact ? round(exact.movedShare, 6) : undefined,
+    }
     for (const v of variants) {
       const ms = runs[v]!.map((m) => m.totalMs)
       const total = summary(ms)
@@ -115,7 +146,12 @@ export async function keyAnalysisBench(ctx: BenchContext): Promise<object> {
         maxRssMiB: summary(runs[v]!.map((m) => m.maxRssKiB / 1024)),
         processCpuMs: summary(runs[v]!.map((m) => m.cpuMs)),
         ...estimateOf(runs[v]![0]!, exact),
-        repetitions: runs[v]!.map((m) => ({totalMs: round(m.totalMs, 1), analyzeMs: round(m.analyzeMs, 1), maxRssMiB: round(m.maxRssKiB / 1024, 1), processCpuMs: round(m.cpuMs, 0)})),
+        repetitions: runs[v]!.map((m) => ({
+          totalMs: round(m.totalMs, 1),
+          analyzeMs: round(m.analyzeMs, 1),
+          maxRssMiB: round(m.maxRssKiB / 1024, 1),
+          processCpuMs: round(m.cpuMs, 0),
+        })),
       }
     }
     const streaming = entry.streaming as {totalMs: {median: number}} | undefined
@@ -126,10 +162,21 @@ export async function keyAnalysisBench(ctx: BenchContext): Promise<object> {
   return {
     kafka: kafkaInfo(ctx),
     machine: machine(),
-    params: {keys: sizes, from: FROM, to: TO, repetitions: reps, keyFormat: '"key-" + i, UTF-8, all distinct (JS writes the ASCII bytes into a scratch buffer; Java uses String.getBytes)', variants: allVariants, maxTrackedKeys: DEFAULT_MAX_TRACKED_KEYS, note: 'records-before runs only up to 1M keys'},
+    params: {
+      keys: sizes,
+      from: FROM,
+      to: TO,
+      repetitions: reps,
+      keyFormat: '"key-" + i, UTF-8, all distinct (JS writes the ASCII bytes into a scratch buffer; Java uses String.getBytes)',
+      variants: allVariants,
+      maxTrackedKeys: DEFAULT_MAX_TRACKED_KEYS,
+      note: 'records-before runs only up to 1M keys',
+    },
     definitions: {
-      totalMs: 'generate the keys + hash + count moved, inside the process (JVM/Node start-up excluded); records: building KeyedRecord[] then keyMovement',
-      analyzeMs: 'records: keyMovement alone; streaming: movement() after all adds (hashing is in the adds); hash-loop and java: the whole loop',
+      totalMs:
+        'generate the keys + hash + count moved, inside the process (JVM/Node start-up excluded); records: building KeyedRecord[] then keyMovement',
+      analyzeMs:
+        'records: keyMovement alone; streaming: movement() after all adds (hashing is in the adds); hash-loop and java: the whole loop',
       processCpuMs: 'user + system CPU of the whole process (Node start-up included; Java: source compilation and JIT threads included)',
       maxRssMiB: 'peak resident set of the whole process: Node process.resourceUsage().maxRSS, Java /proc/self/status VmHWM',
       ratio: 'README: Java total / kreorg total (above 1: kreorg is faster)',

@@ -17,9 +17,11 @@ const RECORDS_PER_PARTITION = 100
 
 async function mapLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0
-  await Promise.all(Array.from({length: Math.min(limit, items.length)}, async () => {
-    while (next < items.length) await fn(items[next++]!)
-  }))
+  await Promise.all(
+    Array.from({length: Math.min(limit, items.length)}, async () => {
+      while (next < items.length) await fn(items[next++]!)
+    }),
+  )
 }
 
 /** Group ids on `topic` in `kafka-consumer-groups --describe` output (one row per partition). */
@@ -33,7 +35,10 @@ function groupsInToolOutput(stdout: string, topic: string): number {
 }
 
 export async function lagSnapshotBench(ctx: BenchContext): Promise<object> {
-  const sizes = arg('groups', ctx.quick ? '10,50' : '10,100,200,500').split(',').map(Number).sort((a, b) => a - b)
+  const sizes = arg('groups', ctx.quick ? '10,50' : '10,100,200,500')
+    .split(',')
+    .map(Number)
+    .sort((a, b) => a - b)
   const reps = Math.max(5, Number(arg('lag-reps', '5')))
   const connection = {brokers: ctx.brokers.split(','), clientId: 'kreorg-bench-lag', connectTimeoutMs: 10_000}
   const cluster = new KafkajsCluster(connection)
@@ -46,7 +51,10 @@ export async function lagSnapshotBench(ctx: BenchContext): Promise<object> {
     const producer = createKafkaClient(connection).producer({createPartitioner: javaCompatiblePartitioner})
     await producer.connect()
     for (let p = 0; p < PARTITIONS; p++) {
-      await producer.send({topic, messages: Array.from({length: RECORDS_PER_PARTITION}, (_, i) => ({partition: p, key: `k${i}`, value: String(i)}))})
+      await producer.send({
+        topic,
+        messages: Array.from({length: RECORDS_PER_PARTITION}, (_, i) => ({partition: p, key: `k${i}`, value: String(i)})),
+      })
     }
     await producer.disconnect()
     let created = 0
@@ -55,7 +63,10 @@ export async function lagSnapshotBench(ctx: BenchContext): Promise<object> {
       const ids = Array.from({length: size - created}, (_, i) => `bench-lag-${suffix}-g${String(created + i).padStart(4, '0')}`)
       await mapLimited(ids, 16, async (groupId) => {
         // Each group is somewhere in the log: lag between 0 and RECORDS_PER_PARTITION per partition.
-        const offsets = Array.from({length: PARTITIONS}, (_, partition) => ({partition, offset: (partition * 7 + groupId.length * 13 + created) % (RECORDS_PER_PARTITION + 1)}))
+        const offsets = Array.from({length: PARTITIONS}, (_, partition) => ({
+          partition,
+          offset: (partition * 7 + groupId.length * 13 + created) % (RECORDS_PER_PARTITION + 1),
+        }))
         await cluster.commitOffsets(groupId, topic, offsets)
       })
       created = size
@@ -78,12 +89,17 @@ export async function lagSnapshotBench(ctx: BenchContext): Promise<object> {
           return r.ms
         }
         // Alternate which goes first so neither always follows the other's cache warm-up.
-        const [kreorgMs, toolMs] = rep % 2 === 1 ? [await runKreorg(), await runTool()] : await (async () => {
-          const t = await runTool()
-          return [await runKreorg(), t]
-        })()
+        const [kreorgMs, toolMs] =
+          rep % 2 === 1
+            ? [await runKreorg(), await runTool()]
+            : await (async () => {
+                const t = await runTool()
+                return [await runKreorg(), t]
+              })()
         repetitions.push({rep, kreorgMs: round(kreorgMs, 1), kafkaConsumerGroupsMs: round(toolMs, 1), ratio: round(toolMs / kreorgMs)})
-        ctx.log(`lag-snapshot groups=${size} rep ${rep}/${reps}: kreorg lag ${round(kreorgMs, 0)}ms, kafka-consumer-groups ${round(toolMs, 0)}ms`)
+        ctx.log(
+          `lag-snapshot groups=${size} rep ${rep}/${reps}: kreorg lag ${round(kreorgMs, 0)}ms, kafka-consumer-groups ${round(toolMs, 0)}ms`,
+        )
       }
       const kreorgSummary = summary(repetitions.map((r) => r.kreorgMs))
       const toolSummary = summary(repetitions.map((r) => r.kafkaConsumerGroupsMs))
@@ -117,7 +133,8 @@ export async function lagSnapshotBench(ctx: BenchContext): Promise<object> {
       baseline: 'kafka-consumer-groups --bootstrap-server <b> --describe --all-groups (only the benchmark groups exist on the broker)',
       groupsAreEmpty: 'groups have committed offsets and no members (state Empty), as a group between restarts',
     },
-    definition: 'wall clock from spawn to exit; both print every group × partition row; ratio = kafka-consumer-groups / kreorg (above 1: kreorg is faster)',
+    definition:
+      'wall clock from spawn to exit; both print every group × partition row; ratio = kafka-consumer-groups / kreorg (above 1: kreorg is faster)',
     results,
     targets: at200 ? {'kreorg lag ≥ 3× faster at 200 groups × 64 partitions': at200.ratio >= 3, measuredRatio: at200.ratio} : {},
   }

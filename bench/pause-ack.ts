@@ -29,7 +29,11 @@ function percentile(sorted: number[], p: number): number {
   return sorted[rank]!
 }
 
-const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 50)
+const median = (values: number[]) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  )
 const round = (n: number) => Math.round(n * 100) / 100
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -52,7 +56,8 @@ async function main(): Promise<void> {
       await cluster.createTopic({topic, partitions: 6, replicationFactor: 1})
       const kafka = createKafkaClient(connection)
       const agents: ProducerAgent[] = []
-      for (let i = 0; i < count; i++) agents.push(await createProducerAgent({kafka, topics: [topic], controlTopic, heartbeatMs: 2_000, logger: {warn: () => {}}}))
+      for (let i = 0; i < count; i++)
+        agents.push(await createProducerAgent({kafka, topics: [topic], controlTopic, heartbeatMs: 2_000, logger: {warn: () => {}}}))
       let running = true
       const traffic = agents.map(async (agent, i) => {
         for (let seq = 0; running; seq++) {
@@ -69,12 +74,25 @@ async function main(): Promise<void> {
         const latencies: number[] = []
         const started = performance.now()
         await channel.pause(topic, {runId, epoch: rep, lease})
-        await channel.waitForAcks(topic, {runId, epoch: rep, agentIds, state: 'paused', timeoutMs: 60_000, onAck: () => latencies.push(performance.now() - started)})
+        await channel.waitForAcks(topic, {
+          runId,
+          epoch: rep,
+          agentIds,
+          state: 'paused',
+          timeoutMs: 60_000,
+          onAck: () => latencies.push(performance.now() - started),
+        })
         const allAcked = performance.now() - started
         await channel.resume(topic, {runId, epoch: rep, lease})
         await channel.waitForAcks(topic, {runId, epoch: rep, agentIds, state: 'resumed', timeoutMs: 60_000})
         latencies.sort((a, b) => a - b)
-        repetitions.push({rep, allAckedMs: round(allAcked), p50Ms: round(percentile(latencies, 50)), p99Ms: round(percentile(latencies, 99)), maxMs: round(latencies.at(-1)!)})
+        repetitions.push({
+          rep,
+          allAckedMs: round(allAcked),
+          p50Ms: round(percentile(latencies, 50)),
+          p99Ms: round(percentile(latencies, 99)),
+          maxMs: round(latencies.at(-1)!),
+        })
         process.stderr.write(`agents=${count} rep=${rep}: all acked in ${round(allAcked)}ms (p50 ${round(percentile(latencies, 50))}ms)\n`)
       }
       running = false
@@ -100,10 +118,30 @@ async function main(): Promise<void> {
   const report = {
     benchmark: 'pause-ack',
     date: new Date().toISOString(),
-    kafka: {version: process.env.KAFKA_VERSION ?? KAFKA_VERSION, versionSource: process.env.KAFKA_VERSION ? 'KAFKA_VERSION env' : 'kreorg local Kafka version (broker not asked)', brokers: connection.brokers.length, sameHost: connection.brokers.every((b) => b.startsWith('127.0.0.1') || b.startsWith('localhost'))},
-    machine: {cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: round(totalmem() / 2 ** 30), os: release(), host: hostname(), node: process.version},
-    params: {agentCounts, repetitions: reps, sendIntervalMs, partitions: 6, heartbeatMs: 2_000, note: 'all agents in one Node process, each with its own producer and control consumer'},
-    definition: 'per agent: time from just before the pause command is appended to its ack being read back by the orchestrator; p50/p99 over agents within a repetition; median over repetitions',
+    kafka: {
+      version: process.env.KAFKA_VERSION ?? KAFKA_VERSION,
+      versionSource: process.env.KAFKA_VERSION ? 'KAFKA_VERSION env' : 'kreorg local Kafka version (broker not asked)',
+      brokers: connection.brokers.length,
+      sameHost: connection.brokers.every((b) => b.startsWith('127.0.0.1') || b.startsWith('localhost')),
+    },
+    machine: {
+      cores: cpus().length,
+      cpu: cpus()[0]?.model ?? 'unknown',
+      memoryGiB: round(totalmem() / 2 ** 30),
+      os: release(),
+      host: hostname(),
+      node: process.version,
+    },
+    params: {
+      agentCounts,
+      repetitions: reps,
+      sendIntervalMs,
+      partitions: 6,
+      heartbeatMs: 2_000,
+      note: 'all agents in one Node process, each with its own producer and control consumer',
+    },
+    definition:
+      'per agent: time from just before the pause command is appended to its ack being read back by the orchestrator; p50/p99 over agents within a repetition; median over repetitions',
     results,
   }
   const out = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench/results/pause-ack.json')

@@ -72,10 +72,7 @@ export function tableMarkdown(): string {
     }
   }
   const machine = (blackout ?? lag ?? startup ?? keys)?.machine
-  const header = [
-    '| Benchmark | kreorg | Kafka baseline (same jars) | ratio (baseline / kreorg) | target |',
-    '|---|---|---|---|---|',
-  ]
+  const header = ['| Benchmark | kreorg | Kafka baseline (same jars) | ratio (baseline / kreorg) | target |', '|---|---|---|---|---|']
   const footer = machine
     ? `\nMedians of interleaved repetitions (n ≥ 5 unless shown) on Apache Kafka ${(blackout ?? lag)?.kafka?.version ?? '4.3.1'}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, on a shared machine under load (wall times inflated; ratios are the robust figures). Raw runs: \`bench/results/*.json\`; rerun with \`npm run bench\`.`
     : ''

@@ -11,7 +11,20 @@
 import {cpSync, mkdtempSync, rmSync, symlinkSync} from 'node:fs'
 import {loadavg, tmpdir} from 'node:os'
 import path from 'node:path'
-import {arg, isMain, kafkaInfo, kafkaTool, machine, REPO_ROOT, round, runStandalone, summary, timed, type BenchContext, type TimedRun} from './common.js'
+import {
+  arg,
+  isMain,
+  kafkaInfo,
+  kafkaTool,
+  machine,
+  REPO_ROOT,
+  round,
+  runStandalone,
+  summary,
+  timed,
+  type BenchContext,
+  type TimedRun,
+} from './common.js'
 
 /** A packed-like install: package.json, bin and dist of this checkout plus a generated manifest. */
 function packedCopy(): {dir: string; cleanup: () => void} {
@@ -58,7 +71,9 @@ export async function startupBench(ctx: BenchContext): Promise<object> {
         }
       }
       repetitions.push(row)
-      ctx.log(`startup rep ${rep}/${reps}: ${cases.map((c) => `${c.name.split(' (')[0]}${c.name.includes('packed') ? '*' : ''} ${row[c.name]}ms`).join(', ')}`)
+      ctx.log(
+        `startup rep ${rep}/${reps}: ${cases.map((c) => `${c.name.split(' (')[0]}${c.name.includes('packed') ? '*' : ''} ${row[c.name]}ms`).join(', ')}`,
+      )
     }
     const medians = Object.fromEntries([...samples].map(([name, values]) => [name, summary(values)]))
     const cpuMedians = Object.fromEntries([...cpuSamples].filter(([, v]) => v.length > 0).map(([name, values]) => [name, summary(values)]))
@@ -73,7 +88,11 @@ export async function startupBench(ctx: BenchContext): Promise<object> {
       params: {repetitions: reps, warmup: 1, order: 'interleaved, rotated each repetition', targetMs: 300},
       definition: 'wall clock from spawn to exit of the process, output captured through pipes',
       medians,
-      cpuMedians: {definition: 'user + system CPU seconds of the process (GNU time, 10 ms resolution), ms: less sensitive to other load on the machine than wall time; the JVM uses several threads, so its CPU can exceed its wall time', ...cpuMedians},
+      cpuMedians: {
+        definition:
+          'user + system CPU seconds of the process (GNU time, 10 ms resolution), ms: less sensitive to other load on the machine than wall time; the JVM uses several threads, so its CPU can exceed its wall time',
+        ...cpuMedians,
+      },
       loadAverageAtEnd: load.map((l) => round(l)),
       ratios: {definition: 'kafka-topics --version median / kreorg median (above 1: kreorg is faster)', ...ratios},
       targets: {

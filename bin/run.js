@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import {execute} from '@oclif/core'
+import {execute, settings} from '@oclif/core'
 import {existsSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 
@@ -15,5 +15,9 @@ async function testLoadOptions() {
   const {testLoadOptions} = await import(loader.href)
   return testLoadOptions(fileURLToPath(new URL('..', import.meta.url)))
 }
+
+// kreorg always runs its compiled dist/: with NODE_ENV=development or test, oclif would otherwise look
+// for TypeScript sources and warn on stderr of every command in an installed copy.
+settings.enableAutoTranspile = false
 
 await execute({dir: import.meta.url, loadOptions: await testLoadOptions()})

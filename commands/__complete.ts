@@ -19,11 +19,15 @@ export default class Complete extends BaseCommand<typeof Complete> {
     const words = this.argv.slice(this.argv.indexOf('--') + 1)
     const values = await dynamicValues(this.args.kind as DynamicKind, words, process.env).catch(() => [])
     const text = values.length > 0 ? `${values.join('\n')}\n` : ''
-    // A Kafka client may still hold sockets open: leave as soon as the answer is out.
+    // A Kafka client may still be retrying a connection past the budget: the shell waits for this
+    // process to end, so leave as soon as the answer is out.
+    // eslint-disable-next-line n/no-process-exit, unicorn/no-process-exit
     process.stdout.write(text, () => process.exit(0))
   }
 
+  /** A bad kind or a parse error: still nothing on stderr and exit 0, the shell just offers nothing. */
   protected override async catch(): Promise<unknown> {
+    // eslint-disable-next-line n/no-process-exit, unicorn/no-process-exit
     return process.exit(0)
   }
 }

@@ -6,14 +6,17 @@ import type {ConnectionOptions} from '../src/kafka/types.js'
 import {growAbortRefusal} from '../src/steps/grow/abort-guard.js'
 
 export default class Abort extends RunCommand<typeof Abort> {
-  static override summary = "Stop a run for good: undo its finished steps in reverse"
+  static override summary = 'Stop a run for good: undo its finished steps in reverse'
   static override description =
     "Runs each finished step's undo, newest first (for grow: lift the producers' pin, release the lease). " +
     'When a finished step cannot be undone (grow: add-partitions — Kafka cannot remove partitions), abort says so and ' +
     'finishes the remaining steps instead. A grow run whose topic already has more partitions than it started with is ' +
     'never rolled back: abort refuses (exit 7) and names `kreorg resume <run-id>`. Asks before changing anything unless --yes.'
 
-  static override examples = ['<%= config.bin %> abort 20261123-174512-grow-orders-3f9a', '<%= config.bin %> abort 20261123-174512-grow-orders-3f9a --yes --json']
+  static override examples = [
+    '<%= config.bin %> abort 20261123-174512-grow-orders-3f9a',
+    '<%= config.bin %> abort 20261123-174512-grow-orders-3f9a --yes --json',
+  ]
 
   static override args = {
     'run-id': Args.string({description: 'run to abort (see `kreorg runs`)', required: true}),

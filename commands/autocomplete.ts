@@ -6,9 +6,11 @@ export default class Autocomplete extends BaseCommand<typeof Autocomplete> {
   static override summary = 'Print the shell completion script for bash, zsh or fish'
   static override description = [
     'Completes commands, flags, fixed flag values, profile names, run ids, and topic names from the cluster the',
-    "command line would connect to (its --profile/--brokers, else the environment); topic lookups give up after 2 s",
-    'and then offer nothing. Load it in the current shell, or install it once:',
+    'command line would connect to (its --profile/--brokers, else the environment); topic lookups give up after 2 s',
+    '(KREORG_COMPLETE_TIMEOUT_MS) and then offer nothing. Load it in the current shell, or install it once:',
     '  bash: source <(kreorg autocomplete bash)   or   kreorg autocomplete bash > ~/.local/share/bash-completion/completions/kreorg',
+    // A zsh expression for the user to type, not a template.
+    // eslint-disable-next-line no-template-curly-in-string
     '  zsh:  source <(kreorg autocomplete zsh)    or   kreorg autocomplete zsh > "${fpath[1]}/_kreorg"',
     '  fish: kreorg autocomplete fish | source    or   kreorg autocomplete fish > ~/.config/fish/completions/kreorg.fish',
   ].join('\n')

@@ -58,7 +58,14 @@ export default class Demo extends BaseCommand<typeof Demo> {
 function summaryJson(result: DemoResult) {
   const {naive, kreorg} = result
   return {
-    naive: {violations: naive.violations, lost: naive.lost, duplicated: naive.duplicated, partitionsAfter: naive.partitionsAfter, pausedMs: 0, produced: naive.produced},
+    naive: {
+      violations: naive.violations,
+      lost: naive.lost,
+      duplicated: naive.duplicated,
+      partitionsAfter: naive.partitionsAfter,
+      pausedMs: 0,
+      produced: naive.produced,
+    },
     kreorg: {
       violations: kreorg.violations,
       lost: kreorg.lost,
@@ -89,7 +96,12 @@ function renderDemo(result: DemoResult): string {
     {alignRight: [1, 2]},
   )
   const perGroup = [naive, kreorg]
-    .flatMap((side) => Object.entries(side.groups).map(([group, r]) => `  ${group}: ${r.consumed} consumed, ${r.violations} violations, ${r.lost} lost, ${r.duplicated} duplicated${r.violatingKeys.length ? ` (e.g. ${r.violatingKeys.slice(0, 2).join(', ')})` : ''}`))
+    .flatMap((side) =>
+      Object.entries(side.groups).map(
+        ([group, r]) =>
+          `  ${group}: ${r.consumed} consumed, ${r.violations} violations, ${r.lost} lost, ${r.duplicated} duplicated${r.violatingKeys.length ? ` (e.g. ${r.violatingKeys.slice(0, 2).join(', ')})` : ''}`,
+      ),
+    )
     .join('\n')
   return `${table}\n\nper group:\n${perGroup}\n\nKafka ${result.kafka.version} (${result.kafka.mode}); demo took ${formatDuration(result.elapsedMs)}`
 }

@@ -13,7 +13,11 @@ import {renderGrowPlan} from '../src/ui/plan-view.js'
 import type {GrowSummary} from '../src/steps/grow/results.js'
 
 function renderNothingToDo(summary: GrowSummary): string {
-  return [`Nothing to do: ${summary.topic} already has ${summary.to} partitions.`, `Declared partition counts must say ${summary.to}:`, ...summary.declaredCounts.map((line) => `  - ${line}`)].join('\n')
+  return [
+    `Nothing to do: ${summary.topic} already has ${summary.to} partitions.`,
+    `Declared partition counts must say ${summary.to}:`,
+    ...summary.declaredCounts.map((line) => `  - ${line}`),
+  ].join('\n')
 }
 
 export default class Grow extends RunCommand<typeof Grow> {
@@ -43,8 +47,16 @@ export default class Grow extends RunCommand<typeof Grow> {
   static override flags = {
     to: Flags.integer({description: 'target partition count (must be above the current count)', required: true, min: 2}),
     'dry-run': Flags.boolean({description: 'print the plan (groups, lag, agents, keys that move) and change nothing'}),
-    group: Flags.string({char: 'g', description: 'drain only these groups (repeatable) [default: every group with offsets on the topic]', multiple: true}),
-    'ignore-group': Flags.string({description: 'do not wait for this group (repeatable); its unconsumed records may be read out of order', multiple: true, default: []}),
+    group: Flags.string({
+      char: 'g',
+      description: 'drain only these groups (repeatable) [default: every group with offsets on the topic]',
+      multiple: true,
+    }),
+    'ignore-group': Flags.string({
+      description: 'do not wait for this group (repeatable); its unconsumed records may be read out of order',
+      multiple: true,
+      default: [],
+    }),
     'drain-timeout': durationOption('give up draining after this long (producers are resumed)', 30 * 60_000),
     'ack-timeout': durationOption('how long to wait for producer agents to ack a command', 30_000),
     'quiet-period': durationOption('end offsets must stand still this long after the pause', 3_000),
@@ -55,16 +67,30 @@ export default class Grow extends RunCommand<typeof Grow> {
     ),
     'pickup-timeout': durationFlag({description: 'old name of --prime-timeout', hidden: true}),
     'trust-group': Flags.string({
-      description: "accept this group's assignment of the new partitions as proof of its position (kafkajs consumers without autoCommitInterval never commit on empty partitions) (repeatable)",
+      description:
+        "accept this group's assignment of the new partitions as proof of its position (kafkajs consumers without autoCommitInterval never commit on empty partitions) (repeatable)",
       multiple: true,
       default: [],
     }),
     'writer-lookback': durationOption('producer ids that wrote within this window count as active writers (writer inventory)', 10 * 60_000),
     'writer-scan': durationOption('scan batches written within this window for non-idempotent writers (producer id -1)', 2 * 60_000),
-    'ignore-producer': Flags.integer({description: 'a producer id known to be dead: leave it out of the writer inventory (repeatable)', multiple: true, default: []}),
-    'allow-non-idempotent': Flags.boolean({description: 'accept non-idempotent writes (producer id -1) when an agent itself is not idempotent', default: false}),
-    'no-producers': Flags.boolean({description: 'nothing writes to the topic: run with zero producer agents (refused otherwise)', default: false}),
-    'allow-streams': Flags.boolean({description: 'grow although Kafka Streams applications read the topic (their state of moved keys stays in the old task)', default: false}),
+    'ignore-producer': Flags.integer({
+      description: 'a producer id known to be dead: leave it out of the writer inventory (repeatable)',
+      multiple: true,
+      default: [],
+    }),
+    'allow-non-idempotent': Flags.boolean({
+      description: 'accept non-idempotent writes (producer id -1) when an agent itself is not idempotent',
+      default: false,
+    }),
+    'no-producers': Flags.boolean({
+      description: 'nothing writes to the topic: run with zero producer agents (refused otherwise)',
+      default: false,
+    }),
+    'allow-streams': Flags.boolean({
+      description: 'grow although Kafka Streams applications read the topic (their state of moved keys stays in the old task)',
+      default: false,
+    }),
     'post-check-window': durationOption('how long post-check waits for records written after resume', 10_000),
     'replica-assignment': Flags.file({description: 'file with one line of comma-separated broker ids per new partition', exists: true}),
     ...controlFlags,
@@ -103,7 +129,17 @@ export default class Grow extends RunCommand<typeof Grow> {
     // Pipelines run `grow --to N` every time: a topic already at N is success, not a refusal.
     const done = await growAlreadyAtTarget(this.connectionOptions(), inputs)
     if (done) {
-      if (this.jsonMode) this.printJson({event: 'run:done', runId: null, step: null, ts: new Date().toISOString(), durationMs: 0, alreadyDone: true, nothingToDo: true, summary: done})
+      if (this.jsonMode)
+        this.printJson({
+          event: 'run:done',
+          runId: null,
+          step: null,
+          ts: new Date().toISOString(),
+          durationMs: 0,
+          alreadyDone: true,
+          nothingToDo: true,
+          summary: done,
+        })
       else process.stdout.write(`${renderNothingToDo(done)}\n`)
       return
     }

@@ -7,7 +7,7 @@ import {renderTopicLag} from '../src/ui/lag-view.js'
 import {watchLoop} from '../src/ui/watch.js'
 
 export default class Lag extends KafkaCommand<typeof Lag> {
-  static override summary = 'Show every consumer group\'s lag on a topic, per partition'
+  static override summary = "Show every consumer group's lag on a topic, per partition"
   static override description =
     'Lists each consumer group with committed offsets on the topic: state, members, lag per partition and total. ' +
     'End offsets are read fresh from the partition leaders (ListOffsets), never from cached metadata.'

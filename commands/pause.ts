@@ -26,11 +26,22 @@ export default class Pause extends KafkaCommand<typeof Pause> {
 
   public async run(): Promise<void> {
     const secret = controlSecret(this.flags['control-secret-env'])
-    const channel = await ControlChannel.open(this.connectionOptions(), {controlTopic: this.flags['control-topic'], create: true, ...(secret ? {secret} : {})})
+    const channel = await ControlChannel.open(this.connectionOptions(), {
+      controlTopic: this.flags['control-topic'],
+      create: true,
+      ...(secret ? {secret} : {}),
+    })
     this.onCleanup(() => channel.close())
     const result = await manualPause(channel, this.args.topic, {leaseMs: this.flags.lease, ackTimeoutMs: this.flags['ack-timeout']})
     if (this.jsonMode) {
-      this.printJson({event: 'paused', topic: result.topic, runId: result.runId, epoch: result.epoch, leaseExpiresAt: new Date(result.leaseExpiresAt).toISOString(), agents: result.acks.map((a) => a.agentId)})
+      this.printJson({
+        event: 'paused',
+        topic: result.topic,
+        runId: result.runId,
+        epoch: result.epoch,
+        leaseExpiresAt: new Date(result.leaseExpiresAt).toISOString(),
+        agents: result.acks.map((a) => a.agentId),
+      })
       return
     }
     process.stdout.write(

@@ -11,7 +11,11 @@ export default class Producers extends KafkaCommand<typeof Producers> {
     'Shows every kreorg producer agent (or those of one topic): state (running, paused, stale), the partition count its producer uses, ' +
     'records it holds while paused, host, last heartbeat and the run that paused it, plus the topic lease. Read-only: never creates the control topic.'
 
-  static override examples = ['<%= config.bin %> producers', '<%= config.bin %> producers orders --json', '<%= config.bin %> producers -o yaml']
+  static override examples = [
+    '<%= config.bin %> producers',
+    '<%= config.bin %> producers orders --json',
+    '<%= config.bin %> producers -o yaml',
+  ]
 
   static override args = {
     topic: Args.string({description: 'only agents producing to this topic'}),

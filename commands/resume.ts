@@ -6,7 +6,7 @@ export default class Resume extends RunCommand<typeof Resume> {
   static override summary = 'Continue an interrupted or failed run from its last finished step'
   static override description =
     'Validates the checkpoint first and refuses (exit 2, file untouched) when it is damaged, from an unknown schema version, ' +
-    "or when the runbook changed since the run started. Finished steps are not run again; the step that was running is re-run (steps re-read live state). " +
+    'or when the runbook changed since the run started. Finished steps are not run again; the step that was running is re-run (steps re-read live state). ' +
     'Connects to the brokers the run started with unless --brokers/KAFKA_BROKERS is given.'
 
   static override examples = ['<%= config.bin %> resume 20261123-174512-grow-orders-3f9a', '<%= config.bin %> resume --latest --yes']

@@ -11,7 +11,12 @@ export default class Runs extends KafkaCommand<typeof Runs> {
     'Each run with its runbook, topic, status, current step and times. A run whose process died (SIGKILL, power loss) shows as interrupted: continue it with `kreorg resume <run-id>`. ' +
     'With --state kafka, runs mirrored to the control topic from any machine are listed too (deduplicated by run id; `source` says where each was found).'
 
-  static override examples = ['<%= config.bin %> runs', '<%= config.bin %> runs --json', '<%= config.bin %> runs -o yaml', '<%= config.bin %> runs --state kafka']
+  static override examples = [
+    '<%= config.bin %> runs',
+    '<%= config.bin %> runs --json',
+    '<%= config.bin %> runs -o yaml',
+    '<%= config.bin %> runs --state kafka',
+  ]
 
   static override flags = {
     'state-dir': stateDirFlag,

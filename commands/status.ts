@@ -13,7 +13,11 @@ export default class Status extends KafkaCommand<typeof Status> {
   static override description =
     'Reads the checkpoint only and never changes the run; it connects to Kafka only with --state kafka (then the newer of the local and the mirrored copy is shown). Without a run id, shows the newest run.'
 
-  static override examples = ['<%= config.bin %> status --latest', '<%= config.bin %> status 20261123-174512-grow-orders-3f9a --json', '<%= config.bin %> status --latest -o yaml']
+  static override examples = [
+    '<%= config.bin %> status --latest',
+    '<%= config.bin %> status 20261123-174512-grow-orders-3f9a --json',
+    '<%= config.bin %> status --latest -o yaml',
+  ]
 
   static override args = {
     'run-id': Args.string({description: 'run to show (see `kreorg runs`)'}),

@@ -37,13 +37,24 @@ export default class Unpause extends KafkaCommand<typeof Unpause> {
   public async run(): Promise<void> {
     const {topic} = this.args
     const secret = controlSecret(this.flags['control-secret-env'])
-    const channel = await ControlChannel.open(this.connectionOptions(), {controlTopic: this.flags['control-topic'], create: true, ...(secret ? {secret} : {})})
+    const channel = await ControlChannel.open(this.connectionOptions(), {
+      controlTopic: this.flags['control-topic'],
+      create: true,
+      ...(secret ? {secret} : {}),
+    })
     this.onCleanup(() => channel.close())
     const grow = unfinishedGrowRun(channel, topic)
     if (grow && !this.flags.force) {
-      throw new KreorgError('precondition', `grow run ${grow.runId} on ${topic} is unfinished: its producers are ${grow.state} to the old partition count until it finishes`, {
-        suggestions: [`kreorg resume ${grow.runId} finishes it safely (proves consumer positions, then resumes with the new count)`, `--force lifts the pin now: ${forceUnpauseRisk(topic, grow.runId)}`],
-      })
+      throw new KreorgError(
+        'precondition',
+        `grow run ${grow.runId} on ${topic} is unfinished: its producers are ${grow.state} to the old partition count until it finishes`,
+        {
+          suggestions: [
+            `kreorg resume ${grow.runId} finishes it safely (proves consumer positions, then resumes with the new count)`,
+            `--force lifts the pin now: ${forceUnpauseRisk(topic, grow.runId)}`,
+          ],
+        },
+      )
     }
     if (grow) {
       process.stderr.write(`Warning: --force: ${forceUnpauseRisk(topic, grow.runId)}\n`)
@@ -51,15 +62,34 @@ export default class Unpause extends KafkaCommand<typeof Unpause> {
       const partitions = (await cluster.describeTopic(topic)).partitions.length
       const result = await forceUnpause(channel, topic, {runId: grow.runId, partitions, ackTimeoutMs: this.flags['ack-timeout']})
       if (this.jsonMode) {
-        this.printJson({event: 'resumed', topic, runId: result.runId, epoch: result.epoch, forced: true, partitions, agents: result.acks.map((a) => ({agentId: a.agentId, partitionCount: a.partitionCount}))})
+        this.printJson({
+          event: 'resumed',
+          topic,
+          runId: result.runId,
+          epoch: result.epoch,
+          forced: true,
+          partitions,
+          agents: result.acks.map((a) => ({agentId: a.agentId, partitionCount: a.partitionCount})),
+        })
         return
       }
-      process.stdout.write(`resumed ${topic} with ${partitions} partitions, pin of run ${result.runId} lifted: ${result.acks.length} agent(s) acked\n`)
+      process.stdout.write(
+        `resumed ${topic} with ${partitions} partitions, pin of run ${result.runId} lifted: ${result.acks.length} agent(s) acked\n`,
+      )
       return
     }
-    const result = await manualUnpause(channel, topic, {ackTimeoutMs: this.flags['ack-timeout'], ...(this.flags['run-id'] ? {runId: this.flags['run-id']} : {})})
+    const result = await manualUnpause(channel, topic, {
+      ackTimeoutMs: this.flags['ack-timeout'],
+      ...(this.flags['run-id'] ? {runId: this.flags['run-id']} : {}),
+    })
     if (this.jsonMode) {
-      this.printJson({event: 'resumed', topic: result.topic, runId: result.runId, epoch: result.epoch, agents: result.acks.map((a) => ({agentId: a.agentId, partitionCount: a.partitionCount}))})
+      this.printJson({
+        event: 'resumed',
+        topic: result.topic,
+        runId: result.runId,
+        epoch: result.epoch,
+        agents: result.acks.map((a) => ({agentId: a.agentId, partitionCount: a.partitionCount})),
+      })
       return
     }
     process.stdout.write(`resumed ${result.topic}: ${result.acks.length} agent(s) acked (run ${result.runId})\n`)

@@ -6,7 +6,11 @@ import {gcd} from '../../src/kafka/murmur2.js'
 import {positiveHashWith} from '../../src/kafka/partitioners.js'
 import {keyId, type KeyedRecord} from '../../src/kafka/key-analysis.js'
 
-export function keyMovementBefore(records: readonly KeyedRecord[], from: number, to: number): {sampledKeys: number; moved: number; movedRecords: number; uniformEstimate: number} {
+export function keyMovementBefore(
+  records: readonly KeyedRecord[],
+  from: number,
+  to: number,
+): {sampledKeys: number; moved: number; movedRecords: number; uniformEstimate: number} {
   const perKey = new Map<string, {hash: number; records: number}>()
   for (const record of records) {
     if (record.key === null) continue

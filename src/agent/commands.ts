@@ -188,13 +188,21 @@ export class CommandFollower {
     void heartbeats.beat()
   }
 
-  private async ack(gate: TopicGate, state: AckState, command: Command, partitionCount: number, canaryCount = partitionCount): Promise<void> {
+  private async ack(
+    gate: TopicGate,
+    state: AckState,
+    command: Command,
+    partitionCount: number,
+    canaryCount = partitionCount,
+  ): Promise<void> {
     const {producer, feed, agentId, events} = this.options
     const partitionMetadata = producer.partitionsFor(gate.topic, canaryCount)
     const canary = canaryCount > 0 ? producer.partitionsOfKeys(gate.topic, command.canaryKeys ?? [], partitionMetadata) : {}
     const seen = producer.partitionCount(gate.topic)
     const warning =
-      command.targetPartitions !== undefined && seen < command.targetPartitions ? `producer sees ${seen} partitions, expected ${command.targetPartitions}` : undefined
+      command.targetPartitions !== undefined && seen < command.targetPartitions
+        ? `producer sees ${seen} partitions, expected ${command.targetPartitions}`
+        : undefined
     if (warning) events.warn(`${gate.topic}: ${warning}`)
     const ack: Ack = {
       v: PROTOCOL_VERSION,
@@ -242,7 +250,9 @@ export class CommandFollower {
     if (!force && this.pauseDeadline(gate) > Date.now()) return
     events.warn(
       `resuming ${gate.topic} by itself: ${reason}` +
-        (gate.pinned ? `; keyed records keep the ${gate.pinned}-partition layout until \`kreorg resume ${gate.runId}\` (or \`kreorg unpause ${gate.topic}\`) switches them` : ''),
+        (gate.pinned
+          ? `; keyed records keep the ${gate.pinned}-partition layout until \`kreorg resume ${gate.runId}\` (or \`kreorg unpause ${gate.topic}\`) switches them`
+          : ''),
     )
     // Partitions may have been added before the orchestrator vanished: never resume with stale metadata.
     await producer.refresh(undefined)

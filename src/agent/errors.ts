@@ -17,7 +17,9 @@ export class HeldSendsFullError extends Error {
     readonly maxHeldSends: number,
     readonly topics: readonly string[],
   ) {
-    super(`kreorg agent: ${held} records are already held while ${topics.join(', ')} ${topics.length === 1 ? 'is' : 'are'} paused; a send of ${records} more would exceed maxHeldSends ${maxHeldSends}`)
+    super(
+      `kreorg agent: ${held} records are already held while ${topics.join(', ')} ${topics.length === 1 ? 'is' : 'are'} paused; a send of ${records} more would exceed maxHeldSends ${maxHeldSends}`,
+    )
   }
 }
 

@@ -3,8 +3,10 @@
  * queue; closing a topic waits for the sends already in flight and for open transactions, so that
  * once `close` resolves nothing more is written to it.
  */
+import type {RecordMetadata} from '../kafka/client.js'
 import {HeldSends} from './held-sends.js'
 import {InFlight} from './in-flight.js'
+import type {HeldBatch} from './release.js'
 import type {AgentLifecycle} from './options.js'
 import type {TransactionTracker} from './transactions.js'
 
@@ -41,7 +43,16 @@ export class PauseGates {
   constructor(private readonly options: PauseGatesOptions) {
     this.held = options.held
     for (const topic of options.topics) {
-      this.gates.set(topic, {topic, open: false, paused: false, runId: undefined, epoch: undefined, leaseExpiresAt: undefined, pinned: undefined, inFlight: new InFlight()})
+      this.gates.set(topic, {
+        topic,
+        open: false,
+        paused: false,
+        runId: undefined,
+        epoch: undefined,
+        leaseExpiresAt: undefined,
+        pinned: undefined,
+        inFlight: new InFlight(),
+      })
     }
   }
 
@@ -69,13 +80,26 @@ export class PauseGates {
 
   /**
    * Whether a send to `topics` may go now: undefined if they are open and nothing earlier is held for
-   * them, else the wait for it (a promise, so a send that may go never pays for one). The wait rejects
-   * with HeldSendsFullError past the cap, SendDeadlineError once held for `timeoutMs`.
+   * them (so a send that may go never pays for a promise), else the held send's outcome: its record
+   * metadata once released and written. Rejects with HeldSendsFullError past the cap, with
+   * SendDeadlineError once held for `timeoutMs`.
    */
-  admit(topics: readonly string[], records: number, timeoutMs?: number): Promise<void> | undefined {
+  admitSend(
+    topics: readonly string[],
+    records: number,
+    timeoutMs: number | undefined,
+    payload: HeldBatch,
+  ): Promise<RecordMetadata[]> | undefined {
     if (this.options.lifecycle.closed) throw new Error('kreorg agent is closed')
     if (this.isOpen(topics) && !this.held.holdsAny(topics)) return undefined
-    return this.held.hold(topics, records, timeoutMs)
+    return this.held.hold(topics, records, timeoutMs, payload)
+  }
+
+  /** Resolves when everything held for `topics` before now is written and the topics are open. */
+  async admit(topics: readonly string[]): Promise<void> {
+    if (this.options.lifecycle.closed) throw new Error('kreorg agent is closed')
+    if (this.isOpen(topics) && !this.held.holdsAny(topics)) return
+    await this.held.hold(topics, 0)
   }
 
   /** Runs a send, counted as in flight on its topics until it settles. */

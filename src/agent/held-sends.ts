@@ -4,18 +4,26 @@
  * call to the same topic. Releasing compacts the queue in place: O(n) per release, never a shift or
  * splice per send. A hard cap fails new sends fast; a send whose deadline passes leaves the queue
  * without moving the others.
+ *
+ * With a `release` hand-off (the agent's Releaser), released sends are not let go one by one: they
+ * are handed over in order and stay counted (so later sends queue behind them) until the releaser
+ * finishes them, because kafkajs may reorder sends that run concurrently.
  */
+import type {RecordMetadata} from '../kafka/client.js'
 import {HeldSendsFullError, SendDeadlineError} from './errors.js'
 import {DEFAULT_MAX_HELD_SENDS} from './options.js'
+import type {HeldBatch} from './release.js'
 
-interface HeldSend {
-  topics: readonly string[]
-  records: number
-  resolve: () => void
+export interface HeldSend {
+  readonly topics: readonly string[]
+  readonly records: number
+  /** What to send once released; absent for a caller that only waits its turn (a transaction's begin). */
+  readonly payload: HeldBatch | undefined
+  resolve: (metadata: RecordMetadata[]) => void
   reject: (error: Error) => void
   timer: NodeJS.Timeout | undefined
-  /** Let through, failed or timed out: no longer counted, skipped (and dropped) by the next pass. */
-  settled: boolean
+  /** queued → releasing (handed over, still counted) → done. */
+  state: 'queued' | 'releasing' | 'done'
 }
 
 interface TopicHeld {
@@ -29,13 +37,15 @@ export interface HeldSendsOptions {
   /** Records held at most; a send that would exceed it fails at once with HeldSendsFullError (default 100000). */
   maxRecords?: number
   warn: (message: string) => void
+  /** Takes released sends in call order and finishes each (`finish`); without it they are let go at once. */
+  release?: (sends: HeldSend[]) => void
 }
 
 export type TopicsOpen = (topics: readonly string[]) => boolean
 
 export class HeldSends {
   private queue: HeldSend[] = []
-  /** Entries of `queue` already settled by a deadline, dropped at the next pass. */
+  /** Entries of `queue` already finished by a deadline, dropped at the next pass. */
   private dropped = 0
   private total = 0
   private readonly byTopic = new Map<string, TopicHeld>()
@@ -45,7 +55,7 @@ export class HeldSends {
 
   constructor(private readonly options: HeldSendsOptions) {}
 
-  /** Records held, all topics. */
+  /** Records held (queued or being released), all topics. */
   get records(): number {
     return this.total
   }
@@ -61,24 +71,27 @@ export class HeldSends {
   }
 
   /**
-   * Queues a send; resolves when `release` lets it through. Rejects at once with HeldSendsFullError
-   * past the cap, with SendDeadlineError if still held after `timeoutMs`, and on `rejectAll`.
+   * Queues a send; resolves with its record metadata once released and sent (with [] for a send
+   * without payload). Rejects at once with HeldSendsFullError past the cap, with SendDeadlineError
+   * if still queued after `timeoutMs`, and on `rejectAll`.
    */
-  hold(topics: readonly string[], records: number, timeoutMs?: number): Promise<void> {
+  hold(topics: readonly string[], records: number, timeoutMs?: number, payload?: HeldBatch): Promise<RecordMetadata[]> {
     const {limit, maxRecords = DEFAULT_MAX_HELD_SENDS, warn} = this.options
     if (this.total + records > maxRecords) return Promise.reject(new HeldSendsFullError(this.total, records, maxRecords, topics))
     if (!this.warned && this.total + records > limit) {
       this.warned = true
       warn(`${this.total + records} records held while paused (limit ${limit}): callers are held back until resume`)
     }
-    return new Promise<void>((resolve, reject) => {
-      const send: HeldSend = {topics, records, resolve, reject, timer: undefined, settled: false}
+    return new Promise<RecordMetadata[]>((resolve, reject) => {
+      const send: HeldSend = {topics, records, payload, resolve, reject, timer: undefined, state: 'queued'}
       if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
         send.timer = setTimeout(() => this.expire(send, timeoutMs), Math.max(0, timeoutMs))
         send.timer.unref?.()
       }
       this.queue.push(send)
       this.count(send, 1)
+      // Topics open but earlier sends still being released: this one joins them at once.
+      if (this.options.release && this.isOpen(topics)) this.schedulePass()
     })
   }
 
@@ -87,9 +100,8 @@ export class HeldSends {
     this.isOpen = isOpen
     const queue = this.queue
     const blocked = new Set<string>()
-    // Most sends write one topic: ask the gates once per topic, and settle counters once per topic at the end.
+    // Most sends write one topic: ask the gates once per topic.
     const openTopic = new Map<string, boolean>()
-    const released = new Map<string, TopicHeld>()
     const releasable = (send: HeldSend): boolean => {
       if (send.topics.length !== 1) return isOpen(send.topics) && (blocked.size === 0 || !send.topics.some((topic) => blocked.has(topic)))
       const topic = send.topics[0]!
@@ -97,22 +109,15 @@ export class HeldSends {
       if (open === undefined) openTopic.set(topic, (open = isOpen(send.topics)))
       return open && !blocked.has(topic)
     }
+    const handOver: HeldSend[] = []
     let kept = 0
     for (let i = 0; i < queue.length; i++) {
       const send = queue[i]!
-      if (send.settled) continue
+      if (send.state !== 'queued') continue
       if (releasable(send)) {
-        send.settled = true
+        send.state = 'releasing'
         if (send.timer) clearTimeout(send.timer)
-        this.total -= send.records
-        for (const topic of send.topics) {
-          const sum = released.get(topic)
-          if (sum) {
-            sum.sends++
-            sum.records += send.records
-          } else released.set(topic, {sends: 1, records: send.records})
-        }
-        send.resolve()
+        handOver.push(send)
       } else {
         for (const topic of send.topics) blocked.add(topic)
         queue[kept++] = send
@@ -120,6 +125,38 @@ export class HeldSends {
     }
     queue.length = kept
     this.dropped = 0
+    if (handOver.length === 0) return
+    if (this.options.release) this.options.release(handOver)
+    else this.letGo(handOver)
+  }
+
+  /** Without a releaser: every released send goes at once. */
+  private letGo(sends: HeldSend[]): void {
+    this.written(sends, () => [])
+  }
+
+  /**
+   * The releaser wrote these sends: each gets its own metadata. Counters are settled once per topic
+   * (not per send) before any caller resumes, so a caller's next send does not queue behind its own.
+   */
+  written(sends: readonly HeldSend[], metadataOf: (send: HeldSend, index: number) => RecordMetadata[]): void {
+    const released = new Map<string, TopicHeld>()
+    const fresh = new Uint8Array(sends.length)
+    for (let i = 0; i < sends.length; i++) {
+      const send = sends[i]!
+      if (send.state === 'done') continue
+      fresh[i] = 1
+      send.state = 'done'
+      if (send.timer) clearTimeout(send.timer)
+      this.total -= send.records
+      for (const topic of send.topics) {
+        const sum = released.get(topic)
+        if (sum) {
+          sum.sends++
+          sum.records += send.records
+        } else released.set(topic, {sends: 1, records: send.records})
+      }
+    }
     for (const [topic, sum] of released) {
       const held = this.byTopic.get(topic)
       if (!held) continue
@@ -128,6 +165,23 @@ export class HeldSends {
       if (held.sends <= 0) this.byTopic.delete(topic)
     }
     if (this.total < this.options.limit) this.warned = false
+    for (let i = 0; i < sends.length; i++) if (fresh[i]) sends[i]!.resolve(metadataOf(sends[i]!, i))
+  }
+
+  /** The releaser is done with a send: it was written (its metadata) or failed. */
+  finish(send: HeldSend, outcome: {metadata: RecordMetadata[]} | {error: Error}): void {
+    if (send.state === 'done') return
+    this.settle(send)
+    if ('error' in outcome) send.reject(outcome.error)
+    else send.resolve(outcome.metadata)
+    if (this.total < this.options.limit) this.warned = false
+  }
+
+  /** Released sends the releaser could not send because a topic closed again: back to the head of the queue, in order. */
+  requeue(sends: HeldSend[]): void {
+    for (const send of sends) send.state = 'queued'
+    this.queue = sends.concat(this.queue.filter((send) => send.state === 'queued'))
+    this.dropped = 0
   }
 
   /** Fails every held send (their records were never sent) and empties the queue. */
@@ -136,34 +190,37 @@ export class HeldSends {
     this.queue = []
     this.dropped = 0
     for (const send of queue) {
-      if (send.settled) continue
+      if (send.state !== 'queued') continue
       this.settle(send)
       send.reject(error)
     }
   }
 
   private expire(send: HeldSend, timeoutMs: number): void {
-    if (send.settled) return
+    if (send.state !== 'queued') return
     this.settle(send)
     send.reject(new SendDeadlineError(timeoutMs, send.topics))
     this.dropped++
     // Compacting only once half the queue is dead keeps many expiring sends O(1) each.
     if (this.dropped * 2 > this.queue.length) {
-      this.queue = this.queue.filter((entry) => !entry.settled)
+      this.queue = this.queue.filter((entry) => entry.state === 'queued')
       this.dropped = 0
     }
     // Later sends were waiting behind this one only on its open topics (a multi-topic batch): let them go.
-    if (send.topics.some((topic) => this.isOpen([topic])) && !this.passScheduled) {
-      this.passScheduled = true
-      setImmediate(() => {
-        this.passScheduled = false
-        this.release(this.isOpen)
-      })
-    }
+    if (send.topics.some((topic) => this.isOpen([topic]))) this.schedulePass()
+  }
+
+  private schedulePass(): void {
+    if (this.passScheduled) return
+    this.passScheduled = true
+    setImmediate(() => {
+      this.passScheduled = false
+      this.release(this.isOpen)
+    })
   }
 
   private settle(send: HeldSend): void {
-    send.settled = true
+    send.state = 'done'
     if (send.timer) clearTimeout(send.timer)
     this.count(send, -1)
   }

@@ -42,6 +42,7 @@ import {
   type ProducerAgentOptions,
 } from './options.js'
 import {AgentProducer} from './producer.js'
+import {Releaser} from './release.js'
 import {TransactionTracker} from './transactions.js'
 
 export type {AgentTopicState, Ack, Command} from '../control/schema.js'
@@ -82,6 +83,7 @@ export class ProducerAgent extends EventEmitter<AgentEventMap> {
   private readonly producer: AgentProducer
   private readonly heartbeats: Heartbeats
   private readonly follower: CommandFollower
+  private readonly releaser: Releaser
 
   constructor(private readonly options: ProducerAgentOptions) {
     super()
@@ -95,9 +97,12 @@ export class ProducerAgent extends EventEmitter<AgentEventMap> {
     const events = new AgentEvents(this, options.logger ?? consoleLogger)
     const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS
     const controlTopic = options.controlTopic ?? DEFAULT_CONTROL_TOPIC
-    this.heartbeatFeed = new ControlFeed(new ControlLog(kafka, {topic: heartbeatTopicOf(controlTopic), role: 'agent-heartbeats', topicConfig: HEARTBEAT_TOPIC_CONFIG}), {
-      secret: options.secret,
-    })
+    this.heartbeatFeed = new ControlFeed(
+      new ControlLog(kafka, {topic: heartbeatTopicOf(controlTopic), role: 'agent-heartbeats', topicConfig: HEARTBEAT_TOPIC_CONFIG}),
+      {
+        secret: options.secret,
+      },
+    )
     this.feed = new ControlFeed(new ControlLog(kafka, {topic: controlTopic, role: 'agent', topicConfig: CONTROL_TOPIC_CONFIG}), {
       secret: options.secret,
       onIgnored: (record, reason) => {
@@ -105,6 +110,15 @@ export class ProducerAgent extends EventEmitter<AgentEventMap> {
         if (!/^(ack|agent|run)\//.test(reason)) events.warn(`control topic offset ${record.offset}: ignored: ${reason}`)
       },
     })
+    // Held sends are written in merged batches, one after another: kafkajs may reorder concurrent sends.
+    const releaser = (this.releaser = new Releaser({
+      held: () => this.gates.held,
+      isOpen: (topics) => this.gates.isOpen(topics),
+      lifecycle,
+      sendBatch: (batch, topics) => this.gates.track(topics, () => this.producer.producer.sendBatch(batch)),
+      capture: (topic, messages) => this.producer.capture(topic, messages),
+      warn: (message) => events.warn(message),
+    }))
     this.transactions = new TransactionTracker({
       kafka,
       manages: (topic) => this.gates.has(topic),
@@ -117,7 +131,12 @@ export class ProducerAgent extends EventEmitter<AgentEventMap> {
       topics: this.topics,
       lifecycle,
       transactions: this.transactions,
-      held: new HeldSends({limit: options.bufferLimit ?? DEFAULT_BUFFER_LIMIT, maxRecords: options.maxHeldSends ?? DEFAULT_MAX_HELD_SENDS, warn: (message) => events.warn(message)}),
+      held: new HeldSends({
+        limit: options.bufferLimit ?? DEFAULT_BUFFER_LIMIT,
+        maxRecords: options.maxHeldSends ?? DEFAULT_MAX_HELD_SENDS,
+        warn: (message) => events.warn(message),
+        release: (sends) => releaser.accept(sends),
+      }),
       onOpened: () => void this.heartbeats.beat(),
     })
     this.producer = new AgentProducer({
@@ -131,14 +150,30 @@ export class ProducerAgent extends EventEmitter<AgentEventMap> {
     })
     this.partitionerName = this.producer.partitionerName
     this.heartbeats = new Heartbeats({
-      identity: {agentId: this.agentId, clientId: options.clientId, topics: this.topics, version: packageVersion(), partitioner: this.partitionerName, heartbeatMs, startedAt: Date.now()},
+      identity: {
+        agentId: this.agentId,
+        clientId: options.clientId,
+        topics: this.topics,
+        version: packageVersion(),
+        partitioner: this.partitionerName,
+        heartbeatMs,
+        startedAt: Date.now(),
+      },
       feed: this.heartbeatFeed,
       states: () => Object.fromEntries(this.topics.map((topic) => [topic, this.topicState(topic)])),
       producer: () => ({producerId: this.producer.producerId ?? -1, idempotent: this.producer.idempotent, lastWrite: {...this.lastWrite}}),
       lifecycle,
       events,
     })
-    this.follower = new CommandFollower({agentId: this.agentId, feed: this.feed, gates: this.gates, producer: this.producer, heartbeats: this.heartbeats, lifecycle, events})
+    this.follower = new CommandFollower({
+      agentId: this.agentId,
+      feed: this.feed,
+      gates: this.gates,
+      producer: this.producer,
+      heartbeats: this.heartbeats,
+      lifecycle,
+      events,
+    })
   }
 
   /** Connects the producer, reads the control topic to its end (so it starts paused during a pause), then heartbeats. */
@@ -168,9 +203,13 @@ export class ProducerAgent extends EventEmitter<AgentEventMap> {
    * longer than its deadline (`options.timeoutMs`, else `sendTimeoutMs`).
    */
   async send(record: ProducerRecord, options: SendOptions = {}): Promise<RecordMetadata[]> {
-    const held = this.gates.admit([record.topic], record.messages.length, options.timeoutMs ?? this.options.sendTimeoutMs)
-    if (held) await held
-    const metadata = await this.gates.track([record.topic], () => this.producer.producer.send(record))
+    const held = this.gates.admitSend([record.topic], record.messages.length, options.timeoutMs ?? this.options.sendTimeoutMs, {
+      acks: record.acks,
+      timeout: record.timeout,
+      compression: record.compression,
+      topicMessages: [{topic: record.topic, messages: record.messages}],
+    })
+    const metadata = held ? await held : await this.gates.track([record.topic], () => this.producer.producer.send(record))
     this.noteWrites(metadata)
     return metadata
   }
@@ -179,9 +218,13 @@ export class ProducerAgent extends EventEmitter<AgentEventMap> {
   async sendBatch(batch: ProducerBatch, options: SendOptions = {}): Promise<RecordMetadata[]> {
     const topics = [...new Set((batch.topicMessages ?? []).map((t) => t.topic))]
     const records = (batch.topicMessages ?? []).reduce((sum, t) => sum + t.messages.length, 0)
-    const held = this.gates.admit(topics, records, options.timeoutMs ?? this.options.sendTimeoutMs)
-    if (held) await held
-    const metadata = await this.gates.track(topics, () => this.producer.producer.sendBatch(batch))
+    const held = this.gates.admitSend(topics, records, options.timeoutMs ?? this.options.sendTimeoutMs, {
+      acks: batch.acks,
+      timeout: batch.timeout,
+      compression: batch.compression,
+      topicMessages: batch.topicMessages ?? [],
+    })
+    const metadata = held ? await held : await this.gates.track(topics, () => this.producer.producer.sendBatch(batch))
     this.noteWrites(metadata)
     return metadata
   }
@@ -206,7 +249,7 @@ export class ProducerAgent extends EventEmitter<AgentEventMap> {
    * not held, or the transaction could never finish.
    */
   async transaction(): Promise<Transaction> {
-    await this.gates.admit([...this.topics], 0)
+    await this.gates.admit([...this.topics])
     return this.transactions.begin(this.producer.producer)
   }
 
@@ -247,6 +290,8 @@ export class ProducerAgent extends EventEmitter<AgentEventMap> {
     if (this.lifecycle.closed) return
     this.heartbeats.stop()
     this.follower.stop()
+    // Sends a resume released are written first; sends still held by a pause are rejected below.
+    await this.releaser.drained()
     await this.gates.inFlightSettled()
     this.lifecycle.closed = true
     this.gates.held.rejectAll(new Error('kreorg agent closed while the send was held by a pause; the records were not sent'))

@@ -81,7 +81,9 @@ export function packageVersion(): string {
 }
 
 export function defaultAgentId(): string {
-  const host = hostname().replace(/[^a-zA-Z0-9._-]/g, '_').slice(0, 100)
+  const host = hostname()
+    .replace(/[^a-zA-Z0-9._-]/g, '_')
+    .slice(0, 100)
   return `${host}-${process.pid}-${randomBytes(3).toString('hex')}`
 }
 

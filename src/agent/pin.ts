@@ -18,9 +18,20 @@ export function visiblePartitions(partitions: PartitionMetadata[], pinned: numbe
   return pinned === undefined ? partitions : partitions.filter((p) => p.partitionId < pinned)
 }
 
-/** A partitioner factory for the producer that hands `partition` only the partitions the pin leaves visible. */
-export function pinnedPartitioner(partition: Partition, pinnedFor: (topic: string) => number | undefined): ICustomPartitioner {
-  return () => (args) => partition({...args, partitionMetadata: visiblePartitions(args.partitionMetadata, pinnedFor(args.topic))})
+/**
+ * A partitioner factory for the producer that hands `partition` only the partitions the pin leaves
+ * visible, and reports what it chose (so merged releases can tell each caller where its records went).
+ */
+export function pinnedPartitioner(
+  partition: Partition,
+  pinnedFor: (topic: string) => number | undefined,
+  onPartitioned?: (topic: string, message: Message, partition: number) => void,
+): ICustomPartitioner {
+  return () => (args) => {
+    const chosen = partition({...args, partitionMetadata: visiblePartitions(args.partitionMetadata, pinnedFor(args.topic))})
+    onPartitioned?.(args.topic, args.message, chosen)
+    return chosen
+  }
 }
 
 /** The partition `partition` picks for a keyed record among these partitions. */

@@ -2,13 +2,19 @@
  * The application's producer as the agent runs it: created with the pinned partitioner, its
  * metadata kept current on demand, and the partition any key would get right now.
  */
-import type {KafkaClient, PartitionMetadata, Producer, ProducerConfig} from '../kafka/client.js'
+import type {KafkaClient, Message, PartitionMetadata, Producer, ProducerConfig} from '../kafka/client.js'
 import {Partitioners} from '../kafka/client.js'
 import {createTrackedProducer, type ProducerMetadataHandle} from '../kafka/producer-metadata.js'
 import type {AgentEvents} from './events.js'
 import {errorMessage, sleep} from './options.js'
 import {partitionOfKey, partitionerNameOf, pinnedPartitioner, syntheticPartitions, type Partition} from './pin.js'
 import {captureProducerCluster, watchProducerIds} from './producer-id.js'
+
+interface PartitionCapture {
+  messages: readonly Message[]
+  partitions: Int32Array
+  next: number
+}
 
 export interface AgentProducerOptions {
   kafka: KafkaClient
@@ -31,6 +37,8 @@ export class AgentProducer {
   private readonly fallbackCounts = new Map<string, number>()
   /** The id the brokers gave the producer (InitProducerId), when kafkajs let us see it. */
   producerId: number | undefined
+  /** Per topic, the messages of a merged release whose partitions the partitioner reports (see capture). */
+  private readonly captures = new Map<string, PartitionCapture>()
 
   constructor(private readonly options: AgentProducerOptions) {
     const createPartitioner = options.producer?.createPartitioner ?? Partitioners.DefaultPartitioner
@@ -38,13 +46,34 @@ export class AgentProducer {
     // One partitioner instance shared by the producer and canary computation: the canary answer is
     // what the producer's next send does, whatever partitioner the application chose.
     this.partition = createPartitioner()
-    this.config = {...options.producer, createPartitioner: pinnedPartitioner(this.partition, options.pinnedFor)}
+    const captures = this.captures
+    this.config = {
+      ...options.producer,
+      createPartitioner: pinnedPartitioner(this.partition, options.pinnedFor, (topic, message, partition) => {
+        if (captures.size === 0) return
+        const capture = captures.get(topic)
+        if (!capture) return
+        // kafkajs partitions a batch's messages of a topic in order, in one synchronous pass (again on a retry).
+        if (message !== capture.messages[capture.next] && message === capture.messages[0]) capture.next = 0
+        if (message === capture.messages[capture.next]) capture.partitions[capture.next++] = partition
+      }),
+    }
   }
 
   /** The producer sends go through (replaced when its metadata cache is out of reach, see recreate). */
   get producer(): Producer {
     if (!this.current) throw new Error('kreorg agent is not started')
     return this.current
+  }
+
+  /**
+   * Records the partition the producer's partitioner gives each of these messages of `topic` when
+   * they are sent next, in one batch (-1 where it did not run); `done` stops recording.
+   */
+  capture(topic: string, messages: readonly Message[]): {partitions: Int32Array; done: () => void} {
+    const capture: PartitionCapture = {messages, partitions: new Int32Array(messages.length).fill(-1), next: 0}
+    this.captures.set(topic, capture)
+    return {partitions: capture.partitions, done: () => this.captures.delete(topic)}
   }
 
   /** Whether the producer is idempotent (or transactional): its batches carry a producer id. */

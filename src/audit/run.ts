@@ -22,7 +22,10 @@ export interface AuditOptions {
 /** Parses `--to 16,24,32` (also repeated flags); every count must be a whole number. */
 export function parseCandidates(values: readonly string[] | undefined): number[] | undefined {
   if (!values || values.length === 0) return undefined
-  const counts = values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '')
+  const counts = values
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '')
   const parsed = counts.map((v) => {
     const n = Number(v)
     if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1) {
@@ -39,9 +42,13 @@ export async function runAudit(cluster: KafkaCluster, topic: string, options: Au
   const candidates = options.candidates ?? defaultCandidates(partitionCount)
   const notAbove = candidates.filter((c) => c <= partitionCount)
   if (notAbove.length > 0) {
-    throw new KreorgError('usage', `--to ${notAbove.join(',')}: "${topic}" already has ${partitionCount} partitions; candidates must be above that`, {
-      suggestions: [`try --to ${defaultCandidates(partitionCount).join(',')}`],
-    })
+    throw new KreorgError(
+      'usage',
+      `--to ${notAbove.join(',')}: "${topic}" already has ${partitionCount} partitions; candidates must be above that`,
+      {
+        suggestions: [`try --to ${defaultCandidates(partitionCount).join(',')}`],
+      },
+    )
   }
   const sample = await sampleTopicDetailed(cluster, topic, {
     perPartition: options.perPartition,

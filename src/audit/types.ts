@@ -6,14 +6,7 @@ import type {PartitionSample, SampledRecord} from '../kafka/sampler.js'
 export type Verdict = 'pass' | 'warn' | 'fail'
 
 export type CheckId =
-  | 'sample'
-  | 'null-keys'
-  | 'key-cardinality'
-  | 'partition-skew'
-  | 'partitioner'
-  | 'idempotence'
-  | 'consumer-groups'
-  | 'key-movement'
+  'sample' | 'null-keys' | 'key-cardinality' | 'partition-skew' | 'partitioner' | 'idempotence' | 'consumer-groups' | 'key-movement'
 
 export interface Check<D = Record<string, unknown>> {
   id: CheckId

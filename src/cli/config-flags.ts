@@ -28,7 +28,10 @@ export const connectionFlags = {
     allowNo: true,
     helpGroup: 'CONNECTION',
   }),
-  'tls-ca': Flags.string({description: 'PEM file with the CA that signed the brokers\' certificates (env KAFKA_TLS_CA_FILE)', helpGroup: 'CONNECTION'}),
+  'tls-ca': Flags.string({
+    description: "PEM file with the CA that signed the brokers' certificates (env KAFKA_TLS_CA_FILE)",
+    helpGroup: 'CONNECTION',
+  }),
   'tls-cert': Flags.string({description: 'PEM client certificate for mutual TLS (env KAFKA_TLS_CERT_FILE)', helpGroup: 'CONNECTION'}),
   'tls-key': Flags.string({description: 'PEM private key of --tls-cert (env KAFKA_TLS_KEY_FILE)', helpGroup: 'CONNECTION'}),
   'sasl-mechanism': Flags.string({
@@ -62,7 +65,10 @@ export const connectionFlags = {
     helpValue: '<url>',
     helpGroup: 'CONNECTION',
   }),
-  'oauth-client-id': Flags.string({description: 'OAuth client id for --oauth-token-endpoint (env KAFKA_OAUTH_CLIENT_ID)', helpGroup: 'CONNECTION'}),
+  'oauth-client-id': Flags.string({
+    description: 'OAuth client id for --oauth-token-endpoint (env KAFKA_OAUTH_CLIENT_ID)',
+    helpGroup: 'CONNECTION',
+  }),
   'oauth-client-secret-env': Flags.string({
     description: 'name of the environment variable holding the OAuth client secret (default: KAFKA_OAUTH_CLIENT_SECRET)',
     helpValue: '<NAME>',
@@ -73,7 +79,10 @@ export const connectionFlags = {
     helpValue: '<path>',
     helpGroup: 'CONNECTION',
   }),
-  'oauth-scope': Flags.string({description: 'OAuth scope to request from --oauth-token-endpoint (env KAFKA_OAUTH_SCOPE)', helpGroup: 'CONNECTION'}),
+  'oauth-scope': Flags.string({
+    description: 'OAuth scope to request from --oauth-token-endpoint (env KAFKA_OAUTH_SCOPE)',
+    helpGroup: 'CONNECTION',
+  }),
   'aws-region': Flags.string({
     description: 'AWS_MSK_IAM: region to sign for [default: from the MSK broker host names, else AWS_REGION]',
     helpGroup: 'CONNECTION',

@@ -6,7 +6,15 @@ import {type EngineOptions, type RecordedEnvironment, type RunOutcome, abortRun,
 import {ExitCode, KreorgError} from '../core/errors.js'
 import {defaultStateDir} from '../runbook/state-dir.js'
 import {DEFAULT_CONTROL_TOPIC} from '../control/schema.js'
-import {type RunStore, type StateMode, type StoredRunSummary, STATE_MODES, resolveStateDir, runStoreFor, stateModeOf} from '../runbook/store/index.js'
+import {
+  type RunStore,
+  type StateMode,
+  type StoredRunSummary,
+  STATE_MODES,
+  resolveStateDir,
+  runStoreFor,
+  stateModeOf,
+} from '../runbook/store/index.js'
 import type {Runbook} from '../runbook/types.js'
 import {createRunUi, renderModeFor} from '../ui/run-renderer.js'
 import {KafkaCommand} from './base-command.js'
@@ -21,7 +29,8 @@ export const stateDirFlag = Flags.string({
 /** `--state` and `--state-topic`: where runs live besides the local state dir (src/runbook/store). */
 export const stateModeFlags = {
   state: Flags.string({
-    description: 'local: checkpoints only in --state-dir; kafka: also mirrored to --state-topic, so runs can be listed and resumed from another machine',
+    description:
+      'local: checkpoints only in --state-dir; kafka: also mirrored to --state-topic, so runs can be listed and resumed from another machine',
     options: [...STATE_MODES],
     env: 'KREORG_STATE',
     default: 'local',
@@ -139,7 +148,9 @@ export abstract class RunCommand<T extends typeof Command> extends KafkaCommand<
     const onSignal = (signal: NodeJS.Signals) => {
       signals += 1
       if (signals === 1) {
-        process.stderr.write(`\n${signal}: stopping; the checkpoint is saved before exit (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again exits at once)\n`)
+        process.stderr.write(
+          `\n${signal}: stopping; the checkpoint is saved before exit (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again exits at once)\n`,
+        )
         controller.abort(new KreorgError('interrupted', `received ${signal}`))
         return
       }
@@ -185,12 +196,18 @@ export abstract class RunCommand<T extends typeof Command> extends KafkaCommand<
 
   protected async resumeRun(runId: string): Promise<RunOutcome> {
     await this.adoptSharedRun(runId)
-    return this.drive((engine) => resumeRun(runId, engine), (recorded) => this.connectionFor(recorded))
+    return this.drive(
+      (engine) => resumeRun(runId, engine),
+      (recorded) => this.connectionFor(recorded),
+    )
   }
 
   protected async abortRun(runId: string): Promise<RunOutcome> {
     await this.adoptSharedRun(runId)
-    return this.drive((engine) => abortRun(runId, engine), (recorded) => this.connectionFor(recorded))
+    return this.drive(
+      (engine) => abortRun(runId, engine),
+      (recorded) => this.connectionFor(recorded),
+    )
   }
 
   private store: RunStore | undefined

@@ -11,7 +11,7 @@ export const sampleFlag = Flags.custom<SampleSize>({
     const n = Number(value)
     if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
       // oclif keeps the exit code of a flag's parse error: a bad value is a usage error (2).
-      throw new Errors.CLIError(`--sample takes a positive whole number of records per partition, or all (got "${input}")`, {exit: 2})
+      throw new Errors.CLIError(`expected a positive whole number of records per partition, or all (got "${input}")`, {exit: 2})
     }
     return n
   },

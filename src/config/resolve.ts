@@ -95,7 +95,11 @@ export function resolveConnectionDetails(flags: ConnectionFlags, env: Env, optio
 
   // --- brokers, client id, timeout -----------------------------------------------------------------
   const profileBrokers = Array.isArray(profile.brokers) ? profile.brokers.join(',') : profile.brokers
-  const brokersPick = first<string>(fromFlag('brokers', flags.brokers), fromEnv(env, CONNECTION_ENV.brokers), fromProfile('brokers', profileBrokers))
+  const brokersPick = first<string>(
+    fromFlag('brokers', flags.brokers),
+    fromEnv(env, CONNECTION_ENV.brokers),
+    fromProfile('brokers', profileBrokers),
+  )
   let brokers: string[] = []
   if (brokersPick) {
     try {
@@ -140,9 +144,21 @@ export function resolveConnectionDetails(flags: ConnectionFlags, env: Env, optio
     envTls.value === undefined ? undefined : {value: parseBool(envTls as Picked<string>), origin: envTls.origin},
     fromProfile(typeof profile.tls === 'boolean' ? 'tls' : 'tls.enabled', profileTlsEnabled),
   )
-  const caPick = first<string>(fromFlag('tls-ca', flags['tls-ca']), fromEnv(env, CONNECTION_ENV.tlsCaFile), fromProfile('tls.caFile', profileTls.caFile))
-  const certPick = first<string>(fromFlag('tls-cert', flags['tls-cert']), fromEnv(env, CONNECTION_ENV.tlsCertFile), fromProfile('tls.certFile', profileTls.certFile))
-  const keyPick = first<string>(fromFlag('tls-key', flags['tls-key']), fromEnv(env, CONNECTION_ENV.tlsKeyFile), fromProfile('tls.keyFile', profileTls.keyFile))
+  const caPick = first<string>(
+    fromFlag('tls-ca', flags['tls-ca']),
+    fromEnv(env, CONNECTION_ENV.tlsCaFile),
+    fromProfile('tls.caFile', profileTls.caFile),
+  )
+  const certPick = first<string>(
+    fromFlag('tls-cert', flags['tls-cert']),
+    fromEnv(env, CONNECTION_ENV.tlsCertFile),
+    fromProfile('tls.certFile', profileTls.certFile),
+  )
+  const keyPick = first<string>(
+    fromFlag('tls-key', flags['tls-key']),
+    fromEnv(env, CONNECTION_ENV.tlsKeyFile),
+    fromProfile('tls.keyFile', profileTls.keyFile),
+  )
   const insecurePick = first<boolean>(fromProfile('tls.insecureSkipVerify', profileTls.insecureSkipVerify))
   const insecure = insecurePick?.value === true
   const saslPicks = pickSasl(flags, env, profile.sasl ?? {}, fromProfile)
@@ -155,9 +171,10 @@ export function resolveConnectionDetails(flags: ConnectionFlags, env: Env, optio
   if (tlsEnabled) {
     if (Boolean(certPick) !== Boolean(keyPick)) {
       const given = (certPick ?? keyPick)!
-      throw usage(`a TLS client ${certPick ? 'certificate' : 'key'} is set (${whereSet(given.origin)}) without its ${certPick ? 'key' : 'certificate'}`, [
-        'set both --tls-cert and --tls-key (or KAFKA_TLS_CERT_FILE and KAFKA_TLS_KEY_FILE, or tls.certFile and tls.keyFile)',
-      ])
+      throw usage(
+        `a TLS client ${certPick ? 'certificate' : 'key'} is set (${whereSet(given.origin)}) without its ${certPick ? 'key' : 'certificate'}`,
+        ['set both --tls-cert and --tls-key (or KAFKA_TLS_CERT_FILE and KAFKA_TLS_KEY_FILE, or tls.certFile and tls.keyFile)'],
+      )
     }
     const ca = caPick ? readSettingFile(caPick, env, 'TLS CA file') : undefined
     const cert = certPick ? readSettingFile(certPick, env, 'TLS certificate file') : undefined
@@ -174,13 +191,19 @@ export function resolveConnectionDetails(flags: ConnectionFlags, env: Env, optio
     }
     if (insecure) warnings.push(`TLS certificate verification is OFF (${whereSet(insecurePick!.origin)}): use only against test clusters`)
     if (tlsEnabledPick) show('tls.enabled', tlsEnabledPick, true)
-    else settings.push({key: 'tls.enabled', value: true, source: `implied by ${describeOrigin((caPick ?? certPick ?? keyPick ?? insecurePick ?? mskIam?.pick)!.origin)}`})
+    else
+      settings.push({
+        key: 'tls.enabled',
+        value: true,
+        source: `implied by ${describeOrigin((caPick ?? certPick ?? keyPick ?? insecurePick ?? mskIam?.pick)!.origin)}`,
+      })
     show('tls.caFile', caPick, ca?.path)
     show('tls.certFile', certPick, cert?.path)
     show('tls.keyFile', keyPick, key?.path)
     show('tls.insecureSkipVerify', insecurePick)
   } else {
-    if (caPick || certPick || keyPick) warnings.push(`TLS is off (${whereSet(tlsEnabledPick!.origin)}), so the TLS file settings are ignored`)
+    if (caPick || certPick || keyPick)
+      warnings.push(`TLS is off (${whereSet(tlsEnabledPick!.origin)}), so the TLS file settings are ignored`)
     show('tls.enabled', tlsEnabledPick ?? {value: false, origin: {kind: 'default'}}, false)
   }
 

@@ -51,68 +51,119 @@ export function familyOf(mechanism: SaslMechanism): Family {
   return mechanism === 'oauthbearer' || mechanism === 'aws-msk-iam' ? mechanism : 'password'
 }
 
+interface SecretSettings {
+  /** [flag name, value] of the file flag and of the env-name flag. */
+  flagFile: [string, string | undefined]
+  flagEnv: [string, string | undefined]
+  /** The env var that holds the secret itself (KAFKA_SASL_PASSWORD, KAFKA_OAUTH_CLIENT_SECRET). */
+  valueEnv: string
+  /** [profile key, value] of the profile's file and env-name settings. */
+  profileFile: [string, string | undefined]
+  profileEnv: [string, string | undefined]
+}
+
 /** A reference to a secret: a file flag, an env-name flag, the value's own env var, then the profile's file or env name. */
-function pickSecret(
-  flags: {file: [string, string | undefined]; env: [string, string | undefined]},
-  env: Env,
-  valueEnv: string,
-  profile: {file: [string, string | undefined]; env: [string, string | undefined]},
-  fromProfile: FromProfile,
-): Picked<SecretRef> | undefined {
-  if (flags.file[1] !== undefined && flags.env[1] !== undefined) throw usage(`pass --${flags.env[0]} or --${flags.file[0]}, not both`)
-  const ref = (from: SecretRef['from'], value: string | undefined): SecretRef | undefined => (value === undefined ? undefined : {from, ref: value})
+function pickSecret(settings: SecretSettings, env: Env, fromProfile: FromProfile): Picked<SecretRef> | undefined {
+  const {flagFile, flagEnv, valueEnv, profileFile, profileEnv} = settings
+  if (flagFile[1] !== undefined && flagEnv[1] !== undefined) throw usage(`pass --${flagEnv[0]} or --${flagFile[0]}, not both`)
+  const ref = (from: SecretRef['from'], value: string | undefined): SecretRef | undefined =>
+    value === undefined ? undefined : {from, ref: value}
   return first<SecretRef>(
-    flags.file[1] === undefined ? undefined : fromFlag(flags.file[0], ref('file', flags.file[1])),
-    flags.env[1] === undefined ? undefined : fromFlag(flags.env[0], ref('env', flags.env[1])),
-    env[valueEnv] === undefined || env[valueEnv] === '' ? undefined : {value: {from: 'env', ref: valueEnv}, origin: {kind: 'env', name: valueEnv}},
-    profile.file[1] === undefined ? undefined : fromProfile(profile.file[0], ref('file', profile.file[1])),
-    profile.env[1] === undefined ? undefined : fromProfile(profile.env[0], ref('env', profile.env[1])),
+    flagFile[1] === undefined ? undefined : fromFlag(flagFile[0], ref('file', flagFile[1])),
+    flagEnv[1] === undefined ? undefined : fromFlag(flagEnv[0], ref('env', flagEnv[1])),
+    env[valueEnv] === undefined || env[valueEnv] === ''
+      ? undefined
+      : {value: {from: 'env', ref: valueEnv}, origin: {kind: 'env', name: valueEnv}},
+    profileFile[1] === undefined ? undefined : fromProfile(profileFile[0], ref('file', profileFile[1])),
+    profileEnv[1] === undefined ? undefined : fromProfile(profileEnv[0], ref('env', profileEnv[1])),
   )
 }
+
+interface TokenSourceSetting {
+  kind: TokenSourceKind
+  flag: 'oauth-token-command' | 'oauth-token-file' | 'oauth-token-endpoint'
+  envName: string
+  profileKey: 'tokenCommand' | 'tokenFile' | 'tokenEndpoint'
+}
+
+const TOKEN_SOURCES: readonly TokenSourceSetting[] = [
+  {kind: 'command', flag: 'oauth-token-command', envName: CONNECTION_ENV.oauthTokenCommand, profileKey: 'tokenCommand'},
+  {kind: 'file', flag: 'oauth-token-file', envName: CONNECTION_ENV.oauthTokenFile, profileKey: 'tokenFile'},
+  {kind: 'endpoint', flag: 'oauth-token-endpoint', envName: CONNECTION_ENV.oauthTokenEndpoint, profileKey: 'tokenEndpoint'},
+]
 
 /** One token source per layer: two in the same layer is a usage error, a higher layer's replaces a lower one's whole. */
-function pickTokenSource(flags: ConnectionFlags, env: Env, oauth: NonNullable<ProfileConfig['sasl']>['oauth'], fromProfile: FromProfile): SaslPicks['token'] {
-  const kinds: Array<[TokenSourceKind, string, string, string]> = [
-    ['command', 'oauth-token-command', CONNECTION_ENV.oauthTokenCommand, 'tokenCommand'],
-    ['file', 'oauth-token-file', CONNECTION_ENV.oauthTokenFile, 'tokenFile'],
-    ['endpoint', 'oauth-token-endpoint', CONNECTION_ENV.oauthTokenEndpoint, 'tokenEndpoint'],
-  ]
-  const inFlags = kinds.filter(([, flag]) => flags[flag as keyof ConnectionFlags] !== undefined)
-  if (inFlags.length > 1) throw usage(`pass one of ${inFlags.map(([, flag]) => `--${flag}`).join(', ')}, not several`)
-  const inEnv = kinds.filter(([, , name]) => fromEnv(env, name).value !== undefined)
-  if (inEnv.length > 1) throw usage(`set one of ${inEnv.map(([, , name]) => name).join(', ')}, not several`)
-  const inProfile = kinds.find(([, , , key]) => oauth?.[key as 'tokenCommand'] !== undefined)
-  const flagPick = inFlags[0]
-  const envPick = inEnv[0]
+function pickTokenSource(
+  flags: ConnectionFlags,
+  env: Env,
+  oauth: NonNullable<ProfileConfig['sasl']>['oauth'],
+  fromProfile: FromProfile,
+): SaslPicks['token'] {
+  const inFlags = TOKEN_SOURCES.filter((source) => flags[source.flag] !== undefined)
+  if (inFlags.length > 1) throw usage(`pass one of ${inFlags.map((source) => `--${source.flag}`).join(', ')}, not several`)
+  const inEnv = TOKEN_SOURCES.filter((source) => fromEnv(env, source.envName).value !== undefined)
+  if (inEnv.length > 1) throw usage(`set one of ${inEnv.map((source) => source.envName).join(', ')}, not several`)
+  const inProfile = TOKEN_SOURCES.find((source) => oauth?.[source.profileKey] !== undefined)
+  const [flagPick] = inFlags
+  const [envPick] = inEnv
   return first(
-    flagPick ? fromFlag(flagPick[1], {kind: flagPick[0], value: String(flags[flagPick[1] as keyof ConnectionFlags])}) : undefined,
-    envPick ? {value: {kind: envPick[0], value: env[envPick[2]]!}, origin: {kind: 'env', name: envPick[2]}} : undefined,
-    inProfile ? fromProfile(`sasl.oauth.${inProfile[3]}`, {kind: inProfile[0], value: oauth![inProfile[3] as 'tokenCommand']!}) : undefined,
+    flagPick ? fromFlag(flagPick.flag, {kind: flagPick.kind, value: flags[flagPick.flag]!}) : undefined,
+    envPick ? {value: {kind: envPick.kind, value: env[envPick.envName]!}, origin: {kind: 'env', name: envPick.envName}} : undefined,
+    inProfile ? fromProfile(`sasl.oauth.${inProfile.profileKey}`, {kind: inProfile.kind, value: oauth![inProfile.profileKey]!}) : undefined,
   )
 }
 
-export function pickSasl(flags: ConnectionFlags, env: Env, profileSasl: NonNullable<ProfileConfig['sasl']>, fromProfile: FromProfile): SaslPicks {
+export function pickSasl(
+  flags: ConnectionFlags,
+  env: Env,
+  profileSasl: NonNullable<ProfileConfig['sasl']>,
+  fromProfile: FromProfile,
+): SaslPicks {
   const oauth = profileSasl.oauth
   return {
-    mechanism: first<string>(fromFlag('sasl-mechanism', flags['sasl-mechanism']), fromEnv(env, CONNECTION_ENV.saslMechanism), fromProfile('sasl.mechanism', profileSasl.mechanism)),
-    username: first<string>(fromFlag('sasl-username', flags['sasl-username']), fromEnv(env, CONNECTION_ENV.saslUsername), fromProfile('sasl.username', profileSasl.username)),
+    mechanism: first<string>(
+      fromFlag('sasl-mechanism', flags['sasl-mechanism']),
+      fromEnv(env, CONNECTION_ENV.saslMechanism),
+      fromProfile('sasl.mechanism', profileSasl.mechanism),
+    ),
+    username: first<string>(
+      fromFlag('sasl-username', flags['sasl-username']),
+      fromEnv(env, CONNECTION_ENV.saslUsername),
+      fromProfile('sasl.username', profileSasl.username),
+    ),
     password: pickSecret(
-      {file: ['sasl-password-file', flags['sasl-password-file']], env: ['sasl-password-env', flags['sasl-password-env']]},
+      {
+        flagFile: ['sasl-password-file', flags['sasl-password-file']],
+        flagEnv: ['sasl-password-env', flags['sasl-password-env']],
+        valueEnv: CONNECTION_ENV.saslPassword,
+        profileFile: ['sasl.passwordFile', profileSasl.passwordFile],
+        profileEnv: ['sasl.passwordEnv', profileSasl.passwordEnv],
+      },
       env,
-      CONNECTION_ENV.saslPassword,
-      {file: ['sasl.passwordFile', profileSasl.passwordFile], env: ['sasl.passwordEnv', profileSasl.passwordEnv]},
       fromProfile,
     ),
     token: pickTokenSource(flags, env, oauth, fromProfile),
-    clientId: first<string>(fromFlag('oauth-client-id', flags['oauth-client-id']), fromEnv(env, CONNECTION_ENV.oauthClientId), fromProfile('sasl.oauth.clientId', oauth?.clientId)),
+    clientId: first<string>(
+      fromFlag('oauth-client-id', flags['oauth-client-id']),
+      fromEnv(env, CONNECTION_ENV.oauthClientId),
+      fromProfile('sasl.oauth.clientId', oauth?.clientId),
+    ),
     clientSecret: pickSecret(
-      {file: ['oauth-client-secret-file', flags['oauth-client-secret-file']], env: ['oauth-client-secret-env', flags['oauth-client-secret-env']]},
+      {
+        flagFile: ['oauth-client-secret-file', flags['oauth-client-secret-file']],
+        flagEnv: ['oauth-client-secret-env', flags['oauth-client-secret-env']],
+        valueEnv: CONNECTION_ENV.oauthClientSecret,
+        profileFile: ['sasl.oauth.clientSecretFile', oauth?.clientSecretFile],
+        profileEnv: ['sasl.oauth.clientSecretEnv', oauth?.clientSecretEnv],
+      },
       env,
-      CONNECTION_ENV.oauthClientSecret,
-      {file: ['sasl.oauth.clientSecretFile', oauth?.clientSecretFile], env: ['sasl.oauth.clientSecretEnv', oauth?.clientSecretEnv]},
       fromProfile,
     ),
-    scope: first<string>(fromFlag('oauth-scope', flags['oauth-scope']), fromEnv(env, CONNECTION_ENV.oauthScope), fromProfile('sasl.oauth.scope', oauth?.scope)),
+    scope: first<string>(
+      fromFlag('oauth-scope', flags['oauth-scope']),
+      fromEnv(env, CONNECTION_ENV.oauthScope),
+      fromProfile('sasl.oauth.scope', oauth?.scope),
+    ),
     tokenTimeout: first<string | number>(fromProfile('sasl.oauth.timeout', oauth?.timeout)),
     // AWS_REGION and AWS_PROFILE are the AWS tools' own settings, consulted after these (src/config/sasl.ts).
     awsRegion: first<string>(fromFlag('aws-region', flags['aws-region']), fromProfile('sasl.aws.region', profileSasl.aws?.region)),
@@ -135,7 +186,9 @@ export function chooseMechanism(picks: SaslPicks): MechanismChoice | undefined {
   if (picks.mechanism) {
     const parsed = saslMechanismSchema.safeParse(picks.mechanism.value)
     if (!parsed.success) {
-      throw usage(`${whereSet(picks.mechanism.origin)}: unknown SASL mechanism "${picks.mechanism.value}", expected ${SASL_MECHANISMS.join(', ')}`)
+      throw usage(
+        `${whereSet(picks.mechanism.origin)}: unknown SASL mechanism "${picks.mechanism.value}", expected ${SASL_MECHANISMS.join(', ')}`,
+      )
     }
     return {mechanism: parsed.data, pick: picks.mechanism, implied: false}
   }

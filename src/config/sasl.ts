@@ -100,15 +100,24 @@ function oauthSasl(choice: MechanismChoice, picks: SaslPicks, ctx: SaslContext):
   return {mechanism: 'oauthbearer', token: source}
 }
 
-function endpointSource(token: Picked<{kind: 'endpoint'; value: string}>, picks: SaslPicks, ctx: SaslContext, timeoutMs: number): OAuthTokenSource {
+function endpointSource(
+  token: Picked<{kind: 'endpoint'; value: string}>,
+  picks: SaslPicks,
+  ctx: SaslContext,
+  timeoutMs: number,
+): OAuthTokenSource {
   let url: URL
   try {
     url = new URL(token.value.value)
   } catch {
     throw usage(`${whereSet(token.origin)}: "${token.value.value}" is not a URL`)
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw usage(`${whereSet(token.origin)}: expected an https:// URL, got ${url.protocol}`)
-  if (url.username || url.password) throw usage(`${whereSet(token.origin)}: credentials do not belong in the URL; use --oauth-client-id and --oauth-client-secret-env/-file`)
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw usage(`${whereSet(token.origin)}: expected an https:// URL, got ${url.protocol}`)
+  if (url.username || url.password)
+    throw usage(
+      `${whereSet(token.origin)}: credentials do not belong in the URL; use --oauth-client-id and --oauth-client-secret-env/-file`,
+    )
   if (!picks.clientId) {
     throw usage(`the OAUTHBEARER token endpoint (${whereSet(token.origin)}) needs a client id`, [
       'pass --oauth-client-id, set KAFKA_OAUTH_CLIENT_ID, or sasl.oauth.clientId in the profile',
@@ -120,12 +129,19 @@ function endpointSource(token: Picked<{kind: 'endpoint'; value: string}>, picks:
     ])
   }
   const secret = readSecret(picks.clientSecret, ctx.env, 'OAuth client secret')
-  if (url.protocol === 'http:' && !isLoopback(url.hostname)) ctx.warnings.push(`the token endpoint ${url.origin} is plain http: the client secret crosses the network in clear text`)
+  if (url.protocol === 'http:' && !isLoopback(url.hostname))
+    ctx.warnings.push(`the token endpoint ${url.origin} is plain http: the client secret crosses the network in clear text`)
   ctx.show('sasl.oauth.tokenEndpoint', token, url.href)
   ctx.show('sasl.oauth.clientId', picks.clientId)
   ctx.show('sasl.oauth.clientSecret', picks.clientSecret, secret.shown)
   ctx.show('sasl.oauth.scope', picks.scope)
-  const source: OAuthTokenSource = {kind: 'client-credentials', endpoint: url.href, clientId: picks.clientId.value, clientSecret: secret.value, timeoutMs}
+  const source: OAuthTokenSource = {
+    kind: 'client-credentials',
+    endpoint: url.href,
+    clientId: picks.clientId.value,
+    clientSecret: secret.value,
+    timeoutMs,
+  }
   if (picks.scope) source.scope = picks.scope.value
   return source
 }
@@ -138,7 +154,8 @@ function brokerHost(broker: string): string {
 /** Region: --aws-region or the profile, else the MSK broker host names, else AWS_REGION/AWS_DEFAULT_REGION. */
 function awsRegion(picks: SaslPicks, ctx: SaslContext): string {
   if (picks.awsRegion) {
-    if (!isAwsRegion(picks.awsRegion.value)) throw usage(`${whereSet(picks.awsRegion.origin)}: "${picks.awsRegion.value}" is not an AWS region (such as us-east-1)`)
+    if (!isAwsRegion(picks.awsRegion.value))
+      throw usage(`${whereSet(picks.awsRegion.origin)}: "${picks.awsRegion.value}" is not an AWS region (such as us-east-1)`)
     ctx.show('sasl.aws.region', picks.awsRegion)
     return picks.awsRegion.value
   }
@@ -162,15 +179,17 @@ function awsRegion(picks: SaslPicks, ctx: SaslContext): string {
     ctx.show('sasl.aws.region', undefined)
     return ''
   }
-  throw usage(`cannot tell the AWS region for AWS_MSK_IAM: ${ctx.brokers.map(brokerHost).join(', ')} ${ctx.brokers.length > 1 ? 'are not MSK host names' : 'is not an MSK host name'}`, [
-    'pass --aws-region, set sasl.aws.region in the profile, or AWS_REGION',
-  ])
+  throw usage(
+    `cannot tell the AWS region for AWS_MSK_IAM: ${ctx.brokers.map((broker) => brokerHost(broker)).join(', ')} ${ctx.brokers.length > 1 ? 'are not MSK host names' : 'is not an MSK host name'}`,
+    ['pass --aws-region, set sasl.aws.region in the profile, or AWS_REGION'],
+  )
 }
 
 function mskIamSasl(choice: MechanismChoice, picks: SaslPicks, ctx: SaslContext): SaslOptions {
   const region = awsRegion(picks, ctx)
   const envProfile = ctx.env.AWS_PROFILE?.trim()
-  const profilePick = picks.awsProfile ?? (envProfile ? {value: envProfile, origin: {kind: 'env' as const, name: 'AWS_PROFILE'}} : undefined)
+  const profilePick =
+    picks.awsProfile ?? (envProfile ? {value: envProfile, origin: {kind: 'env' as const, name: 'AWS_PROFILE'}} : undefined)
   ctx.show('sasl.aws.profile', profilePick)
   try {
     // Decided now without network or commands: a named AWS profile that does not exist fails before connecting.

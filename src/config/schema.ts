@@ -55,7 +55,9 @@ export const oauthProfileSchema = z
     scope: z.string().min(1).optional(),
     /** How long the token command or endpoint may take; default: a little under the connect timeout. */
     timeout: durationSetting.optional(),
-    clientSecret: z.undefined({message: 'inline secrets are not allowed in the config file: use clientSecretEnv or clientSecretFile'}).optional(),
+    clientSecret: z
+      .undefined({message: 'inline secrets are not allowed in the config file: use clientSecretEnv or clientSecretFile'})
+      .optional(),
     token: z.undefined({message: 'inline tokens are not allowed in the config file: use tokenFile or tokenCommand'}).optional(),
   })
   .strict()
@@ -67,13 +69,16 @@ export const oauthProfileSchema = z
 /** AWS_MSK_IAM: credentials always come from the AWS credential chain, never from this file. */
 export const awsProfileSchema = z
   .object({
-    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'expected an AWS region such as us-east-1').optional(),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'expected an AWS region such as us-east-1')
+      .optional(),
     /** A profile of ~/.aws/credentials and ~/.aws/config. */
     profile: z.string().min(1).optional(),
   })
   .strict()
 
-const PASSWORD_MECHANISMS: readonly SaslMechanism[] = ['plain', 'scram-sha-256', 'scram-sha-512']
+const PASSWORD_MECHANISMS: ReadonlySet<SaslMechanism> = new Set(['plain', 'scram-sha-256', 'scram-sha-512'])
 
 export const saslProfileSchema = z
   .object({
@@ -94,8 +99,10 @@ export const saslProfileSchema = z
       oauthbearer: sasl.oauth !== undefined,
       'aws-msk-iam': sasl.aws !== undefined,
     }
-    const present = Object.entries(families).filter(([, set]) => set).map(([family]) => family)
-    const expected = sasl.mechanism === undefined ? undefined : PASSWORD_MECHANISMS.includes(sasl.mechanism) ? 'password' : sasl.mechanism
+    const present = Object.entries(families)
+      .filter(([, set]) => set)
+      .map(([family]) => family)
+    const expected = sasl.mechanism === undefined ? undefined : PASSWORD_MECHANISMS.has(sasl.mechanism) ? 'password' : sasl.mechanism
     const names: Record<string, string> = {password: 'username/passwordEnv/passwordFile', oauthbearer: 'oauth', 'aws-msk-iam': 'aws'}
     const wrong = present.filter((family) => (expected ? family !== expected : present.length > 1))
     if (wrong.length > 0) {

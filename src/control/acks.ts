@@ -23,13 +23,20 @@ function matches(ack: Ack, options: WaitForAcksOptions): boolean {
  * deregisters meanwhile (clean shutdown, its producer flushed) no longer needs to ack. Throws
  * KreorgError('timeout') naming the agents that did not ack, or KreorgError('interrupted').
  */
-export async function waitForAcks(state: AckSource, changes: EventEmitter<ControlChanges>, topic: string, options: WaitForAcksOptions): Promise<Ack[]> {
+export async function waitForAcks(
+  state: AckSource,
+  changes: EventEmitter<ControlChanges>,
+  topic: string,
+  options: WaitForAcksOptions,
+  /** Acks at or below this offset answer an earlier command (same run, epoch and state): not counted. */
+  afterOffset = -1,
+): Promise<Ack[]> {
   const pending = new Set(options.agentIds)
   const acks = new Map<string, Ack>()
   const inRequestOrder = () => options.agentIds.filter((id) => acks.has(id)).map((id) => acks.get(id)!)
   const check = (agentId: string) => {
     const entry = state.ack(topic, agentId)
-    if (entry && matches(entry.ack, options) && pending.delete(agentId)) {
+    if (entry && entry.offset > (options.afterOffset ?? -1) && matches(entry.ack, options) && pending.delete(agentId)) {
       acks.set(agentId, entry.ack)
       options.onAck?.(entry.ack)
     }
@@ -56,9 +63,17 @@ export async function waitForAcks(state: AckSource, changes: EventEmitter<Contro
         return agent ? `${id} (${agent.host} pid ${agent.pid})` : id
       })
       finish(
-        new KreorgError('timeout', `${pending.size} of ${options.agentIds.length} agents did not ack ${options.state} on ${topic} within ${Math.round(options.timeoutMs / 1000)}s: ${missing.join(', ')}`, {
-          suggestions: ['check those producers are running a current kreorg agent and can reach the control topic; `kreorg producers ' + topic + '` shows their state'],
-        }),
+        new KreorgError(
+          'timeout',
+          `${pending.size} of ${options.agentIds.length} agents did not ack ${options.state} on ${topic} within ${Math.round(options.timeoutMs / 1000)}s: ${missing.join(', ')}`,
+          {
+            suggestions: [
+              'check those producers are running a current kreorg agent and can reach the control topic; `kreorg producers ' +
+                topic +
+                '` shows their state',
+            ],
+          },
+        ),
       )
     }, options.timeoutMs)
     changes.on('change', onChange)

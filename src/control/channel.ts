@@ -24,6 +24,7 @@ import {
   heartbeatTopicOf,
   keys,
   type Ack,
+  type AckState,
   type Command,
   type CommandAction,
   type LeaseRecord,
@@ -48,6 +49,8 @@ export type * from './port.js'
 export {localHolder} from './lease.js'
 
 const silentLogger: ControlLogger = {warn: () => {}}
+
+const ACK_STATE_OF: Record<CommandAction, AckState> = {pause: 'paused', refresh: 'refreshed', resume: 'resumed', pin: 'pinned'}
 
 export interface ControlChannelOptions {
   controlTopic?: string
@@ -76,6 +79,8 @@ export class ControlChannel implements ControlChannelPort {
   private readonly leases: Leases
   /** `topic\nrunId` → the highest epoch this channel published or claimed with, so each attempt can go higher. */
   private readonly epochsWritten = new Map<string, number>()
+  /** Per topic, the last command this channel published and its offset: acks must come after it. */
+  private readonly published = new Map<string, {runId: string; epoch: number; state: AckState; offset: number}>()
   readonly controlTopic: string
   readonly heartbeatTopic: string
 
@@ -93,7 +98,8 @@ export class ControlChannel implements ControlChannelPort {
           state: this.state,
           secret: options.secret,
           onIgnored: (record, reason) => {
-            if (!reason.startsWith('run/')) this.logger.warn(`control topic ${this.controlTopic} offset ${record.offset}: ignored: ${reason}`)
+            if (!reason.startsWith('run/'))
+              this.logger.warn(`control topic ${this.controlTopic} offset ${record.offset}: ignored: ${reason}`)
           },
         })
       : undefined
@@ -112,7 +118,11 @@ export class ControlChannel implements ControlChannelPort {
     const logger = options.logger ?? silentLogger
     const client = createKafkaClient(connection)
     const log = new ControlLog(client, {topic, role: 'orchestrator', topicConfig: CONTROL_TOPIC_CONFIG})
-    const heartbeatLog = new ControlLog(client, {topic: heartbeatTopic, role: 'orchestrator-heartbeats', topicConfig: HEARTBEAT_TOPIC_CONFIG})
+    const heartbeatLog = new ControlLog(client, {
+      topic: heartbeatTopic,
+      role: 'orchestrator-heartbeats',
+      topicConfig: HEARTBEAT_TOPIC_CONFIG,
+    })
     let exists: boolean
     let heartbeatsExist: boolean
     try {
@@ -120,15 +130,24 @@ export class ControlChannel implements ControlChannelPort {
       // Whoever needs the heartbeat topic first creates it (1.1 A): agents, or an orchestrator about to wait for them.
       heartbeatsExist = await heartbeatLog.ensureTopic(options.create, options.replicationFactor)
     } catch (error) {
-      throw new KreorgError('connect', `cannot prepare control topics ${topic} and ${heartbeatTopic}: ${describeCause(error)}`, {cause: error})
+      throw new KreorgError('connect', `cannot prepare control topics ${topic} and ${heartbeatTopic}: ${describeCause(error)}`, {
+        cause: error,
+      })
     }
-    const channel = new ControlChannel(exists ? log : undefined, heartbeatsExist ? new HeartbeatTail(client, heartbeatTopic) : undefined, options, logger)
+    const channel = new ControlChannel(
+      exists ? log : undefined,
+      heartbeatsExist ? new HeartbeatTail(client, heartbeatTopic) : undefined,
+      options,
+      logger,
+    )
     try {
       await channel.feed?.start((change) => channel.changes.emit('change', change), {catchUpTimeoutMs: channel.readBackMs})
       await channel.startHeartbeats()
     } catch (error) {
       await channel.close()
-      throw error instanceof KreorgError ? error : new KreorgError('connect', `cannot read control topic ${topic}: ${describeCause(error)}`, {cause: error})
+      throw error instanceof KreorgError
+        ? error
+        : new KreorgError('connect', `cannot read control topic ${topic}: ${describeCause(error)}`, {cause: error})
     }
     return channel
   }
@@ -157,7 +176,10 @@ export class ControlChannel implements ControlChannelPort {
 
   private requireFeed(action: string): ControlFeed {
     if (!this.feed || !this.options.create) {
-      throw new KreorgError('precondition', `cannot ${action}: control channel ${this.controlTopic} is read-only${this.feed ? '' : ' (the topic does not exist)'}`)
+      throw new KreorgError(
+        'precondition',
+        `cannot ${action}: control channel ${this.controlTopic} is read-only${this.feed ? '' : ' (the topic does not exist)'}`,
+      )
     }
     return this.feed
   }
@@ -187,7 +209,11 @@ export class ControlChannel implements ControlChannelPort {
         if (holder.epoch !== undefined) this.noteEpoch(topic, holder.runId, holder.epoch)
         const offset = await feed.writeAndRead(keys.lease(topic), record, this.readBackMs)
         const outcome = this.state.outcomeAt(offset)
-        if (!outcome) throw new KreorgError('unexpected', `control topic ${this.controlTopic}: our own lease record at offset ${offset} did not read back`)
+        if (!outcome)
+          throw new KreorgError(
+            'unexpected',
+            `control topic ${this.controlTopic}: our own lease record at offset ${offset} did not read back`,
+          )
         return outcome
       },
       catchUp: async () => {
@@ -261,16 +287,22 @@ export class ControlChannel implements ControlChannelPort {
     if (!held?.valid()) await this.feed?.catchUp(this.readBackMs)
     const latest = this.state.latestEpoch(topic, options.runId)
     if (latest !== undefined && options.epoch < latest) {
-      throw new KreorgError('precondition', `cannot ${action} ${topic}: run ${options.runId} already used epoch ${latest} there, this attempt's epoch is ${options.epoch} (a later attempt of the run took over)`, {
-        suggestions: [`let the later attempt finish (\`kreorg status ${options.runId}\`); agents ignore commands of an older attempt`],
-      })
+      throw new KreorgError(
+        'precondition',
+        `cannot ${action} ${topic}: run ${options.runId} already used epoch ${latest} there, this attempt's epoch is ${options.epoch} (a later attempt of the run took over)`,
+        {
+          suggestions: [`let the later attempt finish (\`kreorg status ${options.runId}\`); agents ignore commands of an older attempt`],
+        },
+      )
     }
   }
 
   private async publish(topic: string, action: CommandAction, options: ResumeOptions, leaseExpiresAt: number | undefined): Promise<void> {
     const feed = this.requireFeed(`publish ${action}`)
     await this.assertCurrentEpoch(topic, action, options)
-    const pinPartitions = action === 'resume' ? this.pinKeptByResume(topic, options) : options.pinPartitions
+    // Every command but a lifting resume names the pin in force, so an agent that starts after it starts pinned.
+    const pinPartitions =
+      action === 'resume' && options.targetPartitions !== undefined ? undefined : (options.pinPartitions ?? this.state.pinInForce(topic))
     const command: Command = {
       v: PROTOCOL_VERSION,
       type: 'cmd',
@@ -285,19 +317,8 @@ export class ControlChannel implements ControlChannelPort {
       at: Date.now(),
     }
     this.noteEpoch(topic, options.runId, options.epoch)
-    await feed.writeAndRead(keys.cmd(topic), command, this.readBackMs)
-  }
-
-  /**
-   * A resume without targetPartitions keeps the pin (1.1 C). It carries the pin so an agent that
-   * starts after it starts pinned too: the one given, else the one of the command in force.
-   */
-  private pinKeptByResume(topic: string, options: ResumeOptions): number | undefined {
-    if (options.targetPartitions !== undefined) return undefined
-    if (options.pinPartitions !== undefined) return options.pinPartitions
-    const inForce = this.state.command(topic)?.command
-    if (!inForce || (inForce.action === 'resume' && inForce.targetPartitions !== undefined)) return undefined
-    return inForce.pinPartitions
+    const offset = await feed.writeAndRead(keys.cmd(topic), command, this.readBackMs)
+    this.published.set(topic, {runId: options.runId, epoch: options.epoch, state: ACK_STATE_OF[action], offset})
   }
 
   /** 1.1: producers keep writing, partitioning with `pinPartitions`, and ack `pinned`. Needs the lease. */
@@ -335,7 +356,10 @@ export class ControlChannel implements ControlChannelPort {
    * KreorgError('timeout') naming the agents that did not ack, or KreorgError('interrupted').
    */
   waitForAcks(topic: string, options: WaitForAcksOptions): Promise<Ack[]> {
-    const source = {ack: (t: string, agentId: string) => this.state.ack(t, agentId), heartbeat: (agentId: string) => this.directory.heartbeat(agentId)}
+    const source = {
+      ack: (t: string, agentId: string) => this.state.ack(t, agentId),
+      heartbeat: (agentId: string) => this.directory.heartbeat(agentId),
+    }
     return waitForAcks(source, this.changes, topic, options)
   }
 

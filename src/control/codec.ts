@@ -21,7 +21,9 @@ export function canonicalJson(value: unknown): string {
 /** The signature covers the key too, so a signed ack can't be replayed as a command under another key. */
 export function sign(key: string, message: Record<string, unknown>, secret: string): string {
   const {sig: _ignored, ...unsigned} = message
-  const mac = createHmac('sha256', secret).update(`${key}\n${canonicalJson(unsigned)}`).digest('hex')
+  const mac = createHmac('sha256', secret)
+    .update(`${key}\n${canonicalJson(unsigned)}`)
+    .digest('hex')
   return `${SIG_PREFIX}${mac}`
 }
 
@@ -62,20 +64,28 @@ export function decode(rawKey: string | null | undefined, value: Buffer | string
   } catch {
     return {ok: false, reason: `${rawKey}: value is not JSON`}
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return {ok: false, reason: `${rawKey}: value is not a JSON object`}
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    return {ok: false, reason: `${rawKey}: value is not a JSON object`}
   const version = (parsed as {v?: unknown}).v
-  if (version !== PROTOCOL_VERSION) return {ok: false, reason: `${rawKey}: unsupported protocol version ${JSON.stringify(version)?.slice(0, 20)}`}
+  if (version !== PROTOCOL_VERSION)
+    return {ok: false, reason: `${rawKey}: unsupported protocol version ${JSON.stringify(version)?.slice(0, 20)}`}
   const result = schemaForKey(key).safeParse(parsed)
   if (!result.success) {
     const issue = result.error.issues[0]
     return {ok: false, reason: `${rawKey}: invalid ${issue ? `${issue.path.join('.') || 'value'}: ${issue.message}` : 'value'}`}
   }
   const message = result.data
-  if ('topic' in message && key.kind !== 'agent' && message.topic !== key.topic) return {ok: false, reason: `${rawKey}: topic field does not match the key`}
-  if (key.kind === 'ack' && 'agentId' in message && message.agentId !== key.agentId) return {ok: false, reason: `${rawKey}: agentId does not match the key`}
-  if (key.kind === 'agent' && 'agentId' in message && message.agentId !== key.agentId) return {ok: false, reason: `${rawKey}: agentId does not match the key`}
+  if ('topic' in message && key.kind !== 'agent' && message.topic !== key.topic)
+    return {ok: false, reason: `${rawKey}: topic field does not match the key`}
+  if (key.kind === 'ack' && 'agentId' in message && message.agentId !== key.agentId)
+    return {ok: false, reason: `${rawKey}: agentId does not match the key`}
+  if (key.kind === 'agent' && 'agentId' in message && message.agentId !== key.agentId)
+    return {ok: false, reason: `${rawKey}: agentId does not match the key`}
   if (options.secret && !verify(rawKey, parsed as Record<string, unknown>, options.secret)) {
-    return {ok: false, reason: `${rawKey}: ${(parsed as {sig?: unknown}).sig === undefined ? 'unsigned' : 'bad signature'} (a secret is set)`}
+    return {
+      ok: false,
+      reason: `${rawKey}: ${(parsed as {sig?: unknown}).sig === undefined ? 'unsigned' : 'bad signature'} (a secret is set)`,
+    }
   }
   return {ok: true, key, message}
 }

@@ -56,7 +56,12 @@ export class HeartbeatTail {
           const offset = Number(message.offset)
           // Records below the start (fetched before the seek took effect) are older than the lookback.
           if (offset < this.nextOffset) continue
-          onRecord({key: message.key ? message.key.toString('utf8') : null, value: message.value, offset, timestamp: Number(message.timestamp)})
+          onRecord({
+            key: message.key ? message.key.toString('utf8') : null,
+            value: message.value,
+            offset,
+            timestamp: Number(message.timestamp),
+          })
           this.advance(offset + 1)
         }
         const last = Number(batch.lastOffset())
@@ -106,7 +111,12 @@ export class HeartbeatTail {
       }
       const timer = setTimeout(() => {
         this.waiters.delete(waiter)
-        reject(new KreorgError('timeout', `heartbeat topic ${this.topic}: not read up to offset ${offset} within ${Math.round(timeoutMs / 1000)}s (at ${this.nextOffset})`))
+        reject(
+          new KreorgError(
+            'timeout',
+            `heartbeat topic ${this.topic}: not read up to offset ${offset} within ${Math.round(timeoutMs / 1000)}s (at ${this.nextOffset})`,
+          ),
+        )
       }, timeoutMs)
       this.waiters.add(waiter)
     })

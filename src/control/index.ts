@@ -22,5 +22,11 @@ export {Lease, localHolder} from './lease.js'
 export {ControlFeed, type ControlFeedOptions} from './feed.js'
 export {MANUAL_RUN_PREFIX, manualPause, manualUnpause, type ManualPauseResult, type ManualUnpauseResult} from './manual.js'
 export {controlSecret} from './secret.js'
-export {checkControlTopicConfig, describeControlTopicProblem, judgeControlTopic, judgeHeartbeatTopic, type ControlTopicProblem} from './topic-config.js'
+export {
+  checkControlTopicConfig,
+  describeControlTopicProblem,
+  judgeControlTopic,
+  judgeHeartbeatTopic,
+  type ControlTopicProblem,
+} from './topic-config.js'
 export * from './schema.js'

@@ -37,7 +37,11 @@ function leaseHeldError(topic: string, holder: LeaseHolder): KreorgError {
   return new KreorgError(
     'lease-held',
     `topic ${topic} is held by run ${holder.runId} on ${holder.host} (pid ${holder.pid}) until ${expires}`,
-    {suggestions: [`wait for that run to finish or its lease to lapse at ${expires}; \`kreorg producers ${topic}\` shows the agents' state`]},
+    {
+      suggestions: [
+        `wait for that run to finish or its lease to lapse at ${expires}; \`kreorg producers ${topic}\` shows the agents' state`,
+      ],
+    },
   )
 }
 
@@ -92,10 +96,14 @@ export class Lease implements ControlLease {
   assertValid(step?: string): void {
     const reason = this.lostReason
     if (reason === undefined) return
-    throw new KreorgError('precondition', `the lease on ${this.topic} for run ${this.runId} is no longer held (${reason}); agents may have resumed`, {
-      ...(step ? {step} : {}),
-      suggestions: ['run again: producers are paused and drained anew before partitions are added'],
-    })
+    throw new KreorgError(
+      'precondition',
+      `the lease on ${this.topic} for run ${this.runId} is no longer held (${reason}); agents may have resumed`,
+      {
+        ...(step ? {step} : {}),
+        suggestions: ['run again: producers are paused and drained anew before partitions are added'],
+      },
+    )
   }
 
   private schedule(): void {
@@ -153,10 +161,12 @@ export class Leases {
    * reader computes the same answer. Throws KreorgError('lease-held') (exit 6) naming the holder.
    */
   async acquire(topic: string, holder: LeaseHolderIdentity, leaseMs: number): Promise<Lease> {
-    if (!(leaseMs > 0) || leaseMs > MAX_LEASE_MS) throw new KreorgError('usage', `lease must be between 1ms and ${MAX_LEASE_MS / 3_600_000}h, got ${leaseMs}ms`)
+    if (!(leaseMs > 0) || leaseMs > MAX_LEASE_MS)
+      throw new KreorgError('usage', `lease must be between 1ms and ${MAX_LEASE_MS / 3_600_000}h, got ${leaseMs}ms`)
     const existing = this.held.get(topic)
     // Re-entrant for the same attempt; a later attempt (higher epoch) claims anew so renewals carry its epoch.
-    if (existing && existing.runId === holder.runId && existing.valid() && (holder.epoch === undefined || holder.epoch === existing.epoch)) return existing
+    if (existing && existing.runId === holder.runId && existing.valid() && (holder.epoch === undefined || holder.epoch === existing.epoch))
+      return existing
     let current = this.log.holderAt(topic, Date.now())
     if (current && current.runId !== holder.runId) {
       // Our tail may not have delivered a release another channel wrote a moment ago (it is read
@@ -167,7 +177,8 @@ export class Leases {
     if (current && current.runId !== holder.runId) throw leaseHeldError(topic, current)
     const outcome = await this.log.writeLease(topic, 'claim', holder, leaseMs)
     if (outcome.op === 'release') throw new KreorgError('unexpected', 'lease claim read back as a release')
-    if (!outcome.granted) throw outcome.reason === 'stale-epoch' ? staleAttemptError(topic, holder.runId, outcome) : leaseHeldError(topic, outcome.holder)
+    if (!outcome.granted)
+      throw outcome.reason === 'stale-epoch' ? staleAttemptError(topic, holder.runId, outcome) : leaseHeldError(topic, outcome.holder)
     existing?.stop()
     const lease = new Lease(this, topic, holder, leaseMs, outcome.holder.acquiredAt, outcome.holder.expiresAt)
     this.held.set(topic, lease)

@@ -49,7 +49,11 @@ function unpauseTarget(agents: AgentInfo[], topic: string): number | undefined {
  * and waits for every live agent's ack. The lease is NOT renewed after the command exits: the
  * agents resume by themselves when it lapses, unless `kreorg unpause` resumes them earlier.
  */
-export async function manualPause(channel: ControlChannelPort, topic: string, options: {leaseMs: number; ackTimeoutMs: number}): Promise<ManualPauseResult> {
+export async function manualPause(
+  channel: ControlChannelPort,
+  topic: string,
+  options: {leaseMs: number; ackTimeoutMs: number},
+): Promise<ManualPauseResult> {
   const current = await channel.currentLease(topic)
   const runId = current?.runId.startsWith(MANUAL_RUN_PREFIX) ? current.runId : `${MANUAL_RUN_PREFIX}${randomBytes(4).toString('hex')}`
   const lease = await channel.acquireLease(topic, localHolder(runId), options.leaseMs)
@@ -57,7 +61,13 @@ export async function manualPause(channel: ControlChannelPort, topic: string, op
   const epoch = newEpoch(channel, topic, runId)
   const agents = await channel.agents(topic)
   await channel.pause(topic, {runId, epoch, lease})
-  const acks = await channel.waitForAcks(topic, {runId, epoch, agentIds: agents.map((a) => a.agentId), state: 'paused', timeoutMs: options.ackTimeoutMs})
+  const acks = await channel.waitForAcks(topic, {
+    runId,
+    epoch,
+    agentIds: agents.map((a) => a.agentId),
+    state: 'paused',
+    timeoutMs: options.ackTimeoutMs,
+  })
   return {topic, runId, epoch, leaseExpiresAt: lease.expiresAt, agents, acks}
 }
 
@@ -74,9 +84,15 @@ export async function manualUnpause(
   let runId: string
   if (options.runId) runId = options.runId
   else if (current && !current.runId.startsWith(MANUAL_RUN_PREFIX)) {
-    throw new KreorgError('lease-held', `topic ${topic} is held by run ${current.runId} on ${current.host} (pid ${current.pid}) until ${new Date(current.expiresAt).toISOString()}`, {
-      suggestions: [`let that run finish (\`kreorg status ${current.runId}\`), or pass --run-id ${current.runId} to resume its producers anyway`],
-    })
+    throw new KreorgError(
+      'lease-held',
+      `topic ${topic} is held by run ${current.runId} on ${current.host} (pid ${current.pid}) until ${new Date(current.expiresAt).toISOString()}`,
+      {
+        suggestions: [
+          `let that run finish (\`kreorg status ${current.runId}\`), or pass --run-id ${current.runId} to resume its producers anyway`,
+        ],
+      },
+    )
   } else runId = current?.runId ?? `${MANUAL_RUN_PREFIX}${randomBytes(4).toString('hex')}`
   const lease = await channel.acquireLease(topic, localHolder(runId), 60_000)
   try {
@@ -84,7 +100,13 @@ export async function manualUnpause(
     const agents = await channel.agents(topic)
     const targetPartitions = options.targetPartitions ?? unpauseTarget(agents, topic)
     await channel.resume(topic, {runId, epoch, lease, ...(targetPartitions !== undefined ? {targetPartitions} : {})})
-    const acks = await channel.waitForAcks(topic, {runId, epoch, agentIds: agents.map((a) => a.agentId), state: 'resumed', timeoutMs: options.ackTimeoutMs})
+    const acks = await channel.waitForAcks(topic, {
+      runId,
+      epoch,
+      agentIds: agents.map((a) => a.agentId),
+      state: 'resumed',
+      timeoutMs: options.ackTimeoutMs,
+    })
     return {topic, runId, epoch, agents, acks}
   } finally {
     await lease.release()

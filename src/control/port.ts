@@ -87,9 +87,9 @@ export interface CommandOptions {
   /** Defaults to the lease this channel holds for the topic. */
   lease?: ControlLease
   /**
-   * pause/refresh: keep producers on this partition count until a resume with targetPartitions (see
-   * the protocol doc). resume without targetPartitions: the pin agents that start later take (default:
-   * the pin of the command in force).
+   * pin/pause/refresh: keep producers on this partition count until a resume with targetPartitions
+   * (see the protocol doc); a resume without targetPartitions keeps the pin and names it for agents
+   * that start later. Default: the pin earlier commands put in force, if any.
    */
   pinPartitions?: number
 }
@@ -117,6 +117,8 @@ export interface WaitForAcksOptions {
   timeoutMs: number
   signal?: AbortSignal
   onAck?: (ack: Ack) => void
+  /** Only acks written after this control-topic offset count (the command's own offset); -1 = any. */
+  afterOffset?: number
 }
 
 /** The command in force for a topic, with where it sits in the control topic. */

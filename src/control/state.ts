@@ -71,6 +71,8 @@ export class ControlState {
   private readonly leaseEpochs = new Map<string, Map<string, number>>()
   /** topic → runId → highest command epoch seen (1.1 D). */
   private readonly commandEpochs = new Map<string, Map<string, number>>()
+  /** topic → the pin the commands in force carried, until a resume with targetPartitions (1.1 C). */
+  private readonly pins = new Map<string, number>()
   /** Offset of the last record folded in (-1: none yet). */
   lastOffset = -1
 
@@ -97,6 +99,8 @@ export class ControlState {
         if (seenEpoch !== undefined && message.epoch < seenEpoch) return {kind: 'stale-cmd', topic: key.topic, entry, seenEpoch}
         epochs.set(message.runId, message.epoch)
         this.commands.set(key.topic, entry)
+        if (message.action === 'resume' && message.targetPartitions !== undefined) this.pins.delete(key.topic)
+        else if (message.pinPartitions !== undefined) this.pins.set(key.topic, message.pinPartitions)
         return {kind: 'cmd', topic: key.topic, entry}
       }
       case 'ack': {
@@ -162,6 +166,14 @@ export class ControlState {
     const fromLeases = this.leaseEpochs.get(topic)?.get(runId)
     if (fromCommands === undefined) return fromLeases
     return fromLeases === undefined ? fromCommands : Math.max(fromCommands, fromLeases)
+  }
+
+  /**
+   * The pin commands have put in force on a topic: the latest `pinPartitions` since the last resume
+   * with targetPartitions (a pause without the field keeps it, as agents do).
+   */
+  pinInForce(topic: string): number | undefined {
+    return this.pins.get(topic)
   }
 
   /** Epoch of the run's latest granted claim on the topic, if its claims carried one. */

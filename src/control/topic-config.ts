@@ -6,7 +6,14 @@
 import type {KafkaCluster} from '../kafka/types.js'
 import {CONTROL_TOPIC_CONFIG, heartbeatTopicOf} from './schema.js'
 
-export type ControlTopicSetting = 'cleanup.policy' | 'message.timestamp.type' | 'replication.factor' | 'min.insync.replicas' | 'min.compaction.lag.ms' | 'partitions' | 'retention.ms'
+export type ControlTopicSetting =
+  | 'cleanup.policy'
+  | 'message.timestamp.type'
+  | 'replication.factor'
+  | 'min.insync.replicas'
+  | 'min.compaction.lag.ms'
+  | 'partitions'
+  | 'retention.ms'
 
 export interface ControlTopicProblem {
   topic: string
@@ -30,14 +37,20 @@ export interface ControlTopicFacts {
   brokers: number
 }
 
-const alter = (topic: string, config: string) => `kafka-configs --bootstrap-server <broker> --alter --entity-type topics --entity-name ${topic} --add-config ${config}`
+const alter = (topic: string, config: string) =>
+  `kafka-configs --bootstrap-server <broker> --alter --entity-type topics --entity-name ${topic} --add-config ${config}`
 
 /** Pure: judges one control topic's settings. */
 export function judgeControlTopic(facts: ControlTopicFacts): ControlTopicProblem[] {
   const {topic, config} = facts
   const problems: ControlTopicProblem[] = []
   const policy = config['cleanup.policy'] ?? 'delete'
-  if (!policy.split(',').map((p) => p.trim()).includes('compact')) {
+  if (
+    !policy
+      .split(',')
+      .map((p) => p.trim())
+      .includes('compact')
+  ) {
     problems.push({
       topic,
       setting: 'cleanup.policy',
@@ -67,7 +80,8 @@ export function judgeControlTopic(facts: ControlTopicFacts): ControlTopicProblem
       found: timestampType,
       expected: 'LogAppendTime',
       severity: 'error',
-      explanation: "leases are judged on record timestamps: with CreateTime every writer's own clock decides who holds a topic, and a skewed host can take a lease that is still held",
+      explanation:
+        "leases are judged on record timestamps: with CreateTime every writer's own clock decides who holds a topic, and a skewed host can take a lease that is still held",
       fix: alter(topic, 'message.timestamp.type=LogAppendTime'),
     })
   }
@@ -89,7 +103,8 @@ export function judgeControlTopic(facts: ControlTopicFacts): ControlTopicProblem
       found: String(minInsync),
       expected: '2',
       severity: 'warning',
-      explanation: 'an acks=all write is acknowledged by the leader alone when the other replicas fall behind: a broker failure then loses a command or a lease record that agents already acted on',
+      explanation:
+        'an acks=all write is acknowledged by the leader alone when the other replicas fall behind: a broker failure then loses a command or a lease record that agents already acted on',
       fix: alter(topic, 'min.insync.replicas=2'),
     })
   }
@@ -113,7 +128,8 @@ export function judgeControlTopic(facts: ControlTopicFacts): ControlTopicProblem
       found: String(lag),
       expected: String(wanted),
       severity: 'warning',
-      explanation: 'lease decisions fold the recent history of lease records; compaction may remove a record a reader still needs, and readers can disagree on who holds a lease',
+      explanation:
+        'lease decisions fold the recent history of lease records; compaction may remove a record a reader still needs, and readers can disagree on who holds a lease',
       fix: alter(topic, `min.compaction.lag.ms=${wanted}`),
     })
   }
@@ -124,7 +140,8 @@ export function judgeControlTopic(facts: ControlTopicFacts): ControlTopicProblem
       found: String(facts.partitions),
       expected: '1',
       severity: 'error',
-      explanation: 'the protocol uses partition 0 only: one total order that every reader folds the same way; a topic with more partitions was not created by kreorg',
+      explanation:
+        'the protocol uses partition 0 only: one total order that every reader folds the same way; a topic with more partitions was not created by kreorg',
     })
   }
   return problems
@@ -142,19 +159,27 @@ export function judgeHeartbeatTopic(facts: ControlTopicFacts): ControlTopicProbl
       found: timestampType,
       expected: 'LogAppendTime',
       severity: 'warning',
-      explanation: "liveness is judged on heartbeat timestamps: with CreateTime an agent host's clock skew makes it look dead (left out of the ack wait) or alive after it stopped",
+      explanation:
+        "liveness is judged on heartbeat timestamps: with CreateTime an agent host's clock skew makes it look dead (left out of the ack wait) or alive after it stopped",
       fix: alter(topic, 'message.timestamp.type=LogAppendTime'),
     })
   }
   const policy = config['cleanup.policy'] ?? 'delete'
-  if (policy.split(',').map((p) => p.trim()).includes('compact') && !policy.includes('delete')) {
+  if (
+    policy
+      .split(',')
+      .map((p) => p.trim())
+      .includes('compact') &&
+    !policy.includes('delete')
+  ) {
     problems.push({
       topic,
       setting: 'cleanup.policy',
       found: policy,
       expected: 'delete',
       severity: 'warning',
-      explanation: 'heartbeats accumulate (one record per agent every few seconds): a compacted heartbeat topic keeps every agent that ever ran',
+      explanation:
+        'heartbeats accumulate (one record per agent every few seconds): a compacted heartbeat topic keeps every agent that ever ran',
       fix: alter(topic, 'cleanup.policy=delete'),
     })
   }
@@ -171,7 +196,13 @@ export async function checkControlTopicConfig(
   const brokers = (await cluster.describeCluster()).brokers.length
   const facts = async (topic: string): Promise<ControlTopicFacts> => {
     const [config, description] = await Promise.all([cluster.topicConfig(topic, names), cluster.describeTopic(topic)])
-    return {topic, config, partitions: description.partitions.length, replicationFactor: Math.max(0, ...description.partitions.map((p) => p.replicas.length)), brokers}
+    return {
+      topic,
+      config,
+      partitions: description.partitions.length,
+      replicationFactor: Math.max(0, ...description.partitions.map((p) => p.replicas.length)),
+      brokers,
+    }
   }
   const problems: ControlTopicProblem[] = []
   if (topics.has(controlTopic)) problems.push(...judgeControlTopic(await facts(controlTopic)))

@@ -17,4 +17,3 @@ export function formatDuration(milliseconds: number): string {
   const seconds = Math.round((milliseconds % 60_000) / 1000)
   return seconds === 0 ? `${minutes}m` : `${minutes}m${seconds}s`
 }
-

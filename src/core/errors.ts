@@ -20,11 +20,17 @@ export const EXIT_CODE_TABLE: ReadonlyArray<readonly [ExitCodeValue, string]> = 
   [ExitCode.OK, 'done (or dry-run plan printed)'],
   [ExitCode.UNEXPECTED, 'unexpected error'],
   [ExitCode.USAGE, 'bad usage or input: flags, broker addresses, credentials, checkpoints, state dir'],
-  [ExitCode.PRECONDITION, 'precondition not met: topic missing, --to not above current, a group that cannot drain, unknown writers, missing permissions'],
+  [
+    ExitCode.PRECONDITION,
+    'precondition not met: topic missing, --to not above current, a group that cannot drain, unknown writers, missing permissions',
+  ],
   [ExitCode.TIMEOUT, 'timed out waiting (acks, drain, pickup); producers resumed if before add-partitions'],
   [ExitCode.DECLINED, 'declined at the confirmation prompt'],
   [ExitCode.LEASE_HELD, "another run holds the topic's lease or lock"],
-  [ExitCode.INCOMPLETE, 'partitions were added but the run did not finish: producers are paused or pinned to the old count; run `kreorg resume <run-id>`'],
+  [
+    ExitCode.INCOMPLETE,
+    'partitions were added but the run did not finish: producers are paused or pinned to the old count; run `kreorg resume <run-id>`',
+  ],
   [ExitCode.INTERRUPTED, 'interrupted; resumable with `kreorg resume <run-id>`'],
 ]
 

@@ -9,7 +9,8 @@ import {readTopicLag} from '../kafka/lag.js'
 import {startLocalKafka, type LocalKafka} from '../local-kafka/index.js'
 import {KreorgError} from '../core/errors.js'
 import {runCli} from '../process/run-cli.js'
-import type {LedgerReport} from './ledger.js'
+import {JavaDemoGroup} from './java-consumer.js'
+import type {LedgerReport, ReceivedLedger} from './ledger.js'
 import {DemoGroup, KeyedTraffic, demoKeys} from './traffic.js'
 
 export interface DemoOptions {
@@ -51,12 +52,25 @@ const GROUPS = [
   {suffix: 'analytics', lagging: true},
 ] as const
 
+/** A kafkajs DemoGroup or Apache Kafka's Java console consumer: both record what they read. */
+interface DemoConsumer {
+  readonly received: ReceivedLedger
+  start(): Promise<void>
+  stop(): Promise<void>
+}
+
 interface Side {
   topic: string
   traffic: KeyedTraffic
-  groups: Map<string, DemoGroup>
+  groups: Map<string, DemoConsumer>
   close: () => Promise<void>
 }
+
+/**
+ * The Java group's metadata refresh: above the producers' (so on the naive side producers write to
+ * new partitions before it looks, as with the 5-minute default) and short enough for a demo.
+ */
+const JAVA_METADATA_MAX_AGE_MS = 10_000
 
 function sumSide(side: Side, extra: {partitionsAfter: number; pausedMs: number}): DemoSide {
   const groups: Record<string, LedgerReport> = {}
@@ -80,9 +94,35 @@ const GROW_TIMEOUT_MS = 10 * 60_000
  * Runs `kreorg grow` as a user would: the real CLI, --yes --json, its own state dir, and XDG dirs of
  * its own so a profile in the user's ~/.config/kreorg cannot redirect it away from the demo broker.
  */
-async function runGrow(brokers: string, topic: string, to: number, stateDir: string, log: (line: string) => void): Promise<{exitCode: number | null; runId: string | null; pausedMs: number}> {
-  const args = ['grow', topic, '--to', String(to), '--yes', '--json', '--brokers', brokers, '--state-dir', stateDir,
-    '--quiet-period', '2s', '--pickup-timeout', '60s', '--lease', '60s', '--post-check-window', '3s', '--sample', '200']
+async function runGrow(
+  brokers: string,
+  topic: string,
+  to: number,
+  stateDir: string,
+  log: (line: string) => void,
+): Promise<{exitCode: number | null; runId: string | null; pausedMs: number}> {
+  const args = [
+    'grow',
+    topic,
+    '--to',
+    String(to),
+    '--yes',
+    '--json',
+    '--brokers',
+    brokers,
+    '--state-dir',
+    stateDir,
+    '--quiet-period',
+    '2s',
+    '--prime-timeout',
+    '120s',
+    '--lease',
+    '60s',
+    '--post-check-window',
+    '3s',
+    '--sample',
+    '200',
+  ]
   let runId: string | null = null
   let pausedMs = 0
   const run = await runCli(args, {
@@ -130,7 +170,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const started = Date.now()
   const {log} = options
   log('starting Kafka (KAFKA_BROKERS, else Docker, else Apache Kafka jars via Maven)…')
-  const local: LocalKafka = await startLocalKafka({log: (line) => log(`  kafka  | ${line}`), ...(options.signal ? {signal: options.signal} : {})})
+  const local: LocalKafka = await startLocalKafka({
+    log: (line) => log(`  kafka  | ${line}`),
+    ...(options.signal ? {signal: options.signal} : {}),
+  })
   const cleanups: Array<() => Promise<void>> = [() => local.stop()]
   const stateDir = await mkdtemp(path.join(tmpdir(), 'kreorg-demo-state-'))
   cleanups.unshift(() => rm(stateDir, {recursive: true, force: true}))
@@ -145,7 +188,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const existing = new Set(await cluster.listTopics())
     const ordersTopic = existing.has('orders') ? `orders-${suffix}` : 'orders'
     const naiveTopic = `${ordersTopic}-naive`
-    for (const topic of [ordersTopic, naiveTopic]) await cluster.createTopic({topic, partitions: options.from, replicationFactor: local.nodes.length >= 3 ? 3 : 1})
+    for (const topic of [ordersTopic, naiveTopic])
+      await cluster.createTopic({topic, partitions: options.from, replicationFactor: local.nodes.length >= 3 ? 3 : 1})
     log(`created ${ordersTopic} and its twin ${naiveTopic} with ${options.from} partitions`)
 
     const keys = demoKeys(options.keys)
@@ -166,17 +210,33 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     }
     const naiveProducers: Producer[] = []
     for (let i = 0; i < writersPerSide; i++) {
-      const producer = kafka.producer({idempotent: true, metadataMaxAge: options.metadataMaxAgeMs, createPartitioner: javaCompatiblePartitioner})
+      const producer = kafka.producer({
+        idempotent: true,
+        metadataMaxAge: options.metadataMaxAgeMs,
+        createPartitioner: javaCompatiblePartitioner,
+      })
       await producer.connect()
       naiveProducers.push(producer)
     }
     const sides: Side[] = [
-      {topic: naiveTopic, writers: naiveProducers.map((p) => (messages: Parameters<Producer['send']>[0]['messages']) => p.send({topic: naiveTopic, messages, acks: -1})), close: async () => void (await Promise.all(naiveProducers.map((p) => p.disconnect())))},
-      {topic: ordersTopic, writers: agents.map((a) => (messages: Parameters<Producer['send']>[0]['messages']) => a.send({topic: ordersTopic, messages, acks: -1})), close: async () => void (await Promise.all(agents.map((a) => a.close())))},
+      {
+        topic: naiveTopic,
+        writers: naiveProducers.map(
+          (p) => (messages: Parameters<Producer['send']>[0]['messages']) => p.send({topic: naiveTopic, messages, acks: -1}),
+        ),
+        close: async () => void (await Promise.all(naiveProducers.map((p) => p.disconnect()))),
+      },
+      {
+        topic: ordersTopic,
+        writers: agents.map(
+          (a) => (messages: Parameters<Producer['send']>[0]['messages']) => a.send({topic: ordersTopic, messages, acks: -1}),
+        ),
+        close: async () => void (await Promise.all(agents.map((a) => a.close()))),
+      },
     ].map(({topic, writers, close}) => ({
       topic,
       traffic: new KeyedTraffic({writers, keys, ratePerSec: options.ratePerSec}),
-      groups: new Map(
+      groups: new Map<string, DemoConsumer>(
         GROUPS.map(({suffix: name, lagging}) => [
           `${topic}-${name}`,
           new DemoGroup({
@@ -191,6 +251,24 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       close,
     }))
     const [naive, grown] = sides as [Side, Side]
+    // Apache Kafka's own console consumer, `latest`, on each side: the loss a naive add causes it, and none with kreorg.
+    const javaGroups: JavaDemoGroup[] = []
+    const noJava = JavaDemoGroup.unavailable(local.toolsClasspath)
+    if (noJava) log(noJava)
+    else {
+      for (const side of sides) {
+        const groupId = `${side.topic}-java-latest`
+        const group = new JavaDemoGroup({
+          brokers: local.brokers,
+          classpath: local.toolsClasspath!,
+          topic: side.topic,
+          groupId,
+          metadataMaxAgeMs: JAVA_METADATA_MAX_AGE_MS,
+        })
+        side.groups.set(groupId, group)
+        javaGroups.push(group)
+      }
+    }
     for (const side of sides) for (const group of side.groups.values()) await group.start()
     cleanups.unshift(async () => {
       for (const side of sides) for (const group of side.groups.values()) await group.stop().catch(() => {})
@@ -198,10 +276,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     cleanups.unshift(async () => {
       for (const side of sides) await side.close().catch(() => {})
     })
-    // Let both groups join before traffic starts: with auto.offset.reset=latest they would skip earlier records.
+    // Let every group join before traffic starts: with auto.offset.reset=latest they would skip earlier records.
     await sleep(3_000)
+    if (javaGroups.length > 0) log('waiting for the Java console consumers to join (JVM start-up)…')
+    for (const group of javaGroups) await group.ready(cluster, options.from, 180_000, options.signal)
     for (const side of sides) side.traffic.start()
-    log(`traffic: ${options.ratePerSec} keyed records/s over ${options.keys} keys into each topic; groups "billing" (keeps up) and "analytics" (${options.laggingRatePerSec}/s, lags)`)
+    log(
+      `traffic: ${options.ratePerSec} keyed records/s over ${options.keys} keys into each topic; groups "billing" (keeps up) and "analytics" (${options.laggingRatePerSec}/s, lags)${javaGroups.length > 0 ? ', and "java-latest" (Apache Kafka\'s console consumer, auto.offset.reset=latest)' : ''}`,
+    )
     await sleep(options.warmupMs, undefined, {signal: options.signal})
 
     log(`naive:  createPartitions ${naiveTopic} ${options.from} → ${options.to} with producers running`)
@@ -216,16 +298,26 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     // Consumers with a stale layout may still be catching up on new partitions: give them a refresh period.
     await sleep(Math.min(5_000, options.metadataMaxAgeMs + 1_000))
     await waitForDrain(cluster, [naiveTopic, ordersTopic], 30_000, options.signal)
+    // A Java group that has not yet looked at the new partitions (its metadata refresh) still counts: let it look.
+    if (javaGroups.length > 0) await sleep(JAVA_METADATA_MAX_AGE_MS, undefined, {signal: options.signal})
+    // Everything they printed is in their ledgers once they exit.
+    for (const group of javaGroups) await group.stop()
 
     const partitionsAfter = async (topic: string) => (await cluster.describeTopic(topic)).partitions.length
     const result: DemoResult = {
       kafka: {version: local.version, mode: local.mode},
       naive: sumSide(naive, {partitionsAfter: await partitionsAfter(naiveTopic), pausedMs: 0}),
-      kreorg: {...sumSide(grown, {partitionsAfter: await partitionsAfter(ordersTopic), pausedMs: grow.pausedMs}), runId: grow.runId, exitCode: grow.exitCode},
+      kreorg: {
+        ...sumSide(grown, {partitionsAfter: await partitionsAfter(ordersTopic), pausedMs: grow.pausedMs}),
+        runId: grow.runId,
+        exitCode: grow.exitCode,
+      },
       elapsedMs: Date.now() - started,
     }
     if (grow.exitCode !== 0) {
-      throw new KreorgError('unexpected', `kreorg grow exited ${grow.exitCode} in the demo`, {suggestions: ['rerun with DEBUG=1 to see the broker and client logs']})
+      throw new KreorgError('unexpected', `kreorg grow exited ${grow.exitCode} in the demo`, {
+        suggestions: ['rerun with DEBUG=1 to see the broker and client logs'],
+      })
     }
     return result
   } finally {

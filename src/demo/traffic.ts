@@ -98,6 +98,9 @@ export class DemoGroup {
     const interval = this.options.maxRatePerSec ? 1000 / this.options.maxRatePerSec : 0
     await consumer.run({
       partitionsConsumedConcurrently: 4,
+      // Without an interval (or threshold) kafkajs never commits a position on a partition where it read
+      // nothing but a control record, so no one outside the group could see it start the new partitions.
+      autoCommitInterval: 1_000,
       eachMessage: async ({message}) => {
         if (interval > 0) {
           // A shared schedule across partitions: the group as a whole processes maxRatePerSec.
@@ -113,11 +116,12 @@ export class DemoGroup {
   }
 
   /**
-   * Stops fetching while the group stays Stable with its members (kafkajs pause), so a backlog
-   * builds up that the group then drains at full speed after resume() — what the benchmarks need.
+   * Stops fetching (the whole topic, or only `partitions`) while the group stays Stable with its
+   * members (kafkajs pause), so a backlog builds up that the group then drains at full speed after
+   * resume() — what the benchmarks need. Partitions added meanwhile are fetched unless paused.
    */
-  pause(): void {
-    this.consumer?.pause([{topic: this.options.topic}])
+  pause(partitions?: number[]): void {
+    this.consumer?.pause([{topic: this.options.topic, ...(partitions ? {partitions} : {})}])
   }
 
   resume(): void {

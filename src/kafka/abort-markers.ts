@@ -37,7 +37,8 @@ async function abortEmptyTransaction(ext: ProtocolAdmin, topic: string, partitio
       await coordinator.endTxn({transactionalId, producerId, producerEpoch, transactionResult: false})
       return {producerId: Number(producerId.toString()), producerEpoch}
     },
-    {attempts: 30, delayMs: 200, retryIf: isTransientKafkaError},
+    // Up to 30 s: the first transaction on a cluster creates __transaction_state, whose coordinators load meanwhile.
+    {attempts: 60, delayMs: 500, retryIf: isTransientKafkaError},
   )
 }
 

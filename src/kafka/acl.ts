@@ -114,7 +114,12 @@ function patternMatches(binding: AclBinding, resource: AclResource): boolean {
 }
 
 /** What the ACLs say for this principal: DENY wins over ALLOW, like Kafka's StandardAuthorizer. */
-export function aclVerdict(bindings: readonly AclBinding[], principal: string, resource: AclResource, operation: AclOperation): 'allow' | 'deny' | 'none' {
+export function aclVerdict(
+  bindings: readonly AclBinding[],
+  principal: string,
+  resource: AclResource,
+  operation: AclOperation,
+): 'allow' | 'deny' | 'none' {
   const relevant = bindings.filter((b) => (b.principal === principal || b.principal === 'User:*') && patternMatches(b, resource))
   if (relevant.some((b) => b.permission === 'deny' && (b.operation === operation || b.operation === 'all'))) return 'deny'
   const allowing = impliedBy(operation)
@@ -144,7 +149,12 @@ export async function checkPermissions(cluster: KafkaCluster, input: PermissionC
     someProbeDenied = true
   }
   /** Runs a probe; authorization failures become "missing", anything else means the broker let the request through. */
-  const probe = async (need: Needed, run: () => Promise<unknown>, deniedReason: string, grantedReason = 'probe accepted'): Promise<unknown> => {
+  const probe = async (
+    need: Needed,
+    run: () => Promise<unknown>,
+    deniedReason: string,
+    grantedReason = 'probe accepted',
+  ): Promise<unknown> => {
     try {
       await run()
       grant(need, grantedReason)
@@ -187,8 +197,16 @@ export async function checkPermissions(cluster: KafkaCluster, input: PermissionC
   await probe(topicConfigs, () => cluster.topicConfig(input.topic, ['min.insync.replicas']), `needed to ${topicConfigs.why}`)
 
   if (cluster.validateCreatePartitions) {
-    const target = input.targetPartitions !== undefined && current !== undefined && input.targetPartitions > current ? input.targetPartitions : (current ?? 1) + 1
-    await probe(topicAlter, () => cluster.validateCreatePartitions!(input.topic, target), `needed to ${topicAlter.why} (CreatePartitions was refused)`, `validate-only CreatePartitions to ${target} accepted`)
+    const target =
+      input.targetPartitions !== undefined && current !== undefined && input.targetPartitions > current
+        ? input.targetPartitions
+        : (current ?? 1) + 1
+    await probe(
+      topicAlter,
+      () => cluster.validateCreatePartitions!(input.topic, target),
+      `needed to ${topicAlter.why} (CreatePartitions was refused)`,
+      `validate-only CreatePartitions to ${target} accepted`,
+    )
   } else {
     aclOnly.push(topicAlter)
   }
@@ -213,7 +231,12 @@ export async function checkPermissions(cluster: KafkaCluster, input: PermissionC
     const create: Needed = {resource: control, operation: 'create', why: 'create the missing control topic'}
     if (cluster.validateCreateTopic) {
       const spec = {topic: input.controlTopic, partitions: 1, configs: {'cleanup.policy': 'compact'}}
-      await probe(create, () => cluster.validateCreateTopic!(spec), 'the control topic does not exist (or is invisible) and cannot be created', 'validate-only CreateTopics accepted')
+      await probe(
+        create,
+        () => cluster.validateCreateTopic!(spec),
+        'the control topic does not exist (or is invisible) and cannot be created',
+        'validate-only CreateTopics accepted',
+      )
     } else {
       aclOnly.push(create)
     }
@@ -250,7 +273,8 @@ async function settleFromAcls(
       for (const need of needs) report.granted.push({...finding(need, 'the cluster has no authorizer'), how: 'no-authorizer'})
       return
     }
-    if (authorizationFailure(error)) return unverified('kreorg cannot check it without side effects, and listing ACLs needs DESCRIBE on the cluster')
+    if (authorizationFailure(error))
+      return unverified('kreorg cannot check it without side effects, and listing ACLs needs DESCRIBE on the cluster')
     return unverified(`listing ACLs failed: ${describeCause(error)}`)
   }
   if (!principal) return unverified('the principal is unknown (no SASL username), so ACLs cannot be matched')
@@ -266,7 +290,9 @@ async function settleFromAcls(
     } else if (someProbeDenied || explained) {
       report.missing.push(finding(need, `needed to ${need.why}; no ACL grants it to ${principal}`))
     } else {
-      report.unverified.push(finding(need, `needed to ${need.why}; no ACL grants it, but ${principal} has permissions ACLs do not show (a super user?)`))
+      report.unverified.push(
+        finding(need, `needed to ${need.why}; no ACL grants it, but ${principal} has permissions ACLs do not show (a super user?)`),
+      )
     }
   }
 }

@@ -112,7 +112,12 @@ export class ControlLog {
           if (this.stopped) return
           const offset = Number(message.offset)
           if (offset < this.nextOffset) continue
-          onRecord({key: message.key ? message.key.toString('utf8') : null, value: message.value, offset, timestamp: Number(message.timestamp)})
+          onRecord({
+            key: message.key ? message.key.toString('utf8') : null,
+            value: message.value,
+            offset,
+            timestamp: Number(message.timestamp),
+          })
           this.nextOffset = offset + 1
           this.notify()
         }
@@ -150,7 +155,12 @@ export class ControlLog {
       }
       const timer = setTimeout(() => {
         this.waiters.delete(waiter)
-        reject(new KreorgError('timeout', `control topic ${this.topic}: not read up to offset ${offset} within ${Math.round(timeoutMs / 1000)}s (at ${this.nextOffset})`))
+        reject(
+          new KreorgError(
+            'timeout',
+            `control topic ${this.topic}: not read up to offset ${offset} within ${Math.round(timeoutMs / 1000)}s (at ${this.nextOffset})`,
+          ),
+        )
       }, timeoutMs)
       this.waiters.add(waiter)
     })
@@ -199,7 +209,8 @@ export class ControlLog {
     }
     const meta = sent[0]
     const offset = Number(meta?.baseOffset ?? meta?.offset)
-    if (!Number.isFinite(offset)) throw new KreorgError('unexpected', `control topic ${this.topic}: the broker returned no offset for ${key}`)
+    if (!Number.isFinite(offset))
+      throw new KreorgError('unexpected', `control topic ${this.topic}: the broker returned no offset for ${key}`)
     return offset
   }
 

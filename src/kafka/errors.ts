@@ -12,7 +12,9 @@ import {KreorgError} from '../core/errors.js'
 export function isTransientKafkaError(error: unknown, depth = 0): boolean {
   if (!(error instanceof Error) || !error.name.startsWith('KafkaJS')) return false
   if ((error as {retriable?: unknown}).retriable === true) return true
-  if (/Connection|Timeout|NumberOfRetriesExceeded|BrokerNotFound|Metadata/.test(error.name)) return true
+  // GroupCoordinatorNotFound: kafkajs gives up finding a coordinator that is still being created or
+  // loaded (the first group or transaction on a cluster creates __consumer_offsets/__transaction_state).
+  if (/Connection|Timeout|NumberOfRetriesExceeded|BrokerNotFound|Metadata|GroupCoordinatorNotFound/.test(error.name)) return true
   // kafkajs's retrier wraps what it gave up on as KafkaJSNonRetriableError; judge the original.
   const cause = (error as {cause?: unknown}).cause
   return depth < 3 && cause !== error && isTransientKafkaError(cause, depth + 1)

@@ -3,6 +3,7 @@ import {createKafkaClient} from './client.js'
 import {commitOffsetsAsAdmin} from './offset-commit.js'
 import {writeAbortMarkers} from './abort-markers.js'
 import {describeAclsWith} from './acl-describe.js'
+import {isTransientKafkaError} from './errors.js'
 import {producerIdOfBatchAt, scanRecentBatchProducers} from './batch-producers.js'
 import {describeGroupsWith, listGroupsWith} from './groups.js'
 import {ProtocolAdmin} from './protocol/admin.js'
@@ -62,8 +63,8 @@ async function withDeadline<T>(ms: number, work: Promise<T>, onTimeout: () => Er
 const GROUP_COORDINATOR_BUDGET_MS = 20_000
 
 /**
- * Retries what kafkajs marks retriable (leadership or group coordinator moving, e.g. a broker
- * restarting) for a few seconds: a lag read or a drain poll must not fail on a failover that the
+ * Retries transient Kafka errors (isTransientKafkaError: leadership or a coordinator moving, e.g. a
+ * broker restarting) for a few seconds: a lag read or a drain poll must not fail on a failover that the
  * next request would survive. Anything else is rethrown at once.
  */
 async function retryTransient<T>(work: () => Promise<T>, budgetMs = 5_000): Promise<T> {
@@ -72,7 +73,7 @@ async function retryTransient<T>(work: () => Promise<T>, budgetMs = 5_000): Prom
     try {
       return await work()
     } catch (error) {
-      if ((error as {retriable?: boolean}).retriable !== true || Date.now() >= deadline) throw error
+      if (!isTransientKafkaError(error) || Date.now() >= deadline) throw error
       await new Promise((resolve) => setTimeout(resolve, 200))
     }
   }
@@ -220,7 +221,8 @@ export class KafkajsCluster implements KafkaCluster {
       } catch (error) {
         problem = describeCause(error)
       }
-      if (Date.now() >= deadline) throw new KreorgError('timeout', `topic ${topic} was created but its partitions have no leaders yet: ${problem}`)
+      if (Date.now() >= deadline)
+        throw new KreorgError('timeout', `topic ${topic} was created but its partitions have no leaders yet: ${problem}`)
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
   }
@@ -232,9 +234,7 @@ export class KafkajsCluster implements KafkaCluster {
   async createPartitions(topic: string, totalCount: number, assignments?: PartitionAssignment[]): Promise<void> {
     await this.admin.createPartitions({
       validateOnly: false,
-      topicPartitions: [
-        {topic, count: totalCount, ...(assignments ? {assignments: assignments.map((a) => a.replicas)} : {})},
-      ],
+      topicPartitions: [{topic, count: totalCount, ...(assignments ? {assignments: assignments.map((a) => a.replicas)} : {})}],
     })
   }
 
@@ -252,7 +252,8 @@ export class KafkajsCluster implements KafkaCluster {
       } catch (error) {
         // Leadership moving (a new topic, a broker restart) is retriable too: kafkajs marks it so.
         const retriable = error instanceof TypeError || (error as {retriable?: boolean}).retriable === true
-        if (!retriable || Date.now() >= deadline) throw mapTopicError(error instanceof TypeError ? {type: 'UNKNOWN_TOPIC_OR_PARTITION'} : error, topic)
+        if (!retriable || Date.now() >= deadline)
+          throw mapTopicError(error instanceof TypeError ? {type: 'UNKNOWN_TOPIC_OR_PARTITION'} : error, topic)
         await new Promise((resolve) => setTimeout(resolve, 100))
       }
     }
@@ -284,16 +285,25 @@ export class KafkajsCluster implements KafkaCluster {
   async commitOffsets(groupId: string, topic: string, offsets: CommittedOffset[]): Promise<void> {
     const [group] = await this.describeGroups([groupId])
     if (group && group.members.length > 0) {
-      throw new KreorgError('precondition', `group ${groupId} has ${group.members.length} active member(s); Kafka only takes offsets for an empty group`)
+      throw new KreorgError(
+        'precondition',
+        `group ${groupId} has ${group.members.length} active member(s); Kafka only takes offsets for an empty group`,
+      )
     }
     // Streams groups are not described member by member: only their state says they are empty.
     if (group?.type === 'streams' && group.state !== 'Empty' && group.state !== 'Dead') {
-      throw new KreorgError('precondition', `group ${groupId} is a Kafka Streams group in state ${group.state} and may have active members; kreorg does not commit offsets for it`)
+      throw new KreorgError(
+        'precondition',
+        `group ${groupId} is a Kafka Streams group in state ${group.state} and may have active members; kreorg does not commit offsets for it`,
+      )
     }
     if (await commitOffsetsAsAdmin(this.client, groupId, topic, offsets)) return
     // setOffsets commits by joining the group as a classic member: only for classic (or not yet existing) groups.
     if (group && group.type !== 'classic' && group.type !== 'unknown') {
-      throw new KreorgError('unexpected', `cannot commit offsets for ${group.type} group ${groupId}: the kafkajs internals kreorg commits through are missing`)
+      throw new KreorgError(
+        'unexpected',
+        `cannot commit offsets for ${group.type} group ${groupId}: the kafkajs internals kreorg commits through are missing`,
+      )
     }
     await this.admin.setOffsets({
       groupId,

@@ -11,7 +11,7 @@
  * inverse of the kept fraction. Because the second hash is independent of the partitioner hash, the
  * sample is unbiased for every partition question; `estimated` in the figures says when it applies.
  */
-import {gcd} from './murmur2.js'
+import {gcd, murmur2} from './murmur2.js'
 import {positiveHashWith, type PartitionerName} from './partitioners.js'
 
 export interface SourcePartitionMovement {
@@ -66,8 +66,6 @@ export const DEFAULT_MAX_TRACKED_KEYS = 1 << 18
 
 /** Slot layout in one Int32Array (one cache line per probe): partitioner hash, second hash, records + 1 (0 = empty), spare. */
 const STRIDE = 4
-const MURMUR_SEED = 0x9747b28c
-const M = 0x5bd1e995
 
 export function checkCounts(from: number, to: number): void {
   if (!Number.isInteger(from) || !Number.isInteger(to) || from < 1 || to < 1) {
@@ -86,8 +84,8 @@ export class KeyHasher {
   /** Keys are kept when their second hash (unsigned) is below this: 2³² keeps all, halved per level. */
   private threshold = 2 ** 32
   private level = 0
-  /** Second hash of the last `murmurPair` call (the first is its return value). */
-  private second = 0
+  /** Once the table is full: the other table of the same size, reused for every level change. */
+  private spare: Int32Array | undefined
 
   constructor(options: KeyHasherOptions = {}) {
     this.partitioner = options.partitioner ?? 'murmur2'
@@ -115,22 +113,16 @@ export class KeyHasher {
       this.nullKeyRecords += records
       return
     }
-    let hash: number
-    if (this.partitioner === 'murmur2') {
-      hash = this.murmurPair(key) & 0x7fffffff
-    } else {
-      const h = positiveHashWith(this.partitioner, key)
-      // CRC32 with an empty key is random, so such a record has no key-bound partition to move.
-      if (h === null) {
-        this.nullKeyRecords += records
-        return
-      }
-      hash = h
-      this.murmurPair(key)
+    // CRC32 with an empty key is random, so such a record has no key-bound partition to move.
+    if (key.length === 0 && this.partitioner === 'crc32') {
+      this.nullKeyRecords += records
+      return
     }
     this.keyedRecords += records
-    const second = this.second
+    // The sample is decided by the second hash alone: a key left out is never hashed for its partition.
+    const second = secondHash(key)
     if (second >>> 0 >= this.threshold) return
+    const hash = this.partitioner === 'murmur2' ? murmur2(key) & 0x7fffffff : positiveHashWith(this.partitioner, key)!
     this.insert(hash | 0, second, records)
   }
 
@@ -171,7 +163,10 @@ export class KeyHasher {
   /** Re-inserts the keys below `threshold` into a table of `slotCount` slots; returns how many stayed. */
   private rebuild(slotCount: number, threshold: number, count: boolean): number {
     const old = this.slots
-    const slots = new Int32Array(slotCount * STRIDE)
+    // At the cap the table keeps its size: swap with the spare instead of allocating 2 × 8 MiB each time.
+    const reuse = slotCount * STRIDE === old.length
+    const slots = reuse ? (this.spare ?? new Int32Array(old.length)) : new Int32Array(slotCount * STRIDE)
+    if (reuse) slots.fill(0)
     const mask = slotCount - 1
     let kept = 0
     for (let at = 0; at < old.length; at += STRIDE) {
@@ -184,59 +179,10 @@ export class KeyHasher {
       slots[to + 2] = old[at + 2]!
       kept++
     }
+    if (reuse) this.spare = old
     this.slots = slots
     this.mask = mask
     return count ? kept : this.tracked
-  }
-
-  /**
-   * murmur2 (Kafka's, bit for bit; src/kafka/murmur2.ts) and, in the same pass over the 4-byte words,
-   * a murmur3-style hash with its own constants, rotations and finalizer (left in `this.second`).
-   * murmur2's seed-independent collisions do not carry over to a hash of different structure.
-   */
-  private murmurPair(data: Uint8Array): number {
-    const length = data.length
-    let h = MURMUR_SEED ^ length
-    let g = 0x2f0b3c5d ^ length
-    const words = length >>> 2
-    for (let i = 0; i < words; i++) {
-      const i4 = i << 2
-      const w = data[i4]! | (data[i4 + 1]! << 8) | (data[i4 + 2]! << 16) | (data[i4 + 3]! << 24)
-      let k = Math.imul(w, M)
-      k ^= k >>> 24
-      h = Math.imul(h, M) ^ Math.imul(k, M)
-      let j = Math.imul(w, 0xcc9e2d51)
-      j = (j << 15) | (j >>> 17)
-      g ^= Math.imul(j, 0x1b873593)
-      g = (g << 13) | (g >>> 19)
-      g = (Math.imul(g, 5) + 0xe6546b64) | 0
-    }
-    const tail = words << 2
-    let t = 0
-    switch (length & 3) {
-      case 3:
-        t ^= data[tail + 2]! << 16
-      // falls through
-      case 2:
-        t ^= data[tail + 1]! << 8
-      // falls through
-      case 1:
-        t ^= data[tail]!
-        h = Math.imul(h ^ t, M)
-        t = Math.imul(t, 0xcc9e2d51)
-        t = (t << 15) | (t >>> 17)
-        g ^= Math.imul(t, 0x1b873593)
-    }
-    h ^= h >>> 13
-    h = Math.imul(h, M)
-    h ^= h >>> 15
-    g ^= g >>> 16
-    g = Math.imul(g, 0x85ebca6b)
-    g ^= g >>> 13
-    g = Math.imul(g, 0xc2b2ae35)
-    g ^= g >>> 16
-    this.second = g
-    return h
   }
 
   /** Same figures as `keyMovement` over the records added so far. */
@@ -300,4 +246,43 @@ export class KeyHasher {
 
 export function ratio(a: number, b: number): number {
   return b === 0 ? 0 : a / b
+}
+
+/**
+ * The second hash: murmur3-style (its own constants, rotations and finalizer) over the 4-byte words,
+ * so murmur2's seed-independent collisions do not carry over to it, and independent of the partition.
+ */
+export function secondHash(data: Uint8Array): number {
+  const length = data.length
+  let g = 0x2f0b3c5d ^ length
+  const words = length >>> 2
+  for (let i = 0; i < words; i++) {
+    const i4 = i << 2
+    let k = Math.imul(data[i4]! | (data[i4 + 1]! << 8) | (data[i4 + 2]! << 16) | (data[i4 + 3]! << 24), 0xcc9e2d51)
+    k = (k << 15) | (k >>> 17)
+    g ^= Math.imul(k, 0x1b873593)
+    g = (g << 13) | (g >>> 19)
+    g = (Math.imul(g, 5) + 0xe6546b64) | 0
+  }
+  const tail = words << 2
+  let t = 0
+  switch (length & 3) {
+    case 3:
+      t ^= data[tail + 2]! << 16
+    // falls through
+    case 2:
+      t ^= data[tail + 1]! << 8
+    // falls through
+    case 1:
+      t ^= data[tail]!
+      t = Math.imul(t, 0xcc9e2d51)
+      t = (t << 15) | (t >>> 17)
+      g ^= Math.imul(t, 0x1b873593)
+  }
+  g ^= g >>> 16
+  g = Math.imul(g, 0x85ebca6b)
+  g ^= g >>> 13
+  g = Math.imul(g, 0xc2b2ae35)
+  g ^= g >>> 16
+  return g
 }

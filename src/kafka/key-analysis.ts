@@ -5,7 +5,13 @@
 import {KeyHasher, checkCounts, ratio, type KeyMovement} from './key-analysis-hasher.js'
 import {PARTITIONER_NAMES, positiveHashWith, type PartitionerName} from './partitioners.js'
 
-export {KeyHasher, DEFAULT_MAX_TRACKED_KEYS, type KeyHasherOptions, type KeyMovement, type SourcePartitionMovement} from './key-analysis-hasher.js'
+export {
+  KeyHasher,
+  DEFAULT_MAX_TRACKED_KEYS,
+  type KeyHasherOptions,
+  type KeyMovement,
+  type SourcePartitionMovement,
+} from './key-analysis-hasher.js'
 
 /** The fields of a sampled record these figures need (a `SampledRecord` fits). */
 export interface KeyedRecord {

@@ -59,11 +59,7 @@ export function lagFor(committed: number | null, offsets: PartitionOffsets): num
  * fresh, before group offsets, so a lag of 0 means the group had consumed everything present at
  * `readAt` (records written later can only make the next read larger, never hide lag).
  */
-export async function readTopicLag(
-  cluster: KafkaCluster,
-  topic: string,
-  options: {groups?: readonly string[]} = {},
-): Promise<TopicLag> {
+export async function readTopicLag(cluster: KafkaCluster, topic: string, options: {groups?: readonly string[]} = {}): Promise<TopicLag> {
   const description = await cluster.describeTopic(topic)
   const readAt = new Date().toISOString()
   const endOffsets = await cluster.endOffsets(topic)

@@ -43,7 +43,12 @@ function createInternalCluster(kafka: KafkaClient): ClusterInternals | undefined
  * Returns false when the fast path is unavailable (the caller falls back). Throws the broker's
  * error when Kafka refuses, e.g. UNKNOWN_MEMBER_ID because the group has members.
  */
-export async function commitOffsetsAsAdmin(kafka: KafkaClient, groupId: string, topic: string, offsets: CommittedOffset[]): Promise<boolean> {
+export async function commitOffsetsAsAdmin(
+  kafka: KafkaClient,
+  groupId: string,
+  topic: string,
+  offsets: CommittedOffset[],
+): Promise<boolean> {
   const cluster = createInternalCluster(kafka)
   if (!cluster) return false
   await cluster.connect()

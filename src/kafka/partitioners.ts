@@ -23,8 +23,7 @@ export const PARTITIONER_LABELS: Record<PartitionerName, string> = {
 }
 
 /** Unsigned CRC-32 (IEEE, the one librdkafka uses). node:zlib has it since Node 20.15; a table otherwise. */
-export const crc32: (data: Uint8Array) => number =
-  typeof zlibCrc32 === 'function' ? (data) => zlibCrc32(data) >>> 0 : tableCrc32
+export const crc32: (data: Uint8Array) => number = typeof zlibCrc32 === 'function' ? (data) => zlibCrc32(data) >>> 0 : tableCrc32
 
 let table: Uint32Array | undefined
 
@@ -58,7 +57,11 @@ export function legacyMurmur2(data: Uint8Array): number {
   for (let i = 0; i < length4; i++) {
     const i4 = i * 4
     // Out-of-range reads are `undefined & 0xff === 0`, exactly as in kafkajs (it reads past the end too).
-    let k = (byte(data, i4) & 0xff) + ((byte(data, i4 + 1) & 0xff) << 8) + ((byte(data, i4 + 2) & 0xff) << 16) + ((byte(data, i4 + 3) & 0xff) << 24)
+    let k =
+      (byte(data, i4) & 0xff) +
+      ((byte(data, i4 + 1) & 0xff) << 8) +
+      ((byte(data, i4 + 2) & 0xff) << 16) +
+      ((byte(data, i4 + 3) & 0xff) << 24)
     k *= M
     k ^= k >>> R
     k *= M
@@ -153,4 +156,13 @@ export function predictPartition(partitioner: string, key: Uint8Array, numPartit
 }
 
 /** Partitioner names `predictPartition` understands. */
-export const PREDICTABLE_PARTITIONERS: readonly string[] = ['murmur2', 'murmur2_random', 'consistent', 'consistent_random', 'crc32', 'fnv1a', 'fnv1a_random', 'legacy']
+export const PREDICTABLE_PARTITIONERS: readonly string[] = [
+  'murmur2',
+  'murmur2_random',
+  'consistent',
+  'consistent_random',
+  'crc32',
+  'fnv1a',
+  'fnv1a_random',
+  'legacy',
+]

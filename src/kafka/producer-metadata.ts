@@ -37,7 +37,10 @@ function isClusterInternals(value: unknown): value is ClusterInternals {
   )
 }
 
-export function createTrackedProducer(kafka: KafkaClient, config: ProducerConfig): {producer: Producer; metadata: ProducerMetadataHandle | undefined} {
+export function createTrackedProducer(
+  kafka: KafkaClient,
+  config: ProducerConfig,
+): {producer: Producer; metadata: ProducerMetadataHandle | undefined} {
   const holder = kafka as unknown as Record<symbol, unknown>
   const symbol = Object.getOwnPropertySymbols(holder).find((s) => s.description === CREATE_CLUSTER)
   const original = symbol ? holder[symbol] : undefined

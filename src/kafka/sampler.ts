@@ -123,7 +123,10 @@ function clientOf(cluster: KafkaCluster): KafkaClient {
 }
 
 /** Start and stop offsets per partition, from end offsets read once at the start. */
-export function planSample(offsets: readonly PartitionOffsets[], options: Pick<SampleOptions, 'perPartition' | 'from' | 'partitions'>): PartitionSample[] {
+export function planSample(
+  offsets: readonly PartitionOffsets[],
+  options: Pick<SampleOptions, 'perPartition' | 'from' | 'partitions'>,
+): PartitionSample[] {
   if (!Number.isInteger(options.perPartition) || options.perPartition < 1) {
     throw new KreorgError('usage', `sample size must be a positive integer (got ${options.perPartition})`)
   }
@@ -269,9 +272,13 @@ export async function sampleTopicDetailed(
   const sample = result()
   if (timedOut && !sample.complete && !options.allowPartial) {
     const missing = sample.partitions.filter((p) => !p.complete).map((p) => p.partition)
-    throw new KreorgError('timeout', `sampling ${topic} did not finish within ${Math.round(timeoutMs / 1000)}s (partitions ${missing.join(', ')} incomplete)`, {
-      suggestions: ['raise the sampling timeout or lower the sample size'],
-    })
+    throw new KreorgError(
+      'timeout',
+      `sampling ${topic} did not finish within ${Math.round(timeoutMs / 1000)}s (partitions ${missing.join(', ')} incomplete)`,
+      {
+        suggestions: ['raise the sampling timeout or lower the sample size'],
+      },
+    )
   }
   return sample
 }

@@ -114,15 +114,7 @@ export interface PartitionOffsets {
  * a group that does not exist.
  */
 export type GroupState =
-  | 'Stable'
-  | 'Empty'
-  | 'PreparingRebalance'
-  | 'CompletingRebalance'
-  | 'Assigning'
-  | 'Reconciling'
-  | 'NotReady'
-  | 'Dead'
-  | 'Unknown'
+  'Stable' | 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Assigning' | 'Reconciling' | 'NotReady' | 'Dead' | 'Unknown'
 
 /**
  * Which group protocol a group runs: `classic` (JoinGroup/SyncGroup, every client before Kafka 4,

@@ -55,7 +55,11 @@ async function freePort(): Promise<number> {
  * (INTERNAL listener, network aliases). Testcontainers' reaper removes the containers if this
  * process dies.
  */
-export async function startDockerCluster(options: {nodes: 1 | 3; log: (line: string) => void; startTimeoutMs: number}): Promise<LocalKafka> {
+export async function startDockerCluster(options: {
+  nodes: 1 | 3
+  log: (line: string) => void
+  startTimeoutMs: number
+}): Promise<LocalKafka> {
   const loaded = await loadTestcontainers()
   if (!loaded) {
     throw new KreorgError('precondition', 'the Docker path needs the optional testcontainers package, which is not installed', {
@@ -137,15 +141,21 @@ export async function startDockerCluster(options: {nodes: 1 | 3; log: (line: str
     },
     stopNode: async (id) => {
       check(id)
-      await dockerContainer(id).stop({t: 30}).catch(() => {})
+      await dockerContainer(id)
+        .stop({t: 30})
+        .catch(() => {})
     },
     killNode: async (id) => {
       check(id)
-      await dockerContainer(id).kill({signal: 'SIGKILL'}).catch(() => {})
+      await dockerContainer(id)
+        .kill({signal: 'SIGKILL'})
+        .catch(() => {})
     },
     restartNode: async (id) => {
       check(id)
-      await dockerContainer(id).stop({t: 30}).catch(() => {})
+      await dockerContainer(id)
+        .stop({t: 30})
+        .catch(() => {})
       const since = Math.floor(Date.now() / 1000)
       await dockerContainer(id).start()
       await waitReady(id, since)

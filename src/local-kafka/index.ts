@@ -5,7 +5,16 @@ import {KAFKA_VERSION, cachedKafkaJars, detectJava, detectMaven, ensureKafkaJars
 import type {LocalKafka, StartLocalKafkaOptions} from './types.js'
 
 export type {LocalKafka, LocalKafkaMode, LocalKafkaNode, StartLocalKafkaOptions} from './types.js'
-export {KAFKA_VERSION, KAFKA_ARTIFACTS, cachedKafkaJars, ensureKafkaJars, kafkaCacheDir, detectJava, detectMaven, javaCommand} from './jars.js'
+export {
+  KAFKA_VERSION,
+  KAFKA_ARTIFACTS,
+  cachedKafkaJars,
+  ensureKafkaJars,
+  kafkaCacheDir,
+  detectJava,
+  detectMaven,
+  javaCommand,
+} from './jars.js'
 export type {KafkaJars} from './jars.js'
 export {KAFKA_IMAGE, dockerAvailable} from './docker.js'
 
@@ -28,7 +37,10 @@ export async function startLocalKafka(options: StartLocalKafkaOptions = {}): Pro
   if (mode === 'auto' && external) {
     log(`using the Kafka cluster at ${external} (KAFKA_BROKERS)`)
     const jars = await cachedKafkaJars(env)
-    const addresses = external.split(',').map((a) => a.trim()).filter((a) => a !== '')
+    const addresses = external
+      .split(',')
+      .map((a) => a.trim())
+      .filter((a) => a !== '')
     return {
       brokers: addresses.join(','),
       version: 'unknown',

@@ -109,7 +109,10 @@ async function logContains(file: string, from: number, text: string): Promise<bo
 }
 
 async function fileSize(file: string): Promise<number> {
-  return stat(file).then((s) => s.size, () => 0)
+  return stat(file).then(
+    (s) => s.size,
+    () => 0,
+  )
 }
 
 /**
@@ -148,7 +151,9 @@ export async function startJarCluster(options: {
     if (stopped) return
     writePidsFile(
       stateDir,
-      nodes.flatMap((n) => (n.process?.pid !== undefined && n.process.exitCode === null && n.process.signalCode === null ? [n.process.pid] : [])),
+      nodes.flatMap((n) =>
+        n.process?.pid !== undefined && n.process.exitCode === null && n.process.signalCode === null ? [n.process.pid] : [],
+      ),
     )
   }
 
@@ -186,7 +191,9 @@ export async function startJarCluster(options: {
     const deadline = Date.now() + startTimeoutMs
     while (!(await logContains(node.logFile, from, READY_LINE))) {
       if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`Kafka node ${node.id} exited during start-up (${child.exitCode ?? child.signalCode}); log ${node.logFile}:\n${await logTail(node.logFile)}`)
+        throw new Error(
+          `Kafka node ${node.id} exited during start-up (${child.exitCode ?? child.signalCode}); log ${node.logFile}:\n${await logTail(node.logFile)}`,
+        )
       }
       if (signal?.aborted) throw new Error('local Kafka start-up aborted')
       if (Date.now() > deadline) {
@@ -236,21 +243,29 @@ export async function startJarCluster(options: {
     for (const node of nodes) {
       await mkdir(node.dir, {recursive: true})
       await writeFile(node.propertiesFile, serverProperties(node, nodes))
-      const format = spawnSync(java, ['-cp', jars.classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', node.propertiesFile], {
-        cwd: node.dir,
-        env: options.env,
-        encoding: 'utf8',
-        timeout: 120_000,
-      })
+      const format = spawnSync(
+        java,
+        ['-cp', jars.classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', node.propertiesFile],
+        {
+          cwd: node.dir,
+          env: options.env,
+          encoding: 'utf8',
+          timeout: 120_000,
+        },
+      )
       if (format.status !== 0) {
-        throw new Error(`formatting Kafka node ${node.id}'s storage failed (exit ${format.status}):\n${`${format.stdout}${format.stderr}`.trim().split('\n').slice(-20).join('\n')}`)
+        throw new Error(
+          `formatting Kafka node ${node.id}'s storage failed (exit ${format.status}):\n${`${format.stdout}${format.stderr}`.trim().split('\n').slice(-20).join('\n')}`,
+        )
       }
     }
     log(`starting Apache Kafka ${KAFKA_VERSION} from jars: ${nodes.length} node(s) in KRaft mode, data in ${stateDir}`)
     const started = Date.now()
     // All at once: with three voters none is ready before a quorum exists.
     await Promise.all(nodes.map((node) => launch(node)))
-    log(`Apache Kafka ${KAFKA_VERSION} ready at ${nodes.map((n) => `127.0.0.1:${n.port}`).join(',')} in ${((Date.now() - started) / 1000).toFixed(1)}s`)
+    log(
+      `Apache Kafka ${KAFKA_VERSION} ready at ${nodes.map((n) => `127.0.0.1:${n.port}`).join(',')} in ${((Date.now() - started) / 1000).toFixed(1)}s`,
+    )
   } catch (error) {
     await stopAll().catch(() => {})
     throw error

@@ -94,7 +94,8 @@ export function detectMaven(env: NodeJS.ProcessEnv = process.env): ToolStatus {
 
 function pom(): string {
   const dependencies = KAFKA_ARTIFACTS.map(
-    (a) => `    <dependency><groupId>${a.groupId}</groupId><artifactId>${a.artifactId}</artifactId><version>${a.version}</version></dependency>`,
+    (a) =>
+      `    <dependency><groupId>${a.groupId}</groupId><artifactId>${a.artifactId}</artifactId><version>${a.version}</version></dependency>`,
   ).join('\n')
   return `<?xml version="1.0" encoding="UTF-8"?>
 <!-- Written by kreorg (src/local-kafka): the jars of a local Apache Kafka for tests, the demo and benchmarks. -->
@@ -108,7 +109,11 @@ ${dependencies}
 `
 }
 
-function run(command: string, args: string[], options: {cwd: string; env: NodeJS.ProcessEnv; signal?: AbortSignal}): Promise<{code: number | null; output: string}> {
+function run(
+  command: string,
+  args: string[],
+  options: {cwd: string; env: NodeJS.ProcessEnv; signal?: AbortSignal},
+): Promise<{code: number | null; output: string}> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], signal: options.signal})
     let output = ''
@@ -151,7 +156,9 @@ export async function ensureKafkaJars(
       signal: options.signal,
     })
     if (result.code !== 0) {
-      throw new Error(`Maven could not download Apache Kafka ${KAFKA_VERSION} (exit ${result.code}):\n${result.output.trim().split('\n').slice(-30).join('\n')}`)
+      throw new Error(
+        `Maven could not download Apache Kafka ${KAFKA_VERSION} (exit ${result.code}):\n${result.output.trim().split('\n').slice(-30).join('\n')}`,
+      )
     }
     await writeFile(path.join(staging, MARKER), markerContent())
     // A stale, unmarked lib dir is a previous interrupted download: replace it.

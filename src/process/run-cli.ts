@@ -91,7 +91,10 @@ export interface CliRun<E extends NdjsonRecord = NdjsonRecord> {
 
 /** Thrown (after the child is gone) when `nonJson: 'fail'` met a stdout line that is not a JSON object. */
 export class NdjsonLineError extends Error {
-  constructor(readonly line: string, reason: string) {
+  constructor(
+    readonly line: string,
+    reason: string,
+  ) {
     super(`not an NDJSON object on stdout (${reason}): ${line.slice(0, 300)}`)
     this.name = 'NdjsonLineError'
   }

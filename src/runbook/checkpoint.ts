@@ -91,7 +91,14 @@ export function checkpointPath(stateDir: string, runId: string): string {
   return path.join(runsDir(stateDir), `${runId}.json`)
 }
 
-export function errorInfoFrom(error: {code: string; exitCode: number; message: string; step: string | undefined; suggestions: string[]; cause?: unknown}): ErrorInfo {
+export function errorInfoFrom(error: {
+  code: string
+  exitCode: number
+  message: string
+  step: string | undefined
+  suggestions: string[]
+  cause?: unknown
+}): ErrorInfo {
   return {
     code: error.code,
     exitCode: error.exitCode,
@@ -219,7 +226,11 @@ export function pidAlive(pid: number): boolean {
 
 /** A `running` checkpoint whose process died (SIGKILL, power loss) is really interrupted. */
 export function effectiveStatus(checkpoint: Checkpoint): RunStatus {
-  if ((checkpoint.status === 'running' || checkpoint.status === 'aborting') && checkpoint.host === os.hostname() && !pidAlive(checkpoint.pid)) {
+  if (
+    (checkpoint.status === 'running' || checkpoint.status === 'aborting') &&
+    checkpoint.host === os.hostname() &&
+    !pidAlive(checkpoint.pid)
+  ) {
     return 'interrupted'
   }
   return checkpoint.status

@@ -33,11 +33,16 @@ export async function pollUntil<T>(attempt: () => Promise<T | undefined>, option
     const elapsed = Date.now() - started
     if (elapsed >= options.timeoutMs) {
       const last = transient === undefined ? '' : ` (last error: ${transient instanceof Error ? transient.message : String(transient)})`
-      throw new KreorgError('timeout', `${options.timeoutMessage(elapsed)}${last}`, {suggestions: options.suggestions ?? [], ...(transient === undefined ? {} : {cause: transient})})
+      throw new KreorgError('timeout', `${options.timeoutMessage(elapsed)}${last}`, {
+        suggestions: options.suggestions ?? [],
+        ...(transient === undefined ? {} : {cause: transient}),
+      })
     }
-    await sleep(Math.min(options.intervalMs, Math.max(0, options.timeoutMs - elapsed)), undefined, {signal: options.signal}).catch((error: unknown) => {
-      if (options.signal?.aborted) throw options.signal.reason ?? error
-      throw error
-    })
+    await sleep(Math.min(options.intervalMs, Math.max(0, options.timeoutMs - elapsed)), undefined, {signal: options.signal}).catch(
+      (error: unknown) => {
+        if (options.signal?.aborted) throw options.signal.reason ?? error
+        throw error
+      },
+    )
   }
 }

@@ -8,9 +8,16 @@ const MARK: Record<Verdict, string> = {pass: 'PASS', warn: 'WARN', fail: 'FAIL'}
 /** The audit as text: one row per check with its reason, then the candidate counts. */
 export function renderAudit(report: AuditReport): string {
   const lines: string[] = []
-  lines.push(`Audit of ${report.topic}: ${report.partitionCount} partitions, ${report.sample.records} records sampled (last ≤${report.sample.perPartition} per partition)`)
+  lines.push(
+    `Audit of ${report.topic}: ${report.partitionCount} partitions, ${report.sample.records} records sampled (last ≤${report.sample.perPartition} per partition)`,
+  )
   lines.push('')
-  lines.push(renderTable(['', 'check', 'why'], report.checks.map((c) => [MARK[c.verdict], c.title, c.why])))
+  lines.push(
+    renderTable(
+      ['', 'check', 'why'],
+      report.checks.map((c) => [MARK[c.verdict], c.title, c.why]),
+    ),
+  )
   if (report.candidates.length > 0) {
     lines.push('')
     lines.push(
@@ -39,7 +46,10 @@ export function renderAudit(report: AuditReport): string {
  * A one-line progress meter on stderr, only when stderr is a terminal: offsets read, rate and time
  * left, so a whole-topic sample (`--sample all`) shows it is moving.
  */
-export function progressMeter(stream: NodeJS.WriteStream, label: string): {update: (done: number, total: number) => void; done: () => void} {
+export function progressMeter(
+  stream: NodeJS.WriteStream,
+  label: string,
+): {update: (done: number, total: number) => void; done: () => void} {
   if (!stream.isTTY) return {update: () => {}, done: () => {}}
   const started = Date.now()
   let last = 0

@@ -3,7 +3,9 @@ import {renderTable} from '../core/table.js'
 
 /** `kreorg lag` as text: one summary row per group, then per-partition lag for groups with any. */
 export function renderTopicLag(lag: TopicLag, options: {partitions?: boolean} = {}): string {
-  const lines = [`topic ${lag.topic}: ${lag.partitionCount} partitions, ${lag.groups.length} consumer group(s) with offsets (read ${lag.readAt})`]
+  const lines = [
+    `topic ${lag.topic}: ${lag.partitionCount} partitions, ${lag.groups.length} consumer group(s) with offsets (read ${lag.readAt})`,
+  ]
   if (lag.groups.length === 0) {
     lines.push('no consumer group has committed offsets on this topic')
     return lines.join('\n')

@@ -1,5 +1,13 @@
 import {confirm as inquirerConfirm} from '@inquirer/prompts'
-import {type DefaultRenderer, Listr, ListrPromptAdapter, ListrTaskEventType, type ListrTaskWrapper, PRESET_TIMER, type SimpleRenderer} from 'listr2'
+import {
+  type DefaultRenderer,
+  Listr,
+  ListrPromptAdapter,
+  ListrTaskEventType,
+  type ListrTaskWrapper,
+  PRESET_TIMER,
+  type SimpleRenderer,
+} from 'listr2'
 import {maskSecrets} from '../core/redact.js'
 import type {RunEvent, RunListener} from '../runbook/types.js'
 import {describeError} from './error-text.js'

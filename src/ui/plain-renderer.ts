@@ -44,7 +44,9 @@ export class PlainRenderer implements RunRenderer {
         break
       case 'step:skip':
         this.line(
-          event.reason === 'checkpoint' ? `${this.position(event.step)} ${event.step}: ${event.message} (from the checkpoint)` : `    skipped: ${event.message}`,
+          event.reason === 'checkpoint'
+            ? `${this.position(event.step)} ${event.step}: ${event.message} (from the checkpoint)`
+            : `    skipped: ${event.message}`,
         )
         break
       case 'step:done': {
@@ -76,7 +78,11 @@ export class PlainRenderer implements RunRenderer {
         this.line(`    undo FAILED: ${describeError(event.error)}`)
         break
       case 'run:done':
-        this.line(event.alreadyDone ? `Run ${event.runId} had already finished.` : `Run ${event.runId} done in ${formatDuration(event.durationMs)}.`)
+        this.line(
+          event.alreadyDone
+            ? `Run ${event.runId} had already finished.`
+            : `Run ${event.runId} done in ${formatDuration(event.durationMs)}.`,
+        )
         break
       case 'run:fail':
         this.line(`Run ${event.runId} failed in step ${event.step}. Details: kreorg status ${event.runId}`)

@@ -19,7 +19,10 @@ export function renderGrowPlan(plan: GrowPlan): string {
   if (k.perSourcePartition.length > 0) {
     lines.push(
       '  moved share per source partition: ' +
-        k.perSourcePartition.filter((p) => p.keys > 0).map((p) => `${p.partition}:${pct(p.share)}`).join(' '),
+        k.perSourcePartition
+          .filter((p) => p.keys > 0)
+          .map((p) => `${p.partition}:${pct(p.share)}`)
+          .join(' '),
     )
   }
   lines.push('')

@@ -3,12 +3,17 @@ import {formatDuration} from '../core/duration.js'
 import {renderTable} from '../core/table.js'
 
 /** `kreorg producers`: one row per agent and topic. */
-export function renderProducers(agents: AgentInfo[], options: {topic?: string; lease?: LeaseInfo; controlTopic: string; available: boolean; now?: number}): string {
+export function renderProducers(
+  agents: AgentInfo[],
+  options: {topic?: string; lease?: LeaseInfo; controlTopic: string; available: boolean; now?: number},
+): string {
   const now = options.now ?? Date.now()
   const lines: string[] = []
   if (!options.available) return `control topic ${options.controlTopic} does not exist: no producer agent has started yet`
   if (options.lease) {
-    lines.push(`lease: run ${options.lease.runId} on ${options.lease.host} (pid ${options.lease.pid}) until ${new Date(options.lease.expiresAt).toISOString()}`)
+    lines.push(
+      `lease: run ${options.lease.runId} on ${options.lease.host} (pid ${options.lease.pid}) until ${new Date(options.lease.expiresAt).toISOString()}`,
+    )
   }
   if (agents.length === 0) {
     lines.push(`no producer agents${options.topic ? ` for ${options.topic}` : ''} on ${options.controlTopic}`)
@@ -32,6 +37,10 @@ export function renderProducers(agents: AgentInfo[], options: {topic?: string; l
       ])
     }
   }
-  lines.push(renderTable(['AGENT', 'TOPIC', 'STATE', 'PARTITIONS', 'HELD', 'HOST:PID', 'HEARTBEAT', 'RUN', 'PARTITIONER', 'VERSION'], rows, {alignRight: [3, 4]}))
+  lines.push(
+    renderTable(['AGENT', 'TOPIC', 'STATE', 'PARTITIONS', 'HELD', 'HOST:PID', 'HEARTBEAT', 'RUN', 'PARTITIONER', 'VERSION'], rows, {
+      alignRight: [3, 4],
+    }),
+  )
   return lines.join('\n')
 }

@@ -53,7 +53,10 @@ export function renderStatus(report: RunStatusReport): string {
     ),
   ]
   if (report.failure) {
-    lines.push('', `Failed in ${report.failure.step ?? '?'} at ${shortTime(report.failure.at)} (${report.failure.code}, exit ${report.failure.exitCode}): ${describeError(report.failure)}`)
+    lines.push(
+      '',
+      `Failed in ${report.failure.step ?? '?'} at ${shortTime(report.failure.at)} (${report.failure.code}, exit ${report.failure.exitCode}): ${describeError(report.failure)}`,
+    )
     for (const suggestion of report.failure.suggestions) lines.push(`  hint: ${suggestion}`)
   }
   if (report.next) lines.push('', `Next: ${report.next}`)

@@ -45,7 +45,10 @@ describe('kreorg autocomplete', () => {
   })
 
   /** What TAB offers after `words` (the last one is the word being completed), and how long it took. */
-  async function complete(words: string[], env: Record<string, string | undefined> = {}): Promise<{candidates: string[]; stderr: string; ms: number}> {
+  async function complete(
+    words: string[],
+    env: Record<string, string | undefined> = {},
+  ): Promise<{candidates: string[]; stderr: string; ms: number}> {
     const script = [
       `source ${JSON.stringify(path.join(dir, 'kreorg.bash'))}`,
       `fn=$(complete -p kreorg | sed -E 's/.*-F ([^ ]+).*/\\1/')`,
@@ -69,15 +72,23 @@ describe('kreorg autocomplete', () => {
     })
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString()
+    })
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString()
+    })
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
     expect(code, stderr).toBe(0)
     return {candidates: stdout.split('\n').filter((l) => l !== ''), stderr, ms: Date.now() - started}
   }
 
   it('bash: `complete -p kreorg` is registered; commands, subcommands and flags complete without a cluster', async () => {
-    const registered = spawnSync('bash', ['--norc', '-c', `source ${JSON.stringify(path.join(dir, 'kreorg.bash'))} && complete -p kreorg`], {encoding: 'utf8'})
+    const registered = spawnSync(
+      'bash',
+      ['--norc', '-c', `source ${JSON.stringify(path.join(dir, 'kreorg.bash'))} && complete -p kreorg`],
+      {encoding: 'utf8'},
+    )
     expect(registered.stdout).toMatch(/^complete -F \S+ kreorg$/m)
     const [gr, config, flags, output, outputEq] = await Promise.all([
       complete(['kreorg', 'gr']),
@@ -95,10 +106,12 @@ describe('kreorg autocomplete', () => {
 
   it('bash: topic names come from the cluster the line names (--brokers, a profile, or KAFKA_BROKERS)', async () => {
     const prefix = topic.slice(0, -3)
+    // A shared test machine can be slower than the 2 s meant for a terminal: give this lookup longer.
+    const slow = {KREORG_COMPLETE_TIMEOUT_MS: '20000'}
     const [byFlag, byProfile, byEnv] = await Promise.all([
-      complete(['kreorg', 'lag', '--brokers', testBrokers(), prefix]),
-      complete(['kreorg', 'audit', '--profile', 'staging', prefix]),
-      complete(['kreorg', 'grow', prefix], {KAFKA_BROKERS: testBrokers()}),
+      complete(['kreorg', 'lag', '--brokers', testBrokers(), prefix], slow),
+      complete(['kreorg', 'audit', '--profile', 'staging', prefix], slow),
+      complete(['kreorg', 'grow', prefix], {...slow, KAFKA_BROKERS: testBrokers()}),
     ])
     for (const result of [byFlag, byProfile, byEnv]) {
       expect(result.candidates).toEqual([topic])
@@ -107,17 +120,21 @@ describe('kreorg autocomplete', () => {
   })
 
   it('bash: profile names complete from the config file, with `--profile value` and `--profile=value`', async () => {
-    const [all, split] = await Promise.all([complete(['kreorg', 'lag', '--profile', '']), complete(['kreorg', 'lag', '--profile', '=', 'st'])])
+    const [all, split] = await Promise.all([
+      complete(['kreorg', 'lag', '--profile', '']),
+      complete(['kreorg', 'lag', '--profile', '=', 'st']),
+    ])
     expect(all.candidates).toEqual(['prod', 'staging'])
     expect(split.candidates).toEqual(['staging'])
   })
 
-  it('bash: an unreachable cluster offers nothing, quietly, and does not hang the shell', async () => {
+  it('bash: an unreachable cluster offers nothing, quietly, and gives up after 2 s', async () => {
+    // The same walk with no network (profile names): what start-up alone costs on this machine now.
+    const baseline = await complete(['kreorg', 'lag', '--profile', ''])
     const result = await complete(['kreorg', 'lag', '--profile', 'prod', ''])
     expect(result.candidates).toEqual([])
     expect(result.stderr).toBe('')
-    // 2 s from the CLI's start plus a loaded machine's bash and node start-up.
-    expect(result.ms).toBeLessThan(8_000)
+    expect(result.ms - baseline.ms).toBeLessThan(2_000 + 1_500)
   })
 
   it('__complete prints nothing and exits 0 on nonsense', async () => {
@@ -125,13 +142,56 @@ describe('kreorg autocomplete', () => {
     expect(result).toMatchObject({code: 0, stdout: '', stderr: ''})
   })
 
-  it.runIf(hasShell('zsh'))('zsh: the script parses', () => {
-    const result = spawnSync('zsh', ['-n', path.join(dir, 'kreorg.zsh')], {encoding: 'utf8'})
-    expect(result.status, result.stderr).toBe(0)
+  /** The environment each shell runs in: the built CLI first on PATH, the test profiles, no default brokers. */
+  function shellEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      PATH: `${path.join(dir, 'bin')}:${process.env.PATH}`,
+      XDG_CONFIG_HOME: path.join(dir, 'config'),
+      XDG_STATE_HOME: path.join(dir, 'state'),
+      KAFKA_BROKERS: undefined,
+      KREORG_PROFILE: undefined,
+      KREORG_COMPLETE_TIMEOUT_MS: '20000',
+      ...extra,
+    }
+  }
+
+  // zsh's compadd works only inside a completion widget: stubs print what the script offers, and
+  // compadd's own prefix filtering is left to the test.
+  it.runIf(hasShell('zsh'))('zsh: commands, fixed values, profiles and topics (where zsh is installed)', async () => {
+    const script = [
+      'compdef() { :; }',
+      `source ${JSON.stringify(path.join(dir, 'kreorg.zsh'))}`,
+      'compset() { :; }',
+      '_files() { :; }',
+      'compadd() { local a arr=0; for a in "$@"; do [[ $a == -- ]] && continue; if [[ $a == -a ]]; then arr=1; continue; fi; if ((arr)); then print -rl -- "${(@P)a}"; else print -r -- "$a"; fi; done; }',
+      'words=("$@"); CURRENT=${#words}; _kreorg',
+    ].join('\n')
+    const offered = (words: string[]) =>
+      spawnSync('zsh', ['-f', '-c', script, 'zsh', ...words], {encoding: 'utf8', env: shellEnv()})
+        .stdout.split('\n')
+        .filter((l) => l !== '' && l.startsWith(words.at(-1)!))
+    expect(offered(['kreorg', 'gr'])).toEqual(['grow'])
+    expect(offered(['kreorg', 'lag', '-o', 'y'])).toEqual(['yaml'])
+    expect(offered(['kreorg', 'lag', '--profile', 's'])).toEqual(['staging'])
+    expect(offered(['kreorg', 'lag', '--brokers', testBrokers(), topic.slice(0, -3)])).toEqual([topic])
   })
 
-  it.runIf(hasShell('fish'))('fish: the script parses', () => {
-    const result = spawnSync('fish', ['--no-execute', path.join(dir, 'kreorg.fish')], {encoding: 'utf8'})
-    expect(result.status, result.stderr).toBe(0)
+  it.runIf(hasShell('fish'))('fish: commands, fixed values, profiles and topics (where fish is installed)', async () => {
+    const offered = (line: string) =>
+      spawnSync(
+        'fish',
+        ['--no-config', '-c', `source ${JSON.stringify(path.join(dir, 'kreorg.fish'))}; complete -C ${JSON.stringify(line)}`],
+        {encoding: 'utf8', env: shellEnv()},
+      )
+        .stdout.split('\n')
+        .filter((l) => l !== '')
+        .map((l) => l.split('\t')[0])
+    expect(offered('kreorg gr')).toEqual(['grow'])
+    expect(offered('kreorg config ')).toEqual(['show'])
+    expect(offered('kreorg lag -o y')).toEqual(['yaml'])
+    expect(offered('kreorg lag --profile s')).toEqual(['staging'])
+    expect(offered(`kreorg lag --brokers ${testBrokers()} ${topic.slice(0, -3)}`)).toEqual([topic])
   })
+  /* eslint-enable no-template-curly-in-string */
 })

@@ -34,7 +34,9 @@ describe('kreorg CLI (spawned bin/run.js)', () => {
   test('a cluster that never answers: gives up after --connect-timeout', async () => {
     const started = Date.now()
     // 10.255.255.1 is unroutable here: SYNs go unanswered, so only the timeout ends the attempt.
-    const result = await runCli(['lag', 'x', '--brokers', '10.255.255.1:9092', '--connect-timeout', '3s'], {env: {KAFKA_BROKERS: undefined}})
+    const result = await runCli(['lag', 'x', '--brokers', '10.255.255.1:9092', '--connect-timeout', '3s'], {
+      env: {KAFKA_BROKERS: undefined},
+    })
     const elapsed = Date.now() - started
     expect(result.code).toBe(2)
     expect(result.stderr.trim().split('\n')).toHaveLength(1)
@@ -45,7 +47,9 @@ describe('kreorg CLI (spawned bin/run.js)', () => {
   test('malformed --brokers exits 2 before connecting', async () => {
     const started = Date.now()
     // The first entry is unroutable: trying it would take the full 30 s connect timeout.
-    const result = await runCli(['lag', 'x', '--brokers', '10.255.255.1:9092,kafka-2', '--connect-timeout', '30s'], {env: {KAFKA_BROKERS: undefined}})
+    const result = await runCli(['lag', 'x', '--brokers', '10.255.255.1:9092,kafka-2', '--connect-timeout', '30s'], {
+      env: {KAFKA_BROKERS: undefined},
+    })
     expect(result.code).toBe(2)
     expect(result.stderr.trim().split('\n')).toHaveLength(1)
     expect(result.stderr).toContain('malformed broker address "kafka-2"')

@@ -62,7 +62,13 @@ describe.concurrent('kreorg runs / status', () => {
     const run = await failedRun()
     const runs = JSON.parse((await runCli(['runs', '--json'], {env: engineEnv(run.stateDir)})).stdout) as Array<Record<string, unknown>>
     expect(runs).toHaveLength(1)
-    expect(runs[0]).toMatchObject({runId: run.runId, runbook: 'test-markers', topic: run.topic, status: 'failed', currentStep: 'write-marker-b'})
+    expect(runs[0]).toMatchObject({
+      runId: run.runId,
+      runbook: 'test-markers',
+      topic: run.topic,
+      status: 'failed',
+      currentStep: 'write-marker-b',
+    })
 
     const status = await runCli(['status', '--latest', '--json'], {env: engineEnv(run.stateDir)})
     expect(status.code, status.stderr).toBe(0)
@@ -87,7 +93,11 @@ describe.concurrent('kreorg runs / status', () => {
 
 describe.concurrent('resume refusals leave the checkpoint untouched (exit 2)', () => {
   const cases: Array<{name: string; tamper: (text: string) => string; message: RegExp}> = [
-    {name: 'truncated checkpoint', tamper: (text) => text.slice(0, Math.floor(text.length / 2)), message: /not valid JSON \(truncated or corrupted\)/},
+    {
+      name: 'truncated checkpoint',
+      tamper: (text) => text.slice(0, Math.floor(text.length / 2)),
+      message: /not valid JSON \(truncated or corrupted\)/,
+    },
     {
       name: 'unknown schema version',
       tamper: (text) => JSON.stringify({...JSON.parse(text), schemaVersion: 99}),
@@ -117,7 +127,11 @@ describe.concurrent('resume refusals leave the checkpoint untouched (exit 2)', (
     const run = await failedRun()
     await fs.writeFile(run.file, tamper(await fs.readFile(run.file, 'utf8')))
     const before = await snapshot(run.file)
-    for (const args of [['resume', run.runId], ['abort', run.runId, '--yes'], ['resume', '--latest']]) {
+    for (const args of [
+      ['resume', run.runId],
+      ['abort', run.runId, '--yes'],
+      ['resume', '--latest'],
+    ]) {
       const result = await runCli(args, {env: engineEnv(run.stateDir)})
       expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(2)
       expect(result.stderr).toMatch(message)
@@ -173,14 +187,22 @@ describe.concurrent('runs on one topic', () => {
     const stateDir = await state()
     const {topic, group} = names()
     const env = engineEnv(stateDir, {KREORG_TEST_STEP_DELAY_MS: '1500'})
-    const interrupted = await runCliUntil<JsonEvent>(['test-runbook', '--topic', topic, '--group', group], (e) => e.event === 'step:start' && e.step === 'write-marker-a', {
-      env,
-      timeoutMs: TEST_RUN_TIMEOUT_MS,
-      signal: 'SIGINT',
-    })
+    const interrupted = await runCliUntil<JsonEvent>(
+      ['test-runbook', '--topic', topic, '--group', group],
+      (e) => e.event === 'step:start' && e.step === 'write-marker-a',
+      {
+        env,
+        timeoutMs: TEST_RUN_TIMEOUT_MS,
+        signal: 'SIGINT',
+      },
+    )
     expect(interrupted.code, interrupted.stderr).toBe(130)
     const runId = interrupted.events[0]!.runId
-    expect(interrupted.events.at(-1)).toMatchObject({event: 'run:interrupted', step: 'write-marker-a', resumeCommand: `kreorg resume ${runId}`})
+    expect(interrupted.events.at(-1)).toMatchObject({
+      event: 'run:interrupted',
+      step: 'write-marker-a',
+      resumeCommand: `kreorg resume ${runId}`,
+    })
     const checkpoint = JSON.parse(await fs.readFile(path.join(stateDir, 'runs', `${runId}.json`), 'utf8'))
     expect(checkpoint).toMatchObject({status: 'interrupted', currentStep: 'write-marker-a'})
     expect(checkpoint.steps.map((s: {id: string}) => s.id)).toEqual(['create-topic'])

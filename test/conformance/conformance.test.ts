@@ -136,13 +136,18 @@ for (const agent of agents) {
 
     /** Skips (reporting why) or fails a scenario the agent does not advertise the capabilities for. */
     function gate(context: TestContext, name: string, needs: Requirement[]): void {
+      const fail = (message: string): never => {
+        summary.push(`FAIL  ${name}: ${message}`)
+        throw new Error(message)
+      }
+
       if (unavailable) {
-        if (unavailableFails(agent)) throw new Error(`${agent.name} agent cannot run (CI requires it): ${unavailable}`)
+        if (unavailableFails(agent)) fail(`${agent.name} agent cannot run (CI requires it): ${unavailable}`)
         summary.push(`SKIP  ${name}: agent unavailable: ${unavailable}`)
         context.skip(`${agent.name} agent unavailable: ${unavailable}`)
       }
       if (probeFailure || !profile)
-        throw new Error(`${agent.name}: the driver did not start and heartbeat: ${probeFailure?.message ?? 'no profile'}`)
+        return fail(`${agent.name}: the driver did not start and heartbeat: ${probeFailure?.message ?? 'no profile'}`)
       const advertised = profile.capabilities
       const has = (need: Requirement): boolean =>
         need === PROTOCOL_11 ? advertised !== undefined : (advertised ?? V1_CAPABILITIES).includes(need)
@@ -152,7 +157,7 @@ for (const agent of agents) {
         ? `advertises ${advertised.join(', ') || 'nothing'}`
         : 'advertises no capabilities: a protocol v1 agent'
       const required = missing.filter((need) => agent.require.includes(need))
-      if (required.length > 0) throw new Error(`${agent.name} must implement ${required.join(', ')} but its heartbeat ${advertisedText}`)
+      if (required.length > 0) fail(`${agent.name} must implement ${required.join(', ')} but its heartbeat ${advertisedText}`)
       const reason = `${agent.name} does not advertise ${missing.join(', ')} (${advertisedText})`
       summary.push(`SKIP  ${name}: ${reason}`)
       console.log(`[conformance] SKIP ${agent.name} › ${name}: ${reason}`)

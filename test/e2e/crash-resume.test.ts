@@ -20,7 +20,10 @@ const killPoints: KillPoint[] = TEST_STEPS.flatMap((step): KillPoint[] => [
   // Mid-step, before the effect (the step sleeps KREORG_TEST_STEP_DELAY_MS first).
   {name: `${step}: mid-step before its effect`, when: (e) => e.event === 'step:start' && e.step === step},
   // Mid-step, after the effect but before the checkpoint records it: the nastiest moment.
-  {name: `${step}: mid-step after its effect`, when: (e) => e.event === 'step:progress' && e.step === step && e.message === 'effect applied'},
+  {
+    name: `${step}: mid-step after its effect`,
+    when: (e) => e.event === 'step:progress' && e.step === step && e.message === 'effect applied',
+  },
   // Step boundary: the checkpoint has the step, the next one hasn't started.
   {name: `${step}: boundary after it`, when: (e) => e.event === 'step:done' && e.step === step},
 ])
@@ -88,7 +91,10 @@ describe('SIGKILL at every step boundary and mid-step, then resume', () => {
       const group = randomName('crash-g')
       const stateDir = await state()
       const env = engineEnv(stateDir, {KREORG_TEST_STEP_DELAY_MS: DELAY_MS})
-      const killed = await runCliUntil<JsonEvent>(['test-runbook', '--topic', topic, '--group', group], point.when, {env, timeoutMs: TEST_RUN_TIMEOUT_MS})
+      const killed = await runCliUntil<JsonEvent>(['test-runbook', '--topic', topic, '--group', group], point.when, {
+        env,
+        timeoutMs: TEST_RUN_TIMEOUT_MS,
+      })
       try {
         expect(killed.matched, `${point.name}: the kill point was never reached; stderr: ${killed.stderr}`).toBe(true)
         expect(killed.signal).toBe('SIGKILL')

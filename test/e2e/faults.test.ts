@@ -32,7 +32,10 @@ const TO = 8
  * which would hide what these tests check (kreorg losing or reordering records). Re-reads count as
  * duplicates, which this file does not judge.
  */
-const GROUPS = [{name: 'fast', fromBeginning: true}, {name: 'slow', ratePerSec: 150, fromBeginning: true}]
+const GROUPS = [
+  {name: 'fast', fromBeginning: true},
+  {name: 'slow', ratePerSec: 150, fromBeginning: true},
+]
 /** Like the fixtures' FAST_GROW_FLAGS, with a lease short enough to lapse within a test. */
 const FLAGS = ['--yes', '--quiet-period', '1s', '--pickup-timeout', '60s', '--post-check-window', '2s', '--sample', '50']
 
@@ -76,7 +79,12 @@ async function everyBrokerSees(target: KafkajsCluster, topic: string, partitions
   const deadline = Date.now() + 30_000
   for (;;) {
     const counts = await Promise.all(
-      kafka.nodes.map((node) => target.describeTopicOnBroker(node.address, topic).then((d) => d.partitions.filter((p) => p.leader >= 0).length, () => -1)),
+      kafka.nodes.map((node) =>
+        target.describeTopicOnBroker(node.address, topic).then(
+          (d) => d.partitions.filter((p) => p.leader >= 0).length,
+          () => -1,
+        ),
+      ),
     )
     if (counts.every((count) => count === partitions)) return
     if (Date.now() > deadline) throw new Error(`brokers see ${counts.join('/')} partitions of ${topic}, expected ${partitions}`)
@@ -102,7 +110,10 @@ afterAll(async () => {
 async function newWorld(): Promise<{world: GrowWorld; stateDir: string}> {
   const stateDir = await tempDir('kreorg-faults-state-')
   const world = new GrowWorld({cluster, partitions: FROM, writers: 'agent', groups: GROUPS, ratePerSec: 300, keys: 200})
-  cleanups.push(() => world.close(), () => fs.rm(stateDir, {recursive: true, force: true}))
+  cleanups.push(
+    () => world.close(),
+    () => fs.rm(stateDir, {recursive: true, force: true}),
+  )
   // Created here (same settings kreorg uses) so no agent races the metadata propagation above.
   await cluster.createTopic({topic: world.controlTopic, partitions: 1, configs: CONTROL_TOPIC_CONFIG})
   await world.start()
@@ -113,8 +124,20 @@ async function newWorld(): Promise<{world: GrowWorld; stateDir: string}> {
 
 function growArgs(world: GrowWorld, stateDir: string, timing: Timing = {}, extra: string[] = []): string[] {
   return [
-    'grow', world.topic, '--to', String(TO), '--state-dir', stateDir, '--control-topic', world.controlTopic, ...FLAGS,
-    '--lease', timing.lease ?? '60s', '--ack-timeout', timing.ackTimeout ?? '10s', ...extra,
+    'grow',
+    world.topic,
+    '--to',
+    String(TO),
+    '--state-dir',
+    stateDir,
+    '--control-topic',
+    world.controlTopic,
+    ...FLAGS,
+    '--lease',
+    timing.lease ?? '60s',
+    '--ack-timeout',
+    timing.ackTimeout ?? '10s',
+    ...extra,
   ]
 }
 
@@ -122,17 +145,37 @@ function growArgs(world: GrowWorld, stateDir: string, timing: Timing = {}, extra
  * The real CLI with --json against this file's own cluster; `onEvent` sees every NDJSON event as it
  * arrives and may act on the cluster (kill a node) or on the process itself (SIGKILL it).
  */
-function runKreorg(args: string[], onEvent: (event: GrowEvent, kill: () => void) => void = () => {}, env: Record<string, string> = {}): Promise<JsonCliResult<GrowEvent>> {
-  return runCliJson<GrowEvent>(args, {env: {KAFKA_BROKERS: kafka.brokers, ...env}, timeoutMs: 150_000, onEvent: (event, kill) => onEvent(event, () => kill())})
+function runKreorg(
+  args: string[],
+  onEvent: (event: GrowEvent, kill: () => void) => void = () => {},
+  env: Record<string, string> = {},
+): Promise<JsonCliResult<GrowEvent>> {
+  return runCliJson<GrowEvent>(args, {
+    env: {KAFKA_BROKERS: kafka.brokers, ...env},
+    timeoutMs: 150_000,
+    onEvent: (event, kill) => onEvent(event, () => kill()),
+  })
 }
 
 /** The active KRaft controller (quorum leader), from Kafka's own tool; describeCluster() as a fallback. */
 function activeController(): number | null {
   if (kafka.toolsClasspath) {
-    const out = spawnSync(javaCommand(), ['-cp', kafka.toolsClasspath, 'org.apache.kafka.tools.MetadataQuorumCommand', '--bootstrap-server', kafka.brokers, 'describe', '--status'], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    })
+    const out = spawnSync(
+      javaCommand(),
+      [
+        '-cp',
+        kafka.toolsClasspath,
+        'org.apache.kafka.tools.MetadataQuorumCommand',
+        '--bootstrap-server',
+        kafka.brokers,
+        'describe',
+        '--status',
+      ],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    )
     const match = /LeaderId:\s*(\d+)/.exec(out.stdout ?? '')
     if (match) return Number(match[1])
   }
@@ -173,7 +216,8 @@ function crashAndRestart(id: number, downMs: number): Promise<void> {
 async function waitForAgents(world: GrowWorld, state: string, timeoutMs: number): Promise<number> {
   const started = Date.now()
   while (!world.agents.every((a) => a.topicState(world.topic).state === state)) {
-    if (Date.now() - started > timeoutMs) throw new Error(`agents still ${world.agents.map((a) => a.topicState(world.topic).state).join(',')} after ${timeoutMs}ms`)
+    if (Date.now() - started > timeoutMs)
+      throw new Error(`agents still ${world.agents.map((a) => a.topicState(world.topic).state).join(',')} after ${timeoutMs}ms`)
     await sleep(100)
   }
   return Date.now() - started
@@ -261,7 +305,14 @@ describe('faults on a three-node cluster with live keyed traffic', () => {
         expect(started.slice(0, 3)).toEqual(['pause-producers', 'quiesce', 'drain'])
       } else {
         // The alter is never repeated: the topic already has the target count.
-        expect(resumed.events.some((e) => e.event === 'step:done' && e.step === 'add-partitions' && (e.result as {alreadyAtTarget?: boolean})?.alreadyAtTarget === false)).toBe(false)
+        expect(
+          resumed.events.some(
+            (e) =>
+              e.event === 'step:done' &&
+              e.step === 'add-partitions' &&
+              (e.result as {alreadyAtTarget?: boolean})?.alreadyAtTarget === false,
+          ),
+        ).toBe(false)
       }
       expect(await world.partitionCount()).toBe(TO)
       expectAgentsRunning(world)
@@ -272,7 +323,11 @@ describe('faults on a three-node cluster with live keyed traffic', () => {
   it('(d) an agent that heartbeats but never acks: exit 4, the other producers resumed, partitions unchanged', async () => {
     const {world, stateDir} = await newWorld()
     const silent = `${world.topic}-silent`
-    const producer = createKafkaClient({brokers: kafka.brokers.split(','), clientId: 'kreorg-faults-silent', connectTimeoutMs: 10_000}).producer()
+    const producer = createKafkaClient({
+      brokers: kafka.brokers.split(','),
+      clientId: 'kreorg-faults-silent',
+      connectTimeoutMs: 10_000,
+    }).producer()
     await producer.connect()
     const beat = () =>
       producer.send({
@@ -283,8 +338,18 @@ describe('faults on a three-node cluster with live keyed traffic', () => {
             key: `agent/${silent}`,
             partition: 0,
             value: JSON.stringify({
-              v: 1, type: 'agent', agentId: silent, host: 'silent-host', pid: 1, topics: [world.topic], version: '0.1.0', partitioner: 'murmur2',
-              heartbeatMs: 1_000, startedAt: Date.now(), states: {[world.topic]: {state: 'running'}}, at: Date.now(),
+              v: 1,
+              type: 'agent',
+              agentId: silent,
+              host: 'silent-host',
+              pid: 1,
+              topics: [world.topic],
+              version: '0.1.0',
+              partitioner: 'murmur2',
+              heartbeatMs: 1_000,
+              startedAt: Date.now(),
+              states: {[world.topic]: {state: 'running'}},
+              at: Date.now(),
             }),
           },
         ],
@@ -298,7 +363,9 @@ describe('faults on a three-node cluster with live keyed traffic', () => {
       expect(lastLine(result.stderr)).toMatch(/^Error: \[pause-producers\]/)
     } finally {
       clearInterval(timer)
-      await producer.send({topic: world.controlTopic, acks: -1, messages: [{key: `agent/${silent}`, value: null, partition: 0}]}).catch(() => {})
+      await producer
+        .send({topic: world.controlTopic, acks: -1, messages: [{key: `agent/${silent}`, value: null, partition: 0}]})
+        .catch(() => {})
       await producer.disconnect()
     }
     expect(await world.partitionCount()).toBe(FROM)
@@ -316,9 +383,13 @@ describe('faults on a three-node cluster with live keyed traffic', () => {
     expectAgentsRunning(world)
     await expectNoLossNoReorder(world)
 
-    const down = await runKreorg(['grow', world.topic, '--to', String(TO * 2), '--state-dir', stateDir, '--yes', '--connect-timeout', '3s'], () => {}, {
-      KAFKA_BROKERS: `${deadAddress()},127.0.0.1:2,127.0.0.1:3`,
-    })
+    const down = await runKreorg(
+      ['grow', world.topic, '--to', String(TO * 2), '--state-dir', stateDir, '--yes', '--connect-timeout', '3s'],
+      () => {},
+      {
+        KAFKA_BROKERS: `${deadAddress()},127.0.0.1:2,127.0.0.1:3`,
+      },
+    )
     expect(down.code, describeRun(down)).toBe(2)
     expect(down.stderr.trim().split('\n')).toHaveLength(1)
     expect(down.stderr).toMatch(/127\.0\.0\.1:1/)
@@ -331,7 +402,11 @@ describe('faults on a three-node cluster with live keyed traffic', () => {
     try {
       // Until the controller fences it: leaders moved, the broker left the metadata.
       const deadline = Date.now() + 30_000
-      const registered = () => raw.describeCluster().then((c) => c.brokers.some((b) => b.nodeId === victim), () => true)
+      const registered = () =>
+        raw.describeCluster().then(
+          (c) => c.brokers.some((b) => b.nodeId === victim),
+          () => true,
+        )
       while (await registered()) {
         if (Date.now() > deadline) throw new Error(`node ${victim} still registered`)
         await sleep(500)

@@ -9,8 +9,9 @@ import {GrowWorld, cliEnv, describeRun, runGrowCli, stepResult, tempDir, type Gr
 /**
  * kreorg dies (SIGKILL: no handler runs, no checkpoint flush, no lease release) in the middle of a
  * grow under live traffic; `kreorg resume --latest` must finish the job with per-key order intact.
- * Two moments: inside drain (producers paused, nothing changed yet) and right after add-partitions
- * (the topic already has 16 partitions, producers are still paused on the old layout).
+ * Moments (runbook v2, pin first): inside prime-consumers (the topic already has 16 partitions,
+ * producers keep writing pinned to 12), inside drain (producers paused and pinned), and inside drain
+ * with the lease lapsing before the resume (producers resume by themselves, still pinned).
  */
 
 const FROM = 12
@@ -49,7 +50,10 @@ interface CrashOptions {
 async function crashAndResume(killAt: (event: GrowEvent) => boolean, options: CrashOptions = {}): Promise<Crash> {
   const stateDir = await tempDir()
   const world = new GrowWorld({cluster, partitions: FROM, writers: 'agent', groups: options.groups ?? GROUPS})
-  cleanups.push(() => world.close(), () => fs.rm(stateDir, {recursive: true, force: true}))
+  cleanups.push(
+    () => world.close(),
+    () => fs.rm(stateDir, {recursive: true, force: true}),
+  )
   await world.start()
   await sleep(2_000)
   let args = world.growArgs(TO, stateDir, ['--yes'])
@@ -66,6 +70,14 @@ async function crashAndResume(killAt: (event: GrowEvent) => boolean, options: Cr
   return {world, killed, pausedAfterKill, partitionsAfterKill, resumed, reports}
 }
 
+/** Abort markers per new partition, from whichever attempt finished prime-consumers. */
+function markersOf(crash: Crash): Record<string, number> {
+  const prime =
+    stepResult<{markers: Record<string, number>}>(crash.resumed.events, 'prime-consumers') ??
+    stepResult<{markers: Record<string, number>}>(crash.killed.events, 'prime-consumers')
+  return prime?.markers ?? {}
+}
+
 async function expectOrderedAndComplete(crash: Crash): Promise<void> {
   const {world, resumed, reports} = crash
   expect(resumed.code, describeRun(resumed)).toBe(0)
@@ -75,10 +87,15 @@ async function expectOrderedAndComplete(crash: Crash): Promise<void> {
   const produced = world.traffic.sent.total
   expect(produced).toBeGreaterThan(2_000)
   for (const [name, report] of Object.entries(reports)) {
-    expect({group: name, violations: report.violations, lost: report.lost, duplicated: report.duplicated}).toEqual({group: name, violations: 0, lost: 0, duplicated: 0})
+    expect({group: name, violations: report.violations, lost: report.lost, duplicated: report.duplicated}).toEqual({
+      group: name,
+      violations: 0,
+      lost: 0,
+      duplicated: 0,
+    })
     expect(report.consumed).toBe(produced)
   }
-  for (const row of await world.coverage([12, 13, 14, 15])) {
+  for (const row of await world.coverage([12, 13, 14, 15], markersOf(crash))) {
     expect(row.end, `${row.group} p${row.partition}`).toBeGreaterThan(0)
     expect(row.committed, `${row.group} p${row.partition}`).toBe(row.end)
     expect(row.consumedFromZero, `${row.group} p${row.partition}`).toBe(true)
@@ -90,37 +107,43 @@ async function expectOrderedAndComplete(crash: Crash): Promise<void> {
 }
 
 describe('kreorg grow killed with SIGKILL, then `kreorg resume --latest`', () => {
-  it('killed in drain (lagging group still behind): resume re-drains and finishes with 0 violations, 0 lost, 0 duplicated', async () => {
+  it('killed in prime-consumers (grown, producers writing pinned to 12): resume proves the groups and finishes with 0 violations, 0 lost, 0 duplicated', async () => {
+    const crash = await crashAndResume((e) => e.event === 'step:start' && e.step === 'prime-consumers')
+    expect(crash.killed.matched, describeRun({code: crash.killed.code, stderr: crash.killed.stderr, events: crash.killed.events})).toBe(
+      true,
+    )
+    expect(crash.killed.signal).toBe('SIGKILL')
+    // The alter landed before the kill; producers keep writing, pinned to the old layout.
+    expect(crash.partitionsAfterKill).toBe(TO)
+    expect(crash.pausedAfterKill).toEqual(crash.world.agents.map(() => 'running'))
+    const done = crash.resumed.events.filter((e) => e.event === 'step:done').map((e) => e.step)
+    expect(done).toEqual(['prime-consumers', 'pause-producers', 'quiesce', 'drain', 'verify-mapping', 'resume-producers', 'post-check'])
+    await expectOrderedAndComplete(crash)
+  }, 180_000)
+
+  it('killed in drain (lagging group still behind, producers paused): resume drains and finishes with 0 violations, 0 lost, 0 duplicated', async () => {
     const crash = await crashAndResume((e) => e.event === 'step:start' && e.step === 'drain')
-    expect(crash.killed.matched, describeRun({code: crash.killed.code, stderr: crash.killed.stderr, events: crash.killed.events})).toBe(true)
+    expect(crash.killed.matched, describeRun({code: crash.killed.code, stderr: crash.killed.stderr, events: crash.killed.events})).toBe(
+      true,
+    )
     expect(crash.killed.signal).toBe('SIGKILL')
     const plan = stepResult<{groups: Array<{groupId: string; lag: number}>}>(crash.killed.events, 'plan')!
-    expect(plan.groups.find((g) => g.groupId.endsWith('-lagging'))?.lag, 'the lagging group had lag to drain when kreorg died').toBeGreaterThan(100)
+    expect(
+      plan.groups.find((g) => g.groupId.endsWith('-lagging'))?.lag,
+      'the lagging group had lag to drain when kreorg died',
+    ).toBeGreaterThan(100)
     expect(crash.pausedAfterKill).toEqual(crash.world.agents.map(() => 'paused'))
-    expect(crash.partitionsAfterKill).toBe(FROM)
-    const done = crash.resumed.events.filter((e) => e.event === 'step:done').map((e) => e.step)
-    expect(done[0]).toBe('drain')
-    expect(done).toContain('add-partitions')
-    await expectOrderedAndComplete(crash)
-  }, 180_000)
-
-  it('killed between add-partitions and resume: resume finishes the forward path with 0 violations, 0 lost, 0 duplicated', async () => {
-    const crash = await crashAndResume((e) => e.event === 'step:done' && e.step === 'add-partitions')
-    expect(crash.killed.matched, describeRun({code: crash.killed.code, stderr: crash.killed.stderr, events: crash.killed.events})).toBe(true)
-    expect(crash.killed.signal).toBe('SIGKILL')
-    // The alter landed before the kill; producers are still paused on the old layout.
     expect(crash.partitionsAfterKill).toBe(TO)
-    expect(crash.pausedAfterKill).toEqual(crash.world.agents.map(() => 'paused'))
     const done = crash.resumed.events.filter((e) => e.event === 'step:done').map((e) => e.step)
-    expect(done).toEqual(['verify-partitions', 'prime-consumers', 'verify-mapping', 'resume-producers', 'post-check'])
+    expect(done).toEqual(['drain', 'verify-mapping', 'resume-producers', 'post-check'])
     await expectOrderedAndComplete(crash)
   }, 180_000)
 
-  it('killed after add-partitions and the lease lapses before resume: producers resume by themselves on the old layout, nothing is lost, resume re-drains and finishes', async () => {
+  it('killed in drain and the lease lapses before resume: producers resume by themselves still pinned, the new partitions hold only markers, resume pauses and drains again', async () => {
     let stateDuringLapse: Array<{state: string; pinnedPartitions?: number}> = []
     let newPartitionEndsDuringLapse: number[] = []
     let endsBeforeLapse = 0
-    const crash = await crashAndResume((e) => e.event === 'step:done' && e.step === 'add-partitions', {
+    const crash = await crashAndResume((e) => e.event === 'step:start' && e.step === 'drain', {
       lease: '6s',
       // A group that notices new partitions only after 45 s, with auto.offset.reset=latest: it would
       // skip records written to partitions 12..15 before it owns them (KAFKA-12478).
@@ -129,23 +152,27 @@ describe('kreorg grow killed with SIGKILL, then `kreorg resume --latest`', () =>
         endsBeforeLapse = (await cluster.endOffsets(world.topic)).filter((o) => o.partition < FROM).reduce((sum, o) => sum + o.high, 0)
         await sleep(12_000)
         stateDuringLapse = world.agents.map((a) => a.topicState(world.topic))
-        newPartitionEndsDuringLapse = (await cluster.endOffsets(world.topic)).filter((o) => o.partition >= FROM).map((o) => o.high)
+        newPartitionEndsDuringLapse = (await cluster.highWatermarks(world.topic)).filter((o) => o.partition >= FROM).map((o) => o.high)
       },
     })
-    expect(crash.killed.matched, describeRun({code: crash.killed.code, stderr: crash.killed.stderr, events: crash.killed.events})).toBe(true)
+    expect(crash.killed.matched, describeRun({code: crash.killed.code, stderr: crash.killed.stderr, events: crash.killed.events})).toBe(
+      true,
+    )
     expect(crash.partitionsAfterKill).toBe(TO)
     // Producers were not left paused past their lease...
     expect(stateDuringLapse.map((s) => s.state)).toEqual(crash.world.agents.map(() => 'running'))
-    const endsAfterLapse = (await cluster.endOffsets(crash.world.topic)).filter((o) => o.partition < FROM).reduce((sum, o) => sum + o.high, 0)
+    const endsAfterLapse = (await cluster.endOffsets(crash.world.topic))
+      .filter((o) => o.partition < FROM)
+      .reduce((sum, o) => sum + o.high, 0)
     expect(endsAfterLapse, 'traffic flowed while kreorg was dead').toBeGreaterThan(endsBeforeLapse)
-    // ...but kept the 12-partition layout: nothing reached the new partitions before consumers owned them.
+    // ...but kept the 12-partition layout: the new partitions hold kreorg's markers and nothing else.
     expect(stateDuringLapse.map((s) => s.pinnedPartitions)).toEqual(crash.world.agents.map(() => FROM))
-    expect(newPartitionEndsDuringLapse).toEqual([0, 0, 0, 0])
+    const markers = stepResult<{markers: Record<string, number>}>(crash.killed.events, 'prime-consumers')!.markers
+    expect(newPartitionEndsDuringLapse).toEqual([12, 13, 14, 15].map((p) => markers[String(p)]))
     const redo = crash.resumed.events.find((e) => e.event === 'redo')
     expect(redo, 'resume noticed the lapsed lease and paused and drained again').toBeDefined()
     const done = crash.resumed.events.filter((e) => e.event === 'step:done').map((e) => e.step)
     expect(done.slice(0, 3)).toEqual(['pause-producers', 'quiesce', 'drain'])
-    expect(crash.resumed.events.some((e) => e.event === 'step:skip' && e.step === 'add-partitions')).toBe(true)
     await expectOrderedAndComplete(crash)
   }, 240_000)
 })

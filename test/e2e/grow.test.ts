@@ -18,12 +18,13 @@ const TO = 16
 const STEPS = [
   'preflight',
   'plan',
-  'pause-producers',
-  'quiesce',
-  'drain',
+  'pin-producers',
   'add-partitions',
   'verify-partitions',
   'prime-consumers',
+  'pause-producers',
+  'quiesce',
+  'drain',
   'verify-mapping',
   'resume-producers',
   'post-check',
@@ -82,7 +83,8 @@ describe(`kreorg grow ${FROM} → ${TO} under live keyed traffic with a lagging 
 
   it('leaves the topic with 16 partitions and producers running on the new layout', async () => {
     expect(await kreorg.partitionCount()).toBe(TO)
-    for (const agent of kreorg.agents) expect(agent.topicState(kreorg.topic)).toMatchObject({state: 'running', partitionCount: TO, buffered: 0})
+    for (const agent of kreorg.agents)
+      expect(agent.topicState(kreorg.topic)).toMatchObject({state: 'running', partitionCount: TO, buffered: 0})
     const summary = stepResult<{misplacedRecords: number; checkedRecords: number; pausedMs: number}>(grow.events, 'post-check')!
     expect(summary.checkedRecords).toBeGreaterThan(0)
     expect(summary.misplacedRecords).toBe(0)
@@ -94,7 +96,13 @@ describe(`kreorg grow ${FROM} → ${TO} under live keyed traffic with a lagging 
     const produced = kreorg.traffic.sent.total
     expect(produced).toBeGreaterThan(2_000)
     for (const [name, report] of Object.entries(kreorgReports)) {
-      expect({group: name, violations: report.violations, lost: report.lost, duplicated: report.duplicated, violatingKeys: report.violatingKeys}).toEqual({
+      expect({
+        group: name,
+        violations: report.violations,
+        lost: report.lost,
+        duplicated: report.duplicated,
+        violatingKeys: report.violatingKeys,
+      }).toEqual({
         group: name,
         violations: 0,
         lost: 0,
@@ -105,8 +113,14 @@ describe(`kreorg grow ${FROM} → ${TO} under live keyed traffic with a lagging 
     }
   })
 
-  it('both groups consumed the new partitions 12..15 from offset 0 and committed their end', async () => {
-    const rows = await kreorg.coverage([12, 13, 14, 15])
+  it('both groups were proven on the new partitions while producers ran pinned, then consumed them from their first record and committed their end', async () => {
+    const prime = stepResult<{groups: Array<{groupId: string; proof: string}>; markers: Record<string, number>}>(
+      grow.events,
+      'prime-consumers',
+    )!
+    expect(prime.groups.map((g) => g.groupId).sort()).toEqual(kreorg.groups.map((g) => g.groupId).sort())
+    expect(prime.groups.every((g) => g.proof === 'committed')).toBe(true)
+    const rows = await kreorg.coverage([12, 13, 14, 15], prime.markers)
     expect(rows).toHaveLength(2 * 4)
     for (const row of rows) {
       expect(row.end, `${row.group} p${row.partition}`).toBeGreaterThan(0)

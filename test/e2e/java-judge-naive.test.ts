@@ -2,6 +2,7 @@ import {describe, expect, it} from 'vitest'
 import {javaJudgeClasspath} from '../judges/console-consumer.js'
 import {describeVerdicts} from '../judges/report.js'
 import {runJudgedScenario, standardJudges, type ScenarioResult} from '../judges/scenario.js'
+import {parseConsoleConsumerLine, SentRecords, SequenceJudge} from '../judges/sequence-judge.js'
 import {testBrokers} from '../helpers/kafka.js'
 
 /**
@@ -11,6 +12,34 @@ import {testBrokers} from '../helpers/kafka.js'
  * metadata refresh (20 s) later and start at the end, so they must be seen to lose records
  * (KAFKA-12478). A judge that reported 0 here would be worthless for the kreorg runs.
  */
+
+describe('the per-key judge itself', () => {
+  it('reads ConsoleConsumer lines (print.partition, print.offset, print.key) and nothing else', () => {
+    expect(parseConsoleConsumerLine('Partition:13\tOffset:0\tkey-0007\tkey-0007:42')).toEqual({partition: 13, offset: 0, key: 'key-0007', seq: 42})
+    expect(parseConsoleConsumerLine('Partition:1\tOffset:5\ta:b\ta:b:3')).toEqual({partition: 1, offset: 5, key: 'a:b', seq: 3})
+    expect(parseConsoleConsumerLine('Processed a total of 3 messages')).toBeUndefined()
+    expect(parseConsoleConsumerLine('Partition:1\tOffset:5\tkey-1\tkey-2:3')).toBeUndefined()
+  })
+
+  it('counts lost, reordered, duplicated and unexpected records per key; a failed send may be missing', () => {
+    const sent = new SentRecords()
+    for (let i = 0; i < 5; i++) sent.ack('a', sent.take('a'))
+    for (let i = 0; i < 2; i++) sent.ack('b', sent.take('b'))
+    sent.fail('b', sent.take('b')) // b:3 may or may not have landed
+    const judge = new SequenceJudge('g')
+    const read = (key: string, seq: number, offset: number) => judge.record({key, seq, partition: 0, offset})
+    read('a', 1, 0)
+    read('a', 3, 1) // a:2 comes later: reordered
+    read('a', 2, 2)
+    read('a', 3, 3) // again: duplicated
+    read('a', 9, 4) // never sent
+    read('b', 1, 5) // b:2 never read: lost; b:3 uncertain, not lost
+    const verdict = judge.verdict(sent)
+    expect({lost: verdict.lost, reordered: verdict.reordered, duplicated: verdict.duplicated, unexpected: verdict.unexpected}).toEqual({lost: 3, reordered: 1, duplicated: 1, unexpected: 1})
+    expect(verdict.samples.lost).toEqual(['a:4,5', 'b:2'])
+    expect(judge.sawAll(sent)).toBe(false)
+  })
+})
 
 const classpath = await javaJudgeClasspath()
 const skip = 'skip' in classpath ? classpath.skip : undefined
@@ -44,11 +73,18 @@ describe.skipIf(skip !== undefined)('independent judges on a naive partition add
     const latest = result.groups.find((g) => g.group === 'java-classic-latest')!
     expect(latest.lost, describeVerdicts(result)).toBeGreaterThan(0)
     // What it lost is what was written to the new partitions before it looked: it never read their start.
-    expect([12, 13, 14, 15].some((p) => (latest.firstOffsetByPartition[p] ?? Number.POSITIVE_INFINITY) > 0), describeVerdicts(result)).toBe(true)
+    expect(
+      [12, 13, 14, 15].some((p) => (latest.firstOffsetByPartition[p] ?? Number.POSITIVE_INFINITY) > 0),
+      describeVerdicts(result),
+    ).toBe(true)
   })
 
   it('the `earliest` group, which reads new partitions from offset 0, loses nothing: the judge does not cry wolf', () => {
     const earliest = result.groups.find((g) => g.group === 'java-classic-earliest')!
-    expect({lost: earliest.lost, duplicated: earliest.duplicated, unexpected: earliest.unexpected}, describeVerdicts(result)).toEqual({lost: 0, duplicated: 0, unexpected: 0})
+    expect({lost: earliest.lost, duplicated: earliest.duplicated, unexpected: earliest.unexpected}, describeVerdicts(result)).toEqual({
+      lost: 0,
+      duplicated: 0,
+      unexpected: 0,
+    })
   })
 })

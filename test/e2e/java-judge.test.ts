@@ -49,7 +49,10 @@ describe.skipIf(skip !== undefined)('kreorg grow 12 → 16 under live traffic, j
       const earliest = result.groups.find((g) => g.group === 'java-classic-earliest')!
       for (const partition of [12, 13, 14, 15]) {
         expect(earliest.recordsByPartition[partition], `p${partition}: ${story}`).toBeGreaterThan(0)
-        for (const verdict of result.groups) expect(verdict.firstOffsetByPartition[partition], `${verdict.group} p${partition}: ${story}`).toBe(earliest.firstOffsetByPartition[partition])
+        for (const verdict of result.groups)
+          expect(verdict.firstOffsetByPartition[partition], `${verdict.group} p${partition}: ${story}`).toBe(
+            earliest.firstOffsetByPartition[partition],
+          )
       }
     }, 420_000)
   }

@@ -12,7 +12,14 @@ import type {
   ResumeOptions,
   WaitForAcksOptions,
 } from '../../src/control/port.js'
-import {DEFAULT_CONTROL_TOPIC, PROTOCOL_VERSION, type Ack, type AckState, type AgentTopicState, type CommandAction} from '../../src/control/schema.js'
+import {
+  DEFAULT_CONTROL_TOPIC,
+  PROTOCOL_VERSION,
+  type Ack,
+  type AckState,
+  type AgentTopicState,
+  type CommandAction,
+} from '../../src/control/schema.js'
 import {keyBytes} from '../../src/kafka/murmur2.js'
 import {predictPartition} from '../../src/kafka/partitioners.js'
 import {FaultPlan} from './faults.js'
@@ -71,7 +78,11 @@ class FakeLease implements ControlLease {
   assertValid(step?: string): void {
     const reason = this.lostReason
     if (reason === undefined) return
-    throw new KreorgError('precondition', `the lease on ${this.topic} for run ${this.runId} is no longer held (${reason}); agents may have resumed`, step ? {step} : {})
+    throw new KreorgError(
+      'precondition',
+      `the lease on ${this.topic} for run ${this.runId} is no longer held (${reason}); agents may have resumed`,
+      step ? {step} : {},
+    )
   }
 
   stop(): void {
@@ -132,7 +143,9 @@ export class FakeControlChannel implements ControlChannelPort {
   // -- Arranging (not part of the port) ----------------------------------------------------------
 
   addAgent(agentId: string, spec: FakeAgentSpec): this {
-    const states = Object.fromEntries(spec.topics.map((topic): [string, AgentTopicState] => [topic, {state: 'running', partitionCount: spec.partitionCount?.[topic] ?? 1}]))
+    const states = Object.fromEntries(
+      spec.topics.map((topic): [string, AgentTopicState] => [topic, {state: 'running', partitionCount: spec.partitionCount?.[topic] ?? 1}]),
+    )
     this.agentsById.set(agentId, {
       agentId,
       topics: spec.topics,
@@ -193,7 +206,10 @@ export class FakeControlChannel implements ControlChannelPort {
       const now = Date.now()
       const current = this.validEntry(topic)
       if (current && current.runId !== holder.runId) {
-        throw new KreorgError('lease-held', `topic ${topic} is held by run ${current.runId} on ${current.host} (pid ${current.pid}) until ${new Date(current.expiresAt).toISOString()}`)
+        throw new KreorgError(
+          'lease-held',
+          `topic ${topic} is held by run ${current.runId} on ${current.host} (pid ${current.pid}) until ${new Date(current.expiresAt).toISOString()}`,
+        )
       }
       const entry: LeaseEntry = {topic, ...holder, acquiredAt: current?.acquiredAt ?? now, expiresAt: now + leaseMs, released: false}
       this.leases.set(topic, entry)
@@ -253,7 +269,13 @@ export class FakeControlChannel implements ControlChannelPort {
     return this.call('pin', () => {
       const lease = this.authorize(topic, options, 'pin')
       this.publish(topic, 'pin' as CommandAction, options, lease.expiresAt)
-      this.deliver(topic, 'pinned' as AckState, options, (state) => ({...state, runId: options.runId, epoch: options.epoch, pinnedPartitions: options.pinPartitions}), undefined, (agent) => agent.capabilities?.includes('pin') === true)
+      this.deliver(
+        topic,
+        'pinned' as AckState,
+        options,
+        (state) => ({...state, runId: options.runId, epoch: options.epoch, pinnedPartitions: options.pinPartitions}),
+        {understands: (agent) => agent.capabilities?.includes('pin') === true},
+      )
     })
   }
 
@@ -275,7 +297,7 @@ export class FakeControlChannel implements ControlChannelPort {
     return this.call('refresh', () => {
       const lease = this.authorize(topic, options, 'refresh')
       this.publish(topic, 'refresh', options, lease.expiresAt)
-      this.deliver(topic, 'refreshed', options, (state) => ({...state, partitionCount: options.targetPartitions}), options.canaryKeys)
+      this.deliver(topic, 'refreshed', options, (state) => ({...state, partitionCount: options.targetPartitions}), {canaryKeys: options.canaryKeys})
     })
   }
 
@@ -291,7 +313,9 @@ export class FakeControlChannel implements ControlChannelPort {
         runId: options.runId,
         epoch: options.epoch,
         partitionCount: options.targetPartitions ?? state.partitionCount ?? 1,
-        ...(options.targetPartitions === undefined && state.pinnedPartitions !== undefined ? {pinnedPartitions: state.pinnedPartitions} : {}),
+        ...(options.targetPartitions === undefined && state.pinnedPartitions !== undefined
+          ? {pinnedPartitions: state.pinnedPartitions}
+          : {}),
       }))
     })
   }
@@ -299,7 +323,14 @@ export class FakeControlChannel implements ControlChannelPort {
   waitForAcks(topic: string, options: WaitForAcksOptions): Promise<Ack[]> {
     return this.call('waitForAcks', async () => {
       const matching = (agentId: string) =>
-        this.acks.findLast((a) => a.topic === topic && a.agentId === agentId && a.runId === options.runId && a.epoch === options.epoch && a.state === options.state)
+        this.acks.findLast(
+          (a) =>
+            a.topic === topic &&
+            a.agentId === agentId &&
+            a.runId === options.runId &&
+            a.epoch === options.epoch &&
+            a.state === options.state,
+        )
       const acked = options.agentIds.map(matching).filter((a): a is Ack => a !== undefined)
       for (const ack of acked) options.onAck?.(ack)
       const missing = options.agentIds.filter((id) => !matching(id))
@@ -312,7 +343,10 @@ export class FakeControlChannel implements ControlChannelPort {
           reject(new KreorgError('interrupted', `interrupted while waiting for ${options.state} acks on ${topic}`))
         })
       })
-      throw new KreorgError('timeout', `${missing.length} of ${options.agentIds.length} agents did not ack ${options.state} on ${topic} within ${Math.round(options.timeoutMs / 1000)}s: ${missing.join(', ')}`)
+      throw new KreorgError(
+        'timeout',
+        `${missing.length} of ${options.agentIds.length} agents did not ack ${options.state} on ${topic} within ${Math.round(options.timeoutMs / 1000)}s: ${missing.join(', ')}`,
+      )
     })
   }
 
@@ -371,8 +405,7 @@ export class FakeControlChannel implements ControlChannelPort {
     state: AckState,
     options: CommandOptions,
     apply: (state: AgentTopicState) => AgentTopicState,
-    canaryKeys?: string[],
-    understands: (agent: FakeAgent) => boolean = () => true,
+    {canaryKeys, understands = () => true}: {canaryKeys?: string[]; understands?: (agent: FakeAgent) => boolean} = {},
   ): void {
     for (const agent of this.agentsById.values()) {
       const current = agent.states[topic]
@@ -390,7 +423,13 @@ export class FakeControlChannel implements ControlChannelPort {
         runId: options.runId,
         epoch: options.epoch,
         partitionCount,
-        ...(canaryKeys ? {canary: Object.fromEntries(canaryKeys.map((key) => [key, predictPartition(agent.partitioner, keyBytes(key), partitionCount) ?? 0]))} : {}),
+        ...(canaryKeys
+          ? {
+              canary: Object.fromEntries(
+                canaryKeys.map((key) => [key, predictPartition(agent.partitioner, keyBytes(key), partitionCount) ?? 0]),
+              ),
+            }
+          : {}),
         partitioner: agent.partitioner,
         at: Date.now(),
       })

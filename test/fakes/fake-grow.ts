@@ -25,7 +25,9 @@ export interface FakeGrow {
 
 export const FAKE_TOPIC = 'orders'
 
-export function fakeGrow(options: {from?: number; to?: number; agents?: number; inputs?: Partial<GrowInputs>; brokers?: number} = {}): FakeGrow {
+export function fakeGrow(
+  options: {from?: number; to?: number; agents?: number; inputs?: Partial<GrowInputs>; brokers?: number} = {},
+): FakeGrow {
   const topic = FAKE_TOPIC
   const group = 'billing'
   const from = options.from ?? 4

@@ -33,7 +33,9 @@ import {FaultPlan, protocolError, type FaultOptions} from './faults.js'
  * (metadata propagation, coordinator moves, the adapter's own retries) is tested on a real broker.
  */
 
-export type ClusterMethod = {[K in keyof KafkaCluster]-?: NonNullable<KafkaCluster[K]> extends (...args: never[]) => unknown ? K : never}[keyof KafkaCluster]
+export type ClusterMethod = {
+  [K in keyof KafkaCluster]-?: NonNullable<KafkaCluster[K]> extends (...args: never[]) => unknown ? K : never
+}[keyof KafkaCluster]
 
 interface FakePartition {
   info: PartitionInfo
@@ -154,7 +156,11 @@ export class FakeKafkaCluster implements KafkaCluster {
 
   /** The group consumed everything there is now: commits every partition's end offset. */
   catchUp(groupId: string, topic: string): this {
-    return this.commit(groupId, topic, this.requireTopic(topic).partitions.map((p) => ({partition: p.info.partition, offset: p.high})))
+    return this.commit(
+      groupId,
+      topic,
+      this.requireTopic(topic).partitions.map((p) => ({partition: p.info.partition, offset: p.high})),
+    )
   }
 
   partitionCount(topic: string): number {
@@ -245,19 +251,26 @@ export class FakeKafkaCluster implements KafkaCluster {
       const fake = this.requireTopic(topic)
       if (totalCount <= fake.partitions.length) {
         // What the broker answers (INVALID_PARTITIONS) when the count is not above the current one.
-        throw protocolError('INVALID_PARTITIONS', `Topic currently has ${fake.partitions.length} partitions, which is higher than the requested ${totalCount}.`)
+        throw protocolError(
+          'INVALID_PARTITIONS',
+          `Topic currently has ${fake.partitions.length} partitions, which is higher than the requested ${totalCount}.`,
+        )
       }
       this.extend(fake, totalCount, assignments)
     })
   }
 
   endOffsets(topic: string): Promise<PartitionOffsets[]> {
-    return this.call('endOffsets', [topic], () => this.requireTopic(topic).partitions.map((p) => ({partition: p.info.partition, low: p.low, high: p.high})))
+    return this.call('endOffsets', [topic], () =>
+      this.requireTopic(topic).partitions.map((p) => ({partition: p.info.partition, low: p.low, high: p.high})),
+    )
   }
 
   /** The fake has no open transactions on its logs: the same as endOffsets. */
   highWatermarks(topic: string): Promise<PartitionOffsets[]> {
-    return this.call('highWatermarks', [topic], () => this.requireTopic(topic).partitions.map((p) => ({partition: p.info.partition, low: p.low, high: p.high})))
+    return this.call('highWatermarks', [topic], () =>
+      this.requireTopic(topic).partitions.map((p) => ({partition: p.info.partition, low: p.low, high: p.high})),
+    )
   }
 
   listGroupIds(): Promise<string[]> {
@@ -271,7 +284,14 @@ export class FakeKafkaCluster implements KafkaCluster {
         const members = (group?.members ?? []).map((m) => ({...m, assignment: {...m.assignment}}))
         const state: GroupState = group?.state ?? (group === undefined ? 'Dead' : members.length > 0 ? 'Stable' : 'Empty')
         const type: GroupType = group === undefined ? 'unknown' : group.type
-        return {groupId, type, state, protocolType: group === undefined ? '' : 'consumer', assignor: group === undefined ? '' : 'range', members}
+        return {
+          groupId,
+          type,
+          state,
+          protocolType: group === undefined ? '' : 'consumer',
+          assignor: group === undefined ? '' : 'range',
+          members,
+        }
       }),
     )
   }
@@ -280,7 +300,12 @@ export class FakeKafkaCluster implements KafkaCluster {
     return this.call('listGroups', [], () =>
       [...this.groups.entries()]
         .sort(([a], [b]) => (a < b ? -1 : 1))
-        .map(([groupId, g]) => ({groupId, type: g.type, protocolType: 'consumer', state: g.state ?? (g.members.length > 0 ? 'Stable' : 'Empty')})),
+        .map(([groupId, g]) => ({
+          groupId,
+          type: g.type,
+          protocolType: 'consumer',
+          state: g.state ?? (g.members.length > 0 ? 'Stable' : 'Empty'),
+        })),
     )
   }
 
@@ -295,7 +320,11 @@ export class FakeKafkaCluster implements KafkaCluster {
     return this.call('commitOffsets', [groupId, topic, offsets], () => {
       const members = this.groups.get(groupId)?.members.length ?? 0
       // The interface's contract (KafkajsCluster does the same): offsets only for a group without members.
-      if (members > 0) throw new KreorgError('precondition', `group ${groupId} has ${members} active member(s); Kafka only takes offsets for an empty group`)
+      if (members > 0)
+        throw new KreorgError(
+          'precondition',
+          `group ${groupId} has ${members} active member(s); Kafka only takes offsets for an empty group`,
+        )
       this.commit(groupId, topic, offsets)
     })
   }
@@ -340,7 +369,11 @@ export class FakeKafkaCluster implements KafkaCluster {
   }
 
   producerIdOfBatchAt(topic: string, partition: number, offset: number): Promise<number | null> {
-    return this.call('producerIdOfBatchAt', [topic, partition, offset], () => this.partition(topic, partition).writers[offset]?.producerId ?? null)
+    return this.call(
+      'producerIdOfBatchAt',
+      [topic, partition, offset],
+      () => this.partition(topic, partition).writers[offset]?.producerId ?? null,
+    )
   }
 
   /** Every record is its own batch; the byte budget is not modelled (never truncated). */
@@ -353,7 +386,16 @@ export class FakeKafkaCluster implements KafkaCluster {
         const fromOffset = first < 0 ? p.high : first
         p.writers.slice(fromOffset).forEach((w, i) => {
           const offset = fromOffset + i
-          const entry = byProducer.get(w.producerId) ?? {producerId: w.producerId, batches: 0, records: 0, controlBatches: 0, transactional: false, firstOffset: offset, lastOffset: offset, lastTimestamp: w.at}
+          const entry = byProducer.get(w.producerId) ?? {
+            producerId: w.producerId,
+            batches: 0,
+            records: 0,
+            controlBatches: 0,
+            transactional: false,
+            firstOffset: offset,
+            lastOffset: offset,
+            lastTimestamp: w.at,
+          }
           entry.batches++
           entry.records++
           entry.lastOffset = offset
@@ -380,7 +422,15 @@ export class FakeKafkaCluster implements KafkaCluster {
   describeAcls(resource: AclResource): Promise<AclBinding[]> {
     // An open cluster (no authorizer): everyone may do everything.
     return this.call('describeAcls', [resource], () => [
-      {resourceType: resource.type, resourceName: '*', patternType: 'literal', principal: 'User:*', host: '*', operation: 'all', permission: 'allow'},
+      {
+        resourceType: resource.type,
+        resourceName: '*',
+        patternType: 'literal',
+        principal: 'User:*',
+        host: '*',
+        operation: 'all',
+        permission: 'allow',
+      },
     ])
   }
 
@@ -408,7 +458,10 @@ export class FakeKafkaCluster implements KafkaCluster {
   }
 
   private description(topic: string): TopicDescription {
-    return {name: topic, partitions: this.requireTopic(topic).partitions.map((p) => ({...p.info, replicas: [...p.info.replicas], isr: [...p.info.isr]}))}
+    return {
+      name: topic,
+      partitions: this.requireTopic(topic).partitions.map((p) => ({...p.info, replicas: [...p.info.replicas], isr: [...p.info.isr]})),
+    }
   }
 
   private group(groupId: string): FakeGroup {
@@ -420,7 +473,13 @@ export class FakeKafkaCluster implements KafkaCluster {
   private extend(fake: FakeTopic, totalCount: number, assignments?: PartitionAssignment[]): void {
     for (let partition = fake.partitions.length, i = 0; partition < totalCount; partition++, i++) {
       const replicas = assignments?.[i]?.replicas ?? this.placeReplicas(partition, fake.replicationFactor)
-      fake.partitions.push({info: {partition, leader: replicas[0] ?? -1, replicas, isr: [...replicas], offlineReplicas: []}, low: 0, high: 0, writers: [], producers: []})
+      fake.partitions.push({
+        info: {partition, leader: replicas[0] ?? -1, replicas, isr: [...replicas], offlineReplicas: []},
+        low: 0,
+        high: 0,
+        writers: [],
+        producers: [],
+      })
     }
   }
 

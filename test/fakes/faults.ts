@@ -45,7 +45,11 @@ export class FaultPlan<M extends string> {
   /** The next call(s) of `method` throw `error` (a fresh one per call when given a factory). */
   failNext(method: M, error: unknown | (() => unknown), options: FaultOptions = {}): void {
     const queue = this.faults.get(method) ?? []
-    queue.push({error: typeof error === 'function' ? (error as () => unknown) : () => error, remaining: options.times ?? 1, landed: options.landed ?? false})
+    queue.push({
+      error: typeof error === 'function' ? (error as () => unknown) : () => error,
+      remaining: options.times ?? 1,
+      landed: options.landed ?? false,
+    })
     this.faults.set(method, queue)
   }
 

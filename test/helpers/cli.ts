@@ -1,4 +1,13 @@
-import {CLI_BIN, PACKAGE_ROOT, isolatedXdgDirs, parseNdjson as parseNdjsonLines, runCli as spawnCli, xdgEnv, type CliChild, type NdjsonRecord} from '../../src/process/run-cli.js'
+import {
+  CLI_BIN,
+  PACKAGE_ROOT,
+  isolatedXdgDirs,
+  parseNdjson as parseNdjsonLines,
+  runCli as spawnCli,
+  xdgEnv,
+  type CliChild,
+  type NdjsonRecord,
+} from '../../src/process/run-cli.js'
 
 export const REPO_ROOT = PACKAGE_ROOT
 export const BIN = CLI_BIN

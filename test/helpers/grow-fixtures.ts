@@ -20,12 +20,18 @@ import {randomName, testBrokers} from './kafka.js'
 
 /** Short timeouts for every grow run in the tests (the defaults are sized for production clusters). */
 export const FAST_GROW_FLAGS = [
-  '--quiet-period', '1s',
-  '--ack-timeout', '10s',
-  '--lease', '20s',
-  '--pickup-timeout', '60s',
-  '--post-check-window', '2s',
-  '--sample', '100',
+  '--quiet-period',
+  '1s',
+  '--ack-timeout',
+  '10s',
+  '--lease',
+  '20s',
+  '--prime-timeout',
+  '90s',
+  '--post-check-window',
+  '2s',
+  '--sample',
+  '100',
 ]
 
 /** Consumers and producers notice new partitions this fast (the 5-minute default would make tests crawl). */
@@ -78,6 +84,9 @@ export class TrackedGroup {
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
       maxWaitTimeInMs: 200,
+      // Small fetches: a rate-limited group works through one response in seconds, not minutes, so it
+      // reaches kreorg's abort markers on new partitions (and commits past them) while it still lags.
+      ...(this.spec.ratePerSec ? {maxBytesPerPartition: 8 * 1024, maxBytes: 32 * 1024} : {}),
     })
     this.consumer = consumer
     await consumer.connect()
@@ -189,7 +198,11 @@ export class GrowWorld {
         this.agents.push(agent)
         writers.push((messages) => agent.send({topic: this.topic, messages, acks: -1}))
       } else {
-        const producer = this.kafka.producer({idempotent: true, metadataMaxAge: METADATA_MAX_AGE_MS, createPartitioner: javaCompatiblePartitioner})
+        const producer = this.kafka.producer({
+          idempotent: true,
+          metadataMaxAge: METADATA_MAX_AGE_MS,
+          createPartitioner: javaCompatiblePartitioner,
+        })
         await producer.connect()
         this.plain.push(producer)
         writers.push((messages) => producer.send({topic: this.topic, messages, acks: -1}))
@@ -218,7 +231,8 @@ export class GrowWorld {
         return g.state === 'Stable' && owned.size === count
       })
       if (ready) return
-      if (Date.now() > deadline) throw new Error(`groups ${groupIds.join(', ')} did not own all ${count} partitions of ${this.topic} within ${timeoutMs}ms`)
+      if (Date.now() > deadline)
+        throw new Error(`groups ${groupIds.join(', ')} did not own all ${count} partitions of ${this.topic} within ${timeoutMs}ms`)
       await sleep(200)
     }
   }
@@ -252,7 +266,8 @@ export class GrowWorld {
       const lag = await readTopicLag(this.cluster, this.topic, {groups: [...ids]})
       const pending = lag.groups.filter((g) => g.total > 0)
       if (pending.length === 0) break
-      if (Date.now() > deadline) throw new Error(`groups still lag after ${timeoutMs}ms: ${pending.map((g) => `${g.groupId}=${g.total}`).join(', ')}`)
+      if (Date.now() > deadline)
+        throw new Error(`groups still lag after ${timeoutMs}ms: ${pending.map((g) => `${g.groupId}=${g.total}`).join(', ')}`)
       await sleep(250)
     }
     return this.reports()
@@ -275,18 +290,24 @@ export class GrowWorld {
 
   /**
    * For each group and each partition in `partitions`: its committed offset, the end offset, and
-   * whether the group processed every offset from 0 to the end (so it read the partition from its start).
+   * whether the group processed every offset from the partition's first data record to the end (so
+   * it read the partition from its start). `markers` (prime-consumers' result) says how many of
+   * kreorg's abort markers lead each new partition: control records no consumer ever sees.
    */
-  async coverage(partitions: number[]): Promise<Array<{group: string; partition: number; committed: number; end: number; consumedFromZero: boolean}>> {
+  async coverage(
+    partitions: number[],
+    markers: Record<string, number> = {},
+  ): Promise<Array<{group: string; partition: number; committed: number; end: number; consumedFromZero: boolean}>> {
     const ends = new Map((await this.cluster.endOffsets(this.topic)).map((o) => [o.partition, o]))
     const rows = []
     for (const group of this.groups) {
       const committed = new Map((await this.cluster.committedOffsets(group.groupId, this.topic)).map((o) => [o.partition, o.offset]))
       for (const partition of partitions) {
         const end = ends.get(partition)!.high
+        const first = markers[String(partition)] ?? 0
         const seen = group.offsets.get(partition) ?? new Set<number>()
-        let complete = end > 0
-        for (let offset = 0; offset < end && complete; offset++) if (!seen.has(offset)) complete = false
+        let complete = end > first
+        for (let offset = first; offset < end && complete; offset++) if (!seen.has(offset)) complete = false
         rows.push({group: group.spec.name, partition, committed: committed.get(partition) ?? -1, end, consumedFromZero: complete})
       }
     }
@@ -295,11 +316,25 @@ export class GrowWorld {
 
   /** Common flags for `kreorg grow` on this world. */
   growArgs(to: number, stateDir: string, extra: string[] = []): string[] {
-    return ['grow', this.topic, '--to', String(to), '--state-dir', stateDir, '--control-topic', this.controlTopic, ...FAST_GROW_FLAGS, ...extra]
+    return [
+      'grow',
+      this.topic,
+      '--to',
+      String(to),
+      '--state-dir',
+      stateDir,
+      '--control-topic',
+      this.controlTopic,
+      ...FAST_GROW_FLAGS,
+      ...extra,
+    ]
   }
 
   /** `kreorg producers <topic> --json` for this world's control topic. */
-  async producersView(): Promise<{lease: {runId: string} | null; agents: Array<{agentId: string; states: Record<string, {state: string; buffered: number}>}>}> {
+  async producersView(): Promise<{
+    lease: {runId: string} | null
+    agents: Array<{agentId: string; states: Record<string, {state: string; buffered: number}>}>
+  }> {
     const result = await runCli(['producers', this.topic, '--json', '--control-topic', this.controlTopic], {env: cliEnv()})
     if (result.code !== 0) throw new Error(`kreorg producers exited ${result.code}: ${result.stderr}`)
     return JSON.parse(result.stdout) as Awaited<ReturnType<GrowWorld['producersView']>>
@@ -337,8 +372,14 @@ export function dryRunPlan(events: GrowEvent[]): {dryRun: boolean; plan: GrowPla
 }
 
 /** Runs the CLI with the test brokers; `--json` output parsed into events. */
-export async function runGrowCli(args: string[], options: {json?: boolean; timeoutMs?: number} = {}): Promise<CliResult & {events: GrowEvent[]}> {
-  const result = await runCli([...args, ...(options.json === false ? [] : ['--json'])], {env: cliEnv(), timeoutMs: options.timeoutMs ?? 120_000})
+export async function runGrowCli(
+  args: string[],
+  options: {json?: boolean; timeoutMs?: number} = {},
+): Promise<CliResult & {events: GrowEvent[]}> {
+  const result = await runCli([...args, ...(options.json === false ? [] : ['--json'])], {
+    env: cliEnv(),
+    timeoutMs: options.timeoutMs ?? 120_000,
+  })
   return {...result, events: options.json === false ? [] : parseEvents(result.stdout)}
 }
 

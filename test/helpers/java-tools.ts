@@ -57,7 +57,7 @@ export function startJava(classpath: string, mainClassOrSource: string, args: st
     pid: child.pid,
     stdout: () => out,
     stderr: () => err,
-    async waitForStdout(text, timeoutMs = 90_000) {
+    async waitForStdout(text, timeoutMs = 180_000) {
       const deadline = Date.now() + timeoutMs
       while (!out.includes(text)) {
         if (code !== undefined) throw new Error(`${label} exited (${code}) before printing "${text}":\n${out}\n${err.slice(-2000)}`)
@@ -87,7 +87,7 @@ export async function eventually<T>(
   what: string,
   read: () => Promise<T>,
   accept: (value: T) => boolean,
-  {timeoutMs = 90_000, intervalMs = 250}: {timeoutMs?: number; intervalMs?: number} = {},
+  {timeoutMs = 180_000, intervalMs = 250}: {timeoutMs?: number; intervalMs?: number} = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs
   let last: T | undefined

@@ -44,11 +44,15 @@ const READY_LINE = 'Kafka Server started'
 
 async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({length: count}, () => new Promise<net.Server>((resolve, reject) => {
-      const server = net.createServer()
-      server.once('error', reject)
-      server.listen(0, '127.0.0.1', () => resolve(server))
-    })),
+    Array.from(
+      {length: count},
+      () =>
+        new Promise<net.Server>((resolve, reject) => {
+          const server = net.createServer()
+          server.once('error', reject)
+          server.listen(0, '127.0.0.1', () => resolve(server))
+        }),
+    ),
   )
   const ports = servers.map((s) => (s.address() as net.AddressInfo).port)
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
@@ -58,18 +62,44 @@ async function freePorts(count: number): Promise<number[]> {
 function run(command: string, args: string[], cwd: string): void {
   const result = spawnSync(command, args, {cwd, encoding: 'utf8', timeout: 120_000})
   if (result.status !== 0) {
-    throw new Error(`${path.basename(command)} ${args.slice(0, 3).join(' ')}… failed (exit ${result.status}): ${`${result.stdout}${result.stderr}`.trim().slice(-2000)}`)
+    throw new Error(
+      `${path.basename(command)} ${args.slice(0, 3).join(' ')}… failed (exit ${result.status}): ${`${result.stdout}${result.stderr}`.trim().slice(-2000)}`,
+    )
   }
 }
 
 /** A CA and a broker certificate for 127.0.0.1/localhost, PEM, PKCS#8 key (what Kafka's PEM keystore reads). */
 function generateCertificates(dir: string): {caFile: string; brokerPem: string} {
   const ssl = 'openssl'
-  run(ssl, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=kreorg-test-ca', '-keyout', 'ca.key', '-out', 'ca.pem'], dir)
+  run(
+    ssl,
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=kreorg-test-ca', '-keyout', 'ca.key', '-out', 'ca.pem'],
+    dir,
+  )
   run(ssl, ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', 'broker.key', '-out', 'broker.csr'], dir)
   const ext = path.join(dir, 'broker.ext')
   spawnSync('sh', ['-c', `printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > ${JSON.stringify(ext)}`])
-  run(ssl, ['x509', '-req', '-in', 'broker.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'broker.ext', '-out', 'broker.crt'], dir)
+  run(
+    ssl,
+    [
+      'x509',
+      '-req',
+      '-in',
+      'broker.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      'broker.ext',
+      '-out',
+      'broker.crt',
+    ],
+    dir,
+  )
   run(ssl, ['pkcs8', '-topk8', '-nocrypt', '-in', 'broker.key', '-out', 'broker.pk8'], dir)
   const brokerPem = path.join(dir, 'broker-keystore.pem')
   spawnSync('sh', ['-c', `cat broker.pk8 broker.crt ca.pem > ${JSON.stringify(brokerPem)}`], {cwd: dir})
@@ -161,12 +191,19 @@ export async function startSecureKafka(options: SecureKafkaOptions): Promise<Sec
     ].join('\n'),
   )
 
-  const scram = Object.entries(passwords).flatMap(([name, password]) => ['--add-scram', `SCRAM-SHA-512=[name=${name},password=${password}]`])
-  const format = spawnSync(java, ['-cp', jars.classpath, 'kafka.tools.StorageTool', 'format', '-t', randomClusterId(), '-c', properties, ...scram], {
-    cwd: dir,
-    encoding: 'utf8',
-    timeout: 120_000,
-  })
+  const scram = Object.entries(passwords).flatMap(([name, password]) => [
+    '--add-scram',
+    `SCRAM-SHA-512=[name=${name},password=${password}]`,
+  ])
+  const format = spawnSync(
+    java,
+    ['-cp', jars.classpath, 'kafka.tools.StorageTool', 'format', '-t', randomClusterId(), '-c', properties, ...scram],
+    {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 120_000,
+    },
+  )
   if (format.status !== 0) throw new Error(`kafka-storage format failed: ${`${format.stdout}${format.stderr}`.trim().slice(-2000)}`)
 
   const logFile = path.join(dir, 'kafka.log')
@@ -207,7 +244,10 @@ export async function startSecureKafka(options: SecureKafkaOptions): Promise<Sec
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop().catch(() => {})
       // The first errors say why; the tail is only the shutdown that followed.
-      const errors = log.split('\n').filter((line) => / ERROR |FATAL|Exception:/.test(line)).slice(0, 15)
+      const errors = log
+        .split('\n')
+        .filter((line) => / ERROR |FATAL|Exception:/.test(line))
+        .slice(0, 15)
       throw new Error(`secure Kafka did not start:\n${errors.join('\n') || log.split('\n').slice(-30).join('\n')}`)
     }
     await sleep(200)

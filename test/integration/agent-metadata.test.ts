@@ -58,7 +58,13 @@ describe('agent metadata refresh (real broker)', () => {
     await channel.pause(topic, {runId, epoch: 1})
     await channel.waitForAcks(topic, {runId, epoch: 1, agentIds: [agent.agentId], state: 'paused', timeoutMs: 10_000})
     await channel.refresh(topic, {runId, epoch: 1, targetPartitions: 8, canaryKeys: [key, 'other']})
-    const [refreshed] = await channel.waitForAcks(topic, {runId, epoch: 1, agentIds: [agent.agentId], state: 'refreshed', timeoutMs: 10_000})
+    const [refreshed] = await channel.waitForAcks(topic, {
+      runId,
+      epoch: 1,
+      agentIds: [agent.agentId],
+      state: 'refreshed',
+      timeoutMs: 10_000,
+    })
     expect(refreshed!.partitionCount).toBe(8)
     expect(refreshed!.canary).toEqual({[key]: partitionForKey(key, 8), other: partitionForKey('other', 8)})
     expect(refreshed!.partitioner).toBe('murmur2')

@@ -233,8 +233,16 @@ describe('kreorg audit (real broker)', () => {
     const ends = await cluster.endOffsets(topic)
     const lagging = randomName('audit-lagging')
     const caughtUp = randomName('audit-caught-up')
-    await cluster.commitOffsets(lagging, topic, ends.map((o) => ({partition: o.partition, offset: 0})))
-    await cluster.commitOffsets(caughtUp, topic, ends.map((o) => ({partition: o.partition, offset: o.high})))
+    await cluster.commitOffsets(
+      lagging,
+      topic,
+      ends.map((o) => ({partition: o.partition, offset: 0})),
+    )
+    await cluster.commitOffsets(
+      caughtUp,
+      topic,
+      ends.map((o) => ({partition: o.partition, offset: o.high})),
+    )
 
     const first = await audit([topic, '--to', '6', '--strict'])
     expect(first.code).toBe(3)
@@ -247,7 +255,11 @@ describe('kreorg audit (real broker)', () => {
     expect(byId.get(caughtUp)).toMatchObject({lag: 0, members: 0})
 
     // Once the lagging group caught up, and with a live consumer owning every partition, it passes.
-    await cluster.commitOffsets(lagging, topic, ends.map((o) => ({partition: o.partition, offset: o.high})))
+    await cluster.commitOffsets(
+      lagging,
+      topic,
+      ends.map((o) => ({partition: o.partition, offset: o.high})),
+    )
     const active = randomName('audit-active')
     const consumer = client.consumer({groupId: active})
     await consumer.connect()
@@ -261,7 +273,9 @@ describe('kreorg audit (real broker)', () => {
       const second = await audit([topic, '--to', '6', '--strict'])
       const after = check(second.report, 'consumer-groups')
       expect(after.verdict, after.why).toBe('pass')
-      const activeGroup = (after.details.groups as Array<{groupId: string; members: number; assignedPartitions: number}>).find((g) => g.groupId === active)
+      const activeGroup = (after.details.groups as Array<{groupId: string; members: number; assignedPartitions: number}>).find(
+        (g) => g.groupId === active,
+      )
       expect(activeGroup).toMatchObject({members: 1, assignedPartitions: 3})
       expect(second.code).toBe(0)
     } finally {

@@ -22,7 +22,15 @@ describe('kreorg producers / pause / unpause (real broker, compiled CLI)', () =>
     cluster = await connectTestCluster()
     await cluster.createTopic({topic, partitions: 2, replicationFactor: 1})
     await cluster.createTopic({topic: other, partitions: 1, replicationFactor: 1})
-    agent = await createProducerAgent({kafka: createKafkaClient(connection()), topics: [topic, other], controlTopic, secret, heartbeatMs: 300, clientId: 'orders-service', logger: {warn: () => {}}})
+    agent = await createProducerAgent({
+      kafka: createKafkaClient(connection()),
+      topics: [topic, other],
+      controlTopic,
+      secret,
+      heartbeatMs: 300,
+      clientId: 'orders-service',
+      logger: {warn: () => {}},
+    })
     holder = await ControlChannel.open(connection(), {controlTopic, create: true, secret})
   })
 
@@ -44,7 +52,10 @@ describe('kreorg producers / pause / unpause (real broker, compiled CLI)', () =>
 
     const listed = await runCli(['producers', topic, '--json', ...control], {env})
     expect(listed.code).toBe(0)
-    const view = JSON.parse(listed.stdout) as {agents: Array<{agentId: string; clientId: string; states: Record<string, {state: string; partitionCount: number}>}>; lease: {runId: string}}
+    const view = JSON.parse(listed.stdout) as {
+      agents: Array<{agentId: string; clientId: string; states: Record<string, {state: string; partitionCount: number}>}>
+      lease: {runId: string}
+    }
     expect(view.agents).toHaveLength(1)
     expect(view.agents[0]).toMatchObject({agentId: agent.agentId, clientId: 'orders-service'})
     expect(view.agents[0]!.states[topic]).toMatchObject({state: 'paused', partitionCount: 2})
@@ -77,7 +88,9 @@ describe('kreorg producers / pause / unpause (real broker, compiled CLI)', () =>
   })
 
   it('without the secret the agent ignores the CLI: its pause times out (exit 4)', async () => {
-    const result = await runCli(['pause', topic, '--lease', '5s', '--ack-timeout', '1500ms', ...control], {env: {...env, KREORG_CONTROL_SECRET: ''}})
+    const result = await runCli(['pause', topic, '--lease', '5s', '--ack-timeout', '1500ms', ...control], {
+      env: {...env, KREORG_CONTROL_SECRET: ''},
+    })
     expect(result.code).toBe(4)
     expect(result.stderr).toContain(agent.agentId)
     expect(agent.topicState(topic).state).toBe('running')

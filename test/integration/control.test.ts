@@ -18,14 +18,24 @@ function captureLogger(): Captured {
 }
 
 /** Every record of a topic, read with a throwaway consumer. */
-async function readAll(kafka: KafkaClient, topic: string, expected: number): Promise<Array<{partition: number; key: string; value: string; offset: number; timestamp: number}>> {
+async function readAll(
+  kafka: KafkaClient,
+  topic: string,
+  expected: number,
+): Promise<Array<{partition: number; key: string; value: string; offset: number; timestamp: number}>> {
   const consumer = kafka.consumer({groupId: randomName('kreorg-internal-test'), maxWaitTimeInMs: 200})
   const records: Array<{partition: number; key: string; value: string; offset: number; timestamp: number}> = []
   await consumer.connect()
   await consumer.subscribe({topic, fromBeginning: true})
   await consumer.run({
     eachMessage: async ({partition, message}) => {
-      records.push({partition, key: message.key!.toString(), value: message.value!.toString(), offset: Number(message.offset), timestamp: Number(message.timestamp)})
+      records.push({
+        partition,
+        key: message.key!.toString(),
+        value: message.value!.toString(),
+        offset: Number(message.offset),
+        timestamp: Number(message.timestamp),
+      })
     },
   })
   const deadline = Date.now() + 30_000
@@ -99,7 +109,13 @@ describe('control topic protocol and producer agent (real broker)', () => {
     const runId = randomName('run')
     await orchestrator.acquireLease(topic, localHolder(runId), 5_000)
     await orchestrator.pause(topic, {runId, epoch: 1})
-    const acks = await orchestrator.waitForAcks(topic, {runId, epoch: 1, agentIds: three.map((a) => a.agentId), state: 'paused', timeoutMs: 10_000})
+    const acks = await orchestrator.waitForAcks(topic, {
+      runId,
+      epoch: 1,
+      agentIds: three.map((a) => a.agentId),
+      state: 'paused',
+      timeoutMs: 10_000,
+    })
     expect(acks).toHaveLength(3)
     const endAtAck = await totalEnd(topic)
     const lastAckAt = Math.max(...acks.map((a) => a.at))
@@ -129,7 +145,8 @@ describe('control topic protocol and producer agent (real broker)', () => {
     expect(appendedWhilePaused).toEqual([])
     expect(records.filter((r) => r.timestamp >= resumedAt).length).toBeGreaterThan(300)
     const byKey = new Map<string, number[]>()
-    for (const r of records.sort((a, b) => a.partition - b.partition || a.offset - b.offset)) byKey.set(r.key, [...(byKey.get(r.key) ?? []), Number(r.value)])
+    for (const r of records.sort((a, b) => a.partition - b.partition || a.offset - b.offset))
+      byKey.set(r.key, [...(byKey.get(r.key) ?? []), Number(r.value)])
     expect(byKey.size).toBe(12)
     for (const [key, seqs] of byKey) expect(seqs, key).toEqual(Array.from({length: sequences.get(key)!}, (_, i) => i))
     await orchestrator.currentLease(topic).then(async (lease) => expect(lease?.runId).toBe(runId))

@@ -38,15 +38,19 @@ async function snapshot(controlTopic: string) {
 beforeAll(async () => {
   cluster = await connectTestCluster()
   scratch = await tempDir('kreorg-grow-dry-')
-  // One agent that heartbeats once a minute: it is registered (and alive) but the control topic stays still.
-  world = await new GrowWorld({cluster, partitions: FROM, writers: 'agent', groups: [], producers: 1, keys: 50, ratePerSec: 200, heartbeatMs: 60_000}).start()
+  // One agent; its heartbeats go to the heartbeat topic (protocol 1.1), so the control topic stays still.
+  world = await new GrowWorld({cluster, partitions: FROM, writers: 'agent', groups: [], producers: 1, keys: 50, ratePerSec: 200}).start()
   await sleep(1_000)
   await world.stopTraffic()
   // A group that consumed everything and left: Empty, lag 0.
   const ends = await cluster.endOffsets(world.topic)
-  await cluster.commitOffsets(doneGroup, world.topic, ends.map((o) => ({partition: o.partition, offset: o.high})))
-  // Let the agent's start-up heartbeats land before anything is compared.
-  await sleep(500)
+  await cluster.commitOffsets(
+    doneGroup,
+    world.topic,
+    ends.map((o) => ({partition: o.partition, offset: o.high})),
+  )
+  // Let a heartbeat carrying the agent's producer id and last write land before anything is compared.
+  await sleep(2_500)
 }, 120_000)
 
 afterAll(async () => {
@@ -59,7 +63,8 @@ describe('kreorg grow --dry-run', () => {
   it('prints the plan (JSON) and leaves topic, control topic, group offsets and a missing state dir untouched', async () => {
     const stateDir = path.join(scratch, 'never-created')
     const before = await snapshot(world.controlTopic)
-    expect(before.controlEnd?.[0]?.high).toBeGreaterThan(0)
+    // The agent created the control topic; its heartbeats go to the heartbeat topic, so nothing else writes here.
+    expect(before.controlEnd).not.toBeNull()
     const result = await runGrowCli(world.growArgs(TO, stateDir, ['--dry-run']))
     expect(result.code, describeRun(result)).toBe(0)
     const plan = dryRunPlan(result.events)
@@ -73,22 +78,39 @@ describe('kreorg grow --dry-run', () => {
     for (const agent of world.agents) expect(agent.topicState(world.topic).runId, 'never saw a pause').toBeUndefined()
   })
 
-  it('does not create the control topic when it is absent, and says no agents are registered', async () => {
+  it('does not create the control topic when it is absent, and says no agents are registered (a blocker without --no-producers)', async () => {
     const absent = randomName('grow-dry-ctl')
     const stateDir = await fs.mkdtemp(path.join(scratch, 'empty-'))
     const before = await snapshot(absent)
-    const result = await runGrowCli(['grow', world.topic, '--to', String(TO), '--dry-run', '--state-dir', stateDir, '--control-topic', absent, '--sample', '100'])
-    expect(result.code, describeRun(result)).toBe(0)
+    const result = await runGrowCli([
+      'grow',
+      world.topic,
+      '--to',
+      String(TO),
+      '--dry-run',
+      '--state-dir',
+      stateDir,
+      '--control-topic',
+      absent,
+      '--sample',
+      '100',
+    ])
+    expect(result.code, describeRun(result)).toBe(3)
     const plan = dryRunPlan(result.events)
     expect(plan.plan.agents).toEqual([])
-    expect(plan.plan.warnings.join('\n')).toMatch(/no producer agents/)
+    // Without agents (a control topic nobody uses) grow would refuse unless --no-producers; a dry run says so.
+    expect(plan.plan.blockers.join('\n')).toMatch(/no producer agents are registered.*--no-producers/)
     expect(await cluster.listTopics()).not.toContain(absent)
     expect(await snapshot(absent)).toEqual(before)
     expect(await fs.readdir(stateDir)).toEqual([])
   })
 
   it('with an inactive group holding lag: prints the blocker, exits 3, and still changes nothing', async () => {
-    await cluster.commitOffsets(staleGroup, world.topic, Array.from({length: FROM}, (_, partition) => ({partition, offset: 0})))
+    await cluster.commitOffsets(
+      staleGroup,
+      world.topic,
+      Array.from({length: FROM}, (_, partition) => ({partition, offset: 0})),
+    )
     const stateDir = await fs.mkdtemp(path.join(scratch, 'empty-'))
     const before = await snapshot(world.controlTopic)
     const result = await runGrowCli(world.growArgs(TO, stateDir, ['--dry-run']))

@@ -9,9 +9,8 @@ import {runCli} from '../helpers/cli.js'
 
 /**
  * Every way `kreorg grow` refuses or gives up before add-partitions: the documented exit code, the
- * topic unchanged, the producers never left paused (agents running, traffic flowing again), the lease
- * released. One topic with live traffic through agents serves every case, in an order where each
- * case's leftovers set up the next (a slow group for the drain timeout becomes the inactive group).
+ * topic unchanged, the producers never left paused or pinned (agents running unpinned, traffic
+ * flowing), the lease released. One topic with live traffic through agents serves every case.
  */
 
 const FROM = 12
@@ -32,9 +31,10 @@ afterAll(async () => {
   if (stateDir) await fs.rm(stateDir, {recursive: true, force: true})
 })
 
-/** What every failure must leave behind: producers running and writing, partitions unchanged, no lease. */
+/** What every failure must leave behind: producers running unpinned and writing, partitions unchanged, no lease. */
 async function expectProducersRunningAndTopicUnchanged(): Promise<void> {
-  for (const agent of world.agents) expect(agent.topicState(world.topic).state, agent.agentId).toBe('running')
+  for (const agent of world.agents) expect(agent.topicState(world.topic), agent.agentId).toMatchObject({state: 'running'})
+  for (const agent of world.agents) expect(agent.topicState(world.topic).pinnedPartitions, agent.agentId).toBeUndefined()
   const view = await world.producersView()
   expect(view.lease).toBeNull()
   expect(view.agents).toHaveLength(world.agents.length)
@@ -57,33 +57,46 @@ describe('kreorg grow refusals and failures before add-partitions (live traffic 
     await expectProducersRunningAndTopicUnchanged()
   })
 
-  it('--to at or below the current count: exit 3', async () => {
-    for (const to of [FROM, 8]) {
-      const result = await runGrowCli(world.growArgs(to, stateDir, ['--yes']))
-      expect(result.code, describeRun(result)).toBe(3)
-      expect(result.stderr).toContain(`already has ${FROM} partitions`)
-      expect(failedStep(result.events)).toBe('preflight')
-    }
+  it('--to below the current count: exit 3; --to equal to it: exit 0, nothing to do', async () => {
+    const below = await runGrowCli(world.growArgs(8, stateDir, ['--yes']))
+    expect(below.code, describeRun(below)).toBe(3)
+    expect(below.stderr).toContain(`already has ${FROM} partitions`)
+    expect(failedStep(below.events)).toBe('preflight')
+    const equal = await runGrowCli(world.growArgs(FROM, stateDir, ['--yes']))
+    expect(equal.code, describeRun(equal)).toBe(0)
+    expect(equal.events.find((e) => e.event === 'run:done')).toMatchObject({nothingToDo: true})
     await expectProducersRunningAndTopicUnchanged()
   })
 
   it('a missing topic: exit 3, no topic created', async () => {
     const missing = randomName('grow-missing')
-    const result = await runGrowCli(['grow', missing, '--to', '16', '--yes', '--state-dir', stateDir, '--control-topic', world.controlTopic])
+    const result = await runGrowCli([
+      'grow',
+      missing,
+      '--to',
+      '16',
+      '--yes',
+      '--state-dir',
+      stateDir,
+      '--control-topic',
+      world.controlTopic,
+    ])
     expect(result.code, describeRun(result)).toBe(3)
     expect(result.stderr).toContain(missing)
     expect(await cluster.listTopics()).not.toContain(missing)
     await expectProducersRunningAndTopicUnchanged()
   })
 
-  it('an unknown writer (a plain producer without an agent): quiesce stops with exit 3 and resumes the agents', async () => {
+  it('an unknown writer (a plain, non-idempotent producer without an agent): the writer inventory refuses in plan with exit 3, nothing pinned', async () => {
     const kafka = createKafkaClient(connection('kreorg-test-rogue'))
     const rogue: Producer = kafka.producer({createPartitioner: javaCompatiblePartitioner})
     await rogue.connect()
     let writing = true
     const loop = (async () => {
       for (let i = 0; writing; i++) {
-        await rogue.send({topic: world.topic, messages: [{key: `rogue-${i % 7}`, value: JSON.stringify({k: 'rogue', s: -1})}]}).catch(() => {})
+        await rogue
+          .send({topic: world.topic, messages: [{key: `rogue-${i % 7}`, value: JSON.stringify({k: 'rogue', s: -1})}]})
+          .catch(() => {})
         await sleep(50)
       }
     })()
@@ -96,40 +109,28 @@ describe('kreorg grow refusals and failures before add-partitions (live traffic 
       await rogue.disconnect()
     }
     expect(result.code, describeRun(result)).toBe(3)
-    expect(failedStep(result.events)).toBe('quiesce')
-    expect(result.events.some((e) => e.event === 'step:done' && e.step === 'pause-producers'), 'agents were really paused first').toBe(true)
-    expect(result.stderr).toMatch(/without the kreorg agent/)
-    expect(result.events.some((e) => e.event === 'warning' && /producers resumed/.test(String(e.message)))).toBe(true)
+    expect(failedStep(result.events)).toBe('plan')
+    expect(result.stderr).toMatch(/non-idempotent writes \(producer id -1\) on partition\(s\) .* while every agent is idempotent/)
+    expect(result.events.some((e) => e.event === 'step:done' && e.step === 'pin-producers')).toBe(false)
+    for (const agent of world.agents) expect(agent.topicState(world.topic).runId, 'never saw a command').toBeUndefined()
     await expectProducersRunningAndTopicUnchanged()
   })
 
-  it('a group too slow to drain within --drain-timeout: exit 4, producers resumed', async () => {
-    // Reads from the start at 5 records/s: thousands of records of lag, but active and committing.
-    const slow = await world.addGroup({name: 'slow', ratePerSec: 5, fromBeginning: true})
-    const deadline = Date.now() + 15_000
-    while (!(await cluster.committedOffsets(slow.groupId, world.topic)).some((o) => o.offset >= 0)) {
-      if (Date.now() > deadline) throw new Error('slow group never committed')
-      await sleep(200)
-    }
-    const result = await runGrowCli(world.growArgs(16, stateDir, ['--yes', '--drain-timeout', '3s']))
-    expect(result.code, describeRun(result)).toBe(4)
-    expect(failedStep(result.events)).toBe('drain')
-    expect(result.stderr).toMatch(/lag/)
-    await expectProducersRunningAndTopicUnchanged()
-  })
-
-  it('an inactive group with lag (committed offsets, no members): exit 3 naming the group, nothing paused', async () => {
-    const slow = world.group('slow')
-    await slow.stop()
-    world.groups.splice(world.groups.indexOf(slow), 1)
-    const [described] = await cluster.describeGroups([slow.groupId])
+  it('an inactive group with lag (committed offsets, no members): exit 3 naming the group, nothing pinned', async () => {
+    const stale = randomName('grow-fail-stale')
+    await cluster.commitOffsets(
+      stale,
+      world.topic,
+      Array.from({length: FROM}, (_, partition) => ({partition, offset: 0})),
+    )
+    const [described] = await cluster.describeGroups([stale])
     expect(described?.members).toHaveLength(0)
     const result = await runGrowCli(world.growArgs(16, stateDir, ['--yes']))
     expect(result.code, describeRun(result)).toBe(3)
     expect(failedStep(result.events)).toBe('plan')
-    expect(result.stderr).toContain(slow.groupId)
+    expect(result.stderr).toContain(stale)
     expect(result.stderr).toContain('--ignore-group')
-    expect(result.events.some((e) => e.event === 'step:done' && e.step === 'pause-producers')).toBe(false)
+    expect(result.events.some((e) => e.event === 'step:done' && e.step === 'pin-producers')).toBe(false)
     await expectProducersRunningAndTopicUnchanged()
   })
 

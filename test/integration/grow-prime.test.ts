@@ -34,8 +34,27 @@ function growArgs(topic: string, to: number, extra: string[] = []): string[] {
   const controlTopic = randomName('grow-prime-ctl')
   cleanup.push(() => cluster.deleteTopics([controlTopic]))
   return [
-    'grow', topic, '--to', String(to), '--yes', '--state-dir', stateDir, '--control-topic', controlTopic,
-    '--quiet-period', '1s', '--ack-timeout', '10s', '--lease', '30s', '--prime-timeout', '90s', '--post-check-window', '1s', '--sample', '0',
+    'grow',
+    topic,
+    '--to',
+    String(to),
+    '--yes',
+    '--state-dir',
+    stateDir,
+    '--control-topic',
+    controlTopic,
+    '--quiet-period',
+    '1s',
+    '--ack-timeout',
+    '10s',
+    '--lease',
+    '30s',
+    '--prime-timeout',
+    '90s',
+    '--post-check-window',
+    '1s',
+    '--sample',
+    '0',
     ...extra,
   ]
 }
@@ -70,20 +89,32 @@ describe('grow v2 on a real broker (no producer agents)', () => {
     await active.start()
     await waitForAssignment(active.groupId, topic, 4)
     const empty = `${topic}-empty`
-    await cluster.commitOffsets(empty, topic, [0, 1, 2, 3].map((partition) => ({partition, offset: 0})))
+    await cluster.commitOffsets(
+      empty,
+      topic,
+      [0, 1, 2, 3].map((partition) => ({partition, offset: 0})),
+    )
 
     const result = await runGrowCli(growArgs(topic, 6, ['--no-producers']), {timeoutMs: 180_000})
 
     expect(result.code, describeRun(result)).toBe(0)
     expect((await cluster.describeTopic(topic)).partitions).toHaveLength(6)
     const prime = stepResult<PrimeConsumersResult>(result.events, 'prime-consumers')!
-    expect(prime.groups).toEqual(expect.arrayContaining([
-      {groupId: active.groupId, proof: 'committed'},
-      {groupId: empty, proof: 'primed-empty'},
-    ]))
+    expect(prime.groups).toEqual(
+      expect.arrayContaining([
+        {groupId: active.groupId, proof: 'committed'},
+        {groupId: empty, proof: 'primed-empty'},
+      ]),
+    )
     // The kafkajs group committed past a marker (offset ≥ 1): it really passed one on each new partition.
     const activeCommitted = await cluster.committedOffsets(active.groupId, topic)
-    expect(activeCommitted.slice(4).map((o) => o.offset).every((o) => o >= 1), JSON.stringify(activeCommitted)).toBe(true)
+    expect(
+      activeCommitted
+        .slice(4)
+        .map((o) => o.offset)
+        .every((o) => o >= 1),
+      JSON.stringify(activeCommitted),
+    ).toBe(true)
     expect(Number(prime.markers['4'])).toBeGreaterThanOrEqual(1)
     expect(Number(prime.markers['5'])).toBeGreaterThanOrEqual(1)
     // The new partitions hold only the markers (control records): the fence's count is their end offset.
@@ -98,9 +129,9 @@ describe('grow v2 on a real broker (no producer agents)', () => {
     const producer: Producer = kafka.producer({idempotent: true, maxInFlightRequests: 1})
     await producer.connect()
     cleanup.push(() => producer.disconnect())
-    let writing = true
+    const state = {writing: true}
     const loop = (async () => {
-      for (let i = 0; writing; i++) {
+      for (let i = 0; state.writing; i++) {
         await producer.send({topic, acks: -1, messages: [{key: `k-${i % 5}`, value: 'foreign'}]}).catch(() => {})
         await sleep(1_000)
       }
@@ -110,7 +141,7 @@ describe('grow v2 on a real broker (no producer agents)', () => {
     try {
       result = await runGrowCli(growArgs(topic, 8, ['--no-producers']), {timeoutMs: 120_000})
     } finally {
-      writing = false
+      state.writing = false
       await loop
     }
     expect(result.code, describeRun(result)).toBe(3)
@@ -127,7 +158,9 @@ describe('grow v2 on a real broker (no producer agents)', () => {
     expect(json.code, describeRun(json)).toBe(0)
     const done = json.events.find((e) => e.event === 'run:done') as unknown as {nothingToDo: boolean; summary: {declaredCounts: string[]}}
     expect(done).toMatchObject({nothingToDo: true, alreadyDone: true})
-    expect(done.summary.declaredCounts.join('\n')).toMatch(/Terraform[\s\S]*partitions = 6[\s\S]*Strimzi[\s\S]*spec\.partitions: 6[\s\S]*topicctl/)
+    expect(done.summary.declaredCounts.join('\n')).toMatch(
+      /Terraform[\s\S]*partitions = 6[\s\S]*Strimzi[\s\S]*spec\.partitions: 6[\s\S]*topicctl/,
+    )
 
     const text = await runGrowCli(growArgs(topic, 6), {json: false})
     expect(text.code, describeRun(text)).toBe(0)

@@ -96,13 +96,18 @@ describe('kreorg lag against a real broker', () => {
   test('the table names each group with its state, members and total lag', async () => {
     const result = await runCli(['lag', topic], {env: {KAFKA_BROKERS: testBrokers()}})
     expect(result.code).toBe(0)
-    const row = (group: string) => result.stdout.split('\n').find((line) => line.startsWith(`${group} `))?.trim().split(/\s+/)
+    const row = (group: string) =>
+      result.stdout
+        .split('\n')
+        .find((line) => line.startsWith(`${group} `))
+        ?.trim()
+        .split(/\s+/)
     expect(row(groups.billing)).toEqual([groups.billing, 'Empty', '0', '9', '2'])
     expect(row(groups.audit)).toEqual([groups.audit, 'Empty', '0', '13', '3'])
     expect(result.stdout).not.toContain(internalGroup)
   })
 
-  test.skipIf(!kafkaTools)('Kafka\'s own ConsumerGroupCommand reports the same lag for every committed partition', () => {
+  test.skipIf(!kafkaTools)("Kafka's own ConsumerGroupCommand reports the same lag for every committed partition", () => {
     const result = spawnSync(
       javaCommand(),
       [

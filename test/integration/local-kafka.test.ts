@@ -27,7 +27,11 @@ function alive(pid: number): boolean {
 async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<number> {
   const started = Date.now()
   // A probe that throws (e.g. a client that asked the dead broker first) just means "not yet".
-  while (!(await Promise.resolve().then(condition).catch(() => false))) {
+  while (
+    !(await Promise.resolve()
+      .then(condition)
+      .catch(() => false))
+  ) {
     if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await sleep(100)
   }
@@ -121,12 +125,20 @@ describe.skipIf(skipReason !== undefined)('src/local-kafka from the jars', () =>
       expect(alive(killedPid)).toBe(false)
       expect(await accepts(kafka.nodes[2]!.address)).toBe(false)
       // The controller fences the dead broker and shrinks the ISRs; min.insync.replicas=2 still allows writes.
-      await waitFor('node 3 to leave every ISR', async () => (await cluster.describeTopic(topic)).partitions.every((p) => !p.isr.includes(3)), 60_000)
+      await waitFor(
+        'node 3 to leave every ISR',
+        async () => (await cluster.describeTopic(topic)).partitions.every((p) => !p.isr.includes(3)),
+        60_000,
+      )
       await produce(cluster, topic, 20)
 
       await kafka.restartNode(3)
       expect(kafka.nodes[2]!.pid).not.toBe(killedPid)
-      await waitFor('node 3 to rejoin every ISR', async () => (await cluster.describeTopic(topic)).partitions.every((p) => p.isr.length === 3), 90_000)
+      await waitFor(
+        'node 3 to rejoin every ISR',
+        async () => (await cluster.describeTopic(topic)).partitions.every((p) => p.isr.length === 3),
+        90_000,
+      )
       const ends = await cluster.endOffsets(topic)
       expect(ends.reduce((sum, p) => sum + p.high, 0)).toBe(20)
     }, 300_000)

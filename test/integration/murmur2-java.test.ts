@@ -68,9 +68,13 @@ function keys(): Array<string | Uint8Array> {
 
 function javaMurmur(jars: KafkaJars, hexKeys: string[]): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(javaCommand(), ['-cp', jars.classpath, path.join(REPO_ROOT, 'test/fixtures/Murmur.java'), ...PARTITION_COUNTS.map(String)], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
+    const child = spawn(
+      javaCommand(),
+      ['-cp', jars.classpath, path.join(REPO_ROOT, 'test/fixtures/Murmur.java'), ...PARTITION_COUNTS.map(String)],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    )
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
@@ -84,7 +88,9 @@ function javaMurmur(jars: KafkaJars, hexKeys: string[]): Promise<string[]> {
   })
 }
 
-const title = skipReason ? `murmur2 against the Java client: skipped, ${skipReason}` : 'murmur2 against the Java client (Utils.murmur2, BuiltInPartitioner)'
+const title = skipReason
+  ? `murmur2 against the Java client: skipped, ${skipReason}`
+  : 'murmur2 against the Java client (Utils.murmur2, BuiltInPartitioner)'
 
 describe.skipIf(skipReason !== undefined)(title, () => {
   test('agrees on >= 10,000 keys: empty, ASCII, multi-byte UTF-8, random binary', async () => {
@@ -95,7 +101,10 @@ describe.skipIf(skipReason !== undefined)(title, () => {
     expect(bytes.some((b) => b.length === 0)).toBe(true)
     expect(bytes.some((b, i) => typeof all[i] === 'string' && b.length > (all[i] as string).length)).toBe(true) // multi-byte text present
 
-    const rows = await javaMurmur(jars, bytes.map((b) => Buffer.from(b).toString('hex')))
+    const rows = await javaMurmur(
+      jars,
+      bytes.map((b) => Buffer.from(b).toString('hex')),
+    )
     expect(rows).toHaveLength(all.length)
 
     const mismatches: string[] = []

@@ -60,7 +60,10 @@ describe('packaged install (npm pack → npm install → run)', () => {
     await cluster.createTopic({topic, partitions: 3, replicationFactor: 1})
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kreorg-pack-'))
     // --ignore-scripts: `prepare` would rebuild dist/ under the other tests' feet; npm test built it.
-    const packed = await run(NPM, ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], {cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024})
+    const packed = await run(NPM, ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], {
+      cwd: REPO_ROOT,
+      maxBuffer: 64 * 1024 * 1024,
+    })
     const [info] = JSON.parse(packed.stdout) as Array<{filename: string; files: Array<{path: string}>}>
     const files = info!.files.map((f) => f.path)
     expect(files).toContain('bin/run.js')
@@ -69,10 +72,22 @@ describe('packaged install (npm pack → npm install → run)', () => {
     const app = path.join(dir, 'app')
     await fs.mkdir(app)
     await fs.writeFile(path.join(app, 'package.json'), JSON.stringify({name: 'kreorg-pack-test', private: true, type: 'module'}))
-    await run(NPM, ['install', path.join(dir, info!.filename), '--prefer-offline', '--no-audit', '--no-fund', '--no-update-notifier', '--loglevel=error'], {
-      cwd: app,
-      maxBuffer: 64 * 1024 * 1024,
-    })
+    await run(
+      NPM,
+      [
+        'install',
+        path.join(dir, info!.filename),
+        '--prefer-offline',
+        '--no-audit',
+        '--no-fund',
+        '--no-update-notifier',
+        '--loglevel=error',
+      ],
+      {
+        cwd: app,
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    )
     dir = app
     kreorg = path.join(dir, 'node_modules', '.bin', process.platform === 'win32' ? 'kreorg.cmd' : 'kreorg')
   }, 600_000)
@@ -85,7 +100,14 @@ describe('packaged install (npm pack → npm install → run)', () => {
 
   /** The installed CLI, outside the checkout, with the developer's profiles and state out of reach. */
   async function installed(args: string[]): Promise<{stdout: string; stderr: string}> {
-    const env = {...process.env, ...TEST_XDG_ENV, KREORG_ENABLE_TEST_RUNBOOKS: undefined, KAFKA_BROKERS: undefined, DEBUG: undefined, FORCE_COLOR: '0'}
+    const env = {
+      ...process.env,
+      ...TEST_XDG_ENV,
+      KREORG_ENABLE_TEST_RUNBOOKS: undefined,
+      KAFKA_BROKERS: undefined,
+      DEBUG: undefined,
+      FORCE_COLOR: '0',
+    }
     return run(kreorg, args, {cwd: dir, env, timeout: 120_000})
   }
 

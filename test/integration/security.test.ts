@@ -26,7 +26,13 @@ const topic = randomName('sec-orders')
 const controlTopic = randomName('sec-control')
 const group = randomName('sec-billing')
 
-async function allow(user: string, resourceType: number, resourceName: string, operations: number[], pattern: number = PATTERN.literal): Promise<void> {
+async function allow(
+  user: string,
+  resourceType: number,
+  resourceName: string,
+  operations: number[],
+  pattern: number = PATTERN.literal,
+): Promise<void> {
   await setup.createAcls({
     acl: operations.map((operation) => ({
       resourceType,
@@ -177,7 +183,11 @@ describe('SASL_SSL with SCRAM-SHA-512 through the CLI', () => {
     const view = JSON.parse(show.stdout) as {settings: Array<{key: string; value: unknown; source: string | null}>}
     const setting = (key: string) => view.settings.find((s) => s.key === key)
     expect(setting('sasl.username')).toEqual({key: 'sasl.username', value: 'bob', source: 'env KAFKA_SASL_USERNAME'})
-    expect(setting('sasl.password')).toEqual({key: 'sasl.password', value: `******** (file ${passwordFile})`, source: 'profile secure (sasl.passwordFile)'})
+    expect(setting('sasl.password')).toEqual({
+      key: 'sasl.password',
+      value: `******** (file ${passwordFile})`,
+      source: 'profile secure (sasl.passwordFile)',
+    })
     expect(setting('brokers')?.source).toBe('profile secure (brokers)')
     const text = await kreorg(['config', 'show', '--profile', 'secure'], {XDG_CONFIG_HOME: xdg})
     expect(text.code).toBe(0)
@@ -213,9 +223,24 @@ describe('SASL_SSL with SCRAM-SHA-512 through the CLI', () => {
   })
 
   it('TLS without the CA is refused (the broker certificate is not trusted by default)', async () => {
-    const result = await kreorg(['lag', topic, '--brokers', kafka.brokers, '--tls', '--sasl-mechanism', 'scram-sha-512', '--sasl-username', 'alice', '--connect-timeout', '8s'], {
-      KAFKA_SASL_PASSWORD: kafka.passwords.alice,
-    })
+    const result = await kreorg(
+      [
+        'lag',
+        topic,
+        '--brokers',
+        kafka.brokers,
+        '--tls',
+        '--sasl-mechanism',
+        'scram-sha-512',
+        '--sasl-username',
+        'alice',
+        '--connect-timeout',
+        '8s',
+      ],
+      {
+        KAFKA_SASL_PASSWORD: kafka.passwords.alice,
+      },
+    )
     expect(result.code).toBe(2)
     expect(result.stderr.trim().split('\n')).toHaveLength(1)
     expectNoSecrets(result)

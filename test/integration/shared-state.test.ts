@@ -103,7 +103,12 @@ describe('--state kafka', () => {
 
     const status = await runCli(['status', run.runId, '--json'], {env: kafkaEnv(dirB, run.stateTopic)})
     expect(status.code, status.stderr).toBe(0)
-    const report = JSON.parse(status.stdout) as {status: string; checkpoint: string; next: string; steps: Array<{id: string; state: string}>}
+    const report = JSON.parse(status.stdout) as {
+      status: string
+      checkpoint: string
+      next: string
+      steps: Array<{id: string; state: string}>
+    }
     expect(report.status).toBe('failed')
     expect(report.checkpoint).toBe(`kafka:${run.stateTopic}/run/${run.runId}`)
     expect(report.steps.find((s) => s.id === 'write-marker-b')?.state).toBe('failed')
@@ -122,12 +127,19 @@ describe('--state kafka', () => {
       ['<run>', 'a'],
       ['<run>', 'b'],
     ])
-    const fileB = JSON.parse(await fs.readFile(path.join(dirB, 'runs', `${run.runId}.json`), 'utf8')) as {status: string; steps: Array<{id: string}>}
+    const fileB = JSON.parse(await fs.readFile(path.join(dirB, 'runs', `${run.runId}.json`), 'utf8')) as {
+      status: string
+      steps: Array<{id: string}>
+    }
     expect(fileB.status).toBe('done')
     expect(fileB.steps.map((s) => s.id)).toEqual([...TEST_STEPS])
 
     // Back on A: its local file still says failed, Kafka says done; the newer copy wins, once.
-    const fromA = JSON.parse((await runCli(['runs', '--json'], {env: kafkaEnv(run.dirA, run.stateTopic)})).stdout) as Array<{runId: string; status: string; source: string}>
+    const fromA = JSON.parse((await runCli(['runs', '--json'], {env: kafkaEnv(run.dirA, run.stateTopic)})).stdout) as Array<{
+      runId: string
+      status: string
+      source: string
+    }>
     expect(fromA.filter((r) => r.runId === run.runId)).toEqual([expect.objectContaining({status: 'done', source: 'both'})])
     const again = await runCli(['resume', run.runId, '--json'], {env: kafkaEnv(run.dirA, run.stateTopic)})
     expect(again.code, again.stderr).toBe(0)
@@ -140,7 +152,16 @@ describe('--state kafka', () => {
     // What machine C would mirror while it drives the run: running, on another host, holding the lease.
     const live = {...checkpoint, status: 'running', host: 'ops-elsewhere', pid: 4242, failure: null, updatedAt: new Date().toISOString()}
     await produce(run.stateTopic, `run/${run.runId}`, {v: 1, type: 'run', runId: run.runId, at: Date.now(), checkpoint: live})
-    const lease = {v: 1, type: 'lease', topic: run.topic, runId: run.runId, host: 'ops-elsewhere', pid: 4242, leaseMs: 120_000, at: Date.now()}
+    const lease = {
+      v: 1,
+      type: 'lease',
+      topic: run.topic,
+      runId: run.runId,
+      host: 'ops-elsewhere',
+      pid: 4242,
+      leaseMs: 120_000,
+      at: Date.now(),
+    }
     await produce(run.stateTopic, `lease/${run.topic}`, {...lease, op: 'claim'})
 
     const dirB = await state()
@@ -148,11 +169,17 @@ describe('--state kafka', () => {
     expect(refused.code).toBe(6)
     expect(refused.stderr).toContain(`run ${run.runId} is live on ops-elsewhere (pid 4242)`)
     await expect(fs.readdir(path.join(dirB, 'runs'))).rejects.toThrow(/ENOENT/)
-    const whileLive = JSON.parse((await runCli(['runs', '--json'], {env: kafkaEnv(dirB, run.stateTopic)})).stdout) as Array<{runId: string; status: string}>
+    const whileLive = JSON.parse((await runCli(['runs', '--json'], {env: kafkaEnv(dirB, run.stateTopic)})).stdout) as Array<{
+      runId: string
+      status: string
+    }>
     expect(whileLive.find((r) => r.runId === run.runId)?.status).toBe('running')
 
     await produce(run.stateTopic, `lease/${run.topic}`, {...lease, op: 'release', leaseMs: 0})
-    const afterRelease = JSON.parse((await runCli(['runs', '--json'], {env: kafkaEnv(dirB, run.stateTopic)})).stdout) as Array<{runId: string; status: string}>
+    const afterRelease = JSON.parse((await runCli(['runs', '--json'], {env: kafkaEnv(dirB, run.stateTopic)})).stdout) as Array<{
+      runId: string
+      status: string
+    }>
     expect(afterRelease.find((r) => r.runId === run.runId)?.status).toBe('interrupted')
   })
 

@@ -33,7 +33,8 @@ export async function javaJudgeClasspath(): Promise<{classpath: string} | {skip:
 const JVM_OPTIONS = ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1']
 
 /** Consumer log lines worth keeping: where a position came from, what was assigned. */
-const INTERESTING_LOG = /Resetting offset|Setting offset for partition|Found no committed offset|Adding newly assigned partitions|Revoke previously assigned|Updating assignment|Request joining group|Successfully joined group/
+const INTERESTING_LOG =
+  /Resetting offset|Setting offset for partition|Found no committed offset|Adding newly assigned partitions|Revoke previously assigned|Updating assignment|Request joining group|Successfully joined group/
 
 export class ConsoleConsumerJudge {
   readonly judge: SequenceJudge
@@ -62,16 +63,21 @@ export class ConsoleConsumerJudge {
     if (spec.metadataMaxAgeMs !== undefined) properties.push(`metadata.max.age.ms=${spec.metadataMaxAgeMs}`)
     return [
       'org.apache.kafka.tools.consumer.ConsoleConsumer',
-      '--bootstrap-server', this.options.brokers,
-      '--topic', this.topic,
-      '--group', this.groupId,
+      '--bootstrap-server',
+      this.options.brokers,
+      '--topic',
+      this.topic,
+      '--group',
+      this.groupId,
       ...properties.flatMap((p) => ['--command-property', p]),
       ...['print.partition=true', 'print.offset=true', 'print.key=true'].flatMap((p) => ['--formatter-property', p]),
     ]
   }
 
   start(): void {
-    const child = spawn(javaCommand(), [...JVM_OPTIONS, '-cp', this.options.classpath, ...this.commandArgs()], {stdio: ['pipe', 'pipe', 'pipe']})
+    const child = spawn(javaCommand(), [...JVM_OPTIONS, '-cp', this.options.classpath, ...this.commandArgs()], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
     this.child = child
     this.exit = new Promise((resolve) => {
       child.on('exit', (code) => {
@@ -105,7 +111,8 @@ export class ConsoleConsumerJudge {
       while ((newline = errPending.indexOf('\n')) >= 0) {
         const line = errPending.slice(0, newline)
         errPending = errPending.slice(newline + 1)
-        if (INTERESTING_LOG.test(line) && line.includes(this.topic)) this.log.push(`${new Date().toISOString()} ${line.replace(/^\[[^\]]*\]\s*/, '').slice(0, 300)}`)
+        if (INTERESTING_LOG.test(line) && line.includes(this.topic))
+          this.log.push(`${new Date().toISOString()} ${line.replace(/^\[[^\]]*\]\s*/, '').slice(0, 300)}`)
       }
     })
   }
@@ -124,7 +131,9 @@ export class ConsoleConsumerJudge {
 
   /** Why the JVM is gone (for a set-up failure), or undefined while it runs. */
   exitReport(): string | undefined {
-    return this.exitCode === undefined ? undefined : `${this.spec.name} (ConsoleConsumer) exited ${this.exitCode}: ${this.stderrTail.slice(-1500)}`
+    return this.exitCode === undefined
+      ? undefined
+      : `${this.spec.name} (ConsoleConsumer) exited ${this.exitCode}: ${this.stderrTail.slice(-1500)}`
   }
 
   /** SIGTERM: the console consumer's shutdown hook closes the consumer (commits, leaves the group). */

@@ -1,3 +1,4 @@
+import {setTimeout as sleep} from 'node:timers/promises'
 import {Kafka, logLevel, type Consumer} from 'kafkajs'
 import {parseSequencedValue, SequenceJudge} from './sequence-judge.js'
 
@@ -12,12 +13,16 @@ export interface KafkajsJudgeSpec {
   /** kafkajs metadataMaxAge: how soon it notices new partitions (kafkajs default: 5 minutes). */
   metadataMaxAgeMs?: number
   autoCommitIntervalMs?: number
+  /** Records/s the group processes (a lagging application); undefined = as fast as it can. */
+  ratePerSec?: number
 }
 
 export class KafkajsConsumerJudge {
   readonly judge: SequenceJudge
   readonly groupId: string
   private consumer: Consumer | undefined
+  private interval = 0
+  private nextSlot = 0
 
   constructor(
     readonly topic: string,
@@ -29,7 +34,12 @@ export class KafkajsConsumerJudge {
   }
 
   async start(): Promise<void> {
-    const kafka = new Kafka({clientId: `judge-${this.spec.name}`, brokers: this.brokers.split(','), logLevel: logLevel.NOTHING, connectionTimeout: 10_000})
+    const kafka = new Kafka({
+      clientId: `judge-${this.spec.name}`,
+      brokers: this.brokers.split(','),
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: 10_000,
+    })
     const consumer = kafka.consumer({
       groupId: this.groupId,
       sessionTimeout: 15_000,
@@ -40,9 +50,17 @@ export class KafkajsConsumerJudge {
     this.consumer = consumer
     await consumer.connect()
     await consumer.subscribe({topics: [this.topic], fromBeginning: false})
+    this.interval = this.spec.ratePerSec ? 1000 / this.spec.ratePerSec : 0
     await consumer.run({
       autoCommitInterval: this.spec.autoCommitIntervalMs ?? 1_000,
       eachMessage: async ({partition, message}) => {
+        if (this.interval > 0) {
+          // One schedule across partitions: the group as a whole processes ratePerSec.
+          const now = Date.now()
+          const slot = Math.max(now, this.nextSlot)
+          this.nextSlot = slot + this.interval
+          if (slot > now) await sleep(slot - now)
+        }
         const value = message.value?.toString() ?? ''
         const parsed = parseSequencedValue(value)
         const key = message.key?.toString() ?? ''
@@ -50,6 +68,12 @@ export class KafkajsConsumerJudge {
         else this.judge.unparsed(`p${partition}@${message.offset} ${key}\t${value}`)
       },
     })
+  }
+
+  /** From now on the group processes as fast as it can (its backlog drains at full speed). */
+  unthrottle(): void {
+    this.interval = 0
+    this.nextSlot = 0
   }
 
   async stop(): Promise<void> {

@@ -43,6 +43,10 @@ export interface ScenarioOptions {
   settleTimeoutMs?: number
   /** How long the CLI may run. */
   growTimeoutMs?: number
+  /** Throttled kafkajs groups process at full speed from the moment every producer acked the pause (their backlog then drains). */
+  unthrottleOnPause?: boolean
+  /** Another kreorg CLI entry point (e.g. an older build, to compare runbooks). */
+  cliBin?: string
   log?: (line: string) => void
   label?: string
 }
@@ -68,6 +72,12 @@ export interface ScenarioResult {
   primeMs: number | null
   /** What the producers felt: the longest time no send completed. */
   producerStallMs: number
+  /**
+   * From every producer's pause ack (the CLI's pause-producers event) until every group had printed
+   * every record acknowledged before the pause: the drain as the consumers' output shows it, a floor
+   * for any drain check that reads committed offsets. Null when not reached before the resume.
+   */
+  consumedAllMs: number | null
   growMs: number | null
   totalMs: number
   steps: StepTiming[]
@@ -79,7 +89,20 @@ export interface ScenarioResult {
 }
 
 /** The flags the CI test and the soak give `kreorg grow`: sized for a 2-core machine and 20 s consumer metadata refresh. */
-export const JUDGE_GROW_FLAGS = ['--quiet-period', '1s', '--ack-timeout', '20s', '--lease', '30s', '--prime-timeout', '150s', '--post-check-window', '2s', '--sample', '100']
+export const JUDGE_GROW_FLAGS = [
+  '--quiet-period',
+  '1s',
+  '--ack-timeout',
+  '20s',
+  '--lease',
+  '30s',
+  '--prime-timeout',
+  '150s',
+  '--post-check-window',
+  '2s',
+  '--sample',
+  '100',
+]
 
 /** The groups of issue 13's "Done when": classic latest + earliest, KIP-848 latest, kafkajs fromBeginning:false. */
 export function standardJudges(classicMetadataMaxAgeMs: number | undefined): {java: ConsoleConsumerSpec[]; kafkajs: KafkajsJudgeSpec[]} {
@@ -91,7 +114,13 @@ export function standardJudges(classicMetadataMaxAgeMs: number | undefined): {ja
       // KIP-848 members learn of new partitions from the coordinator, not from a metadata refresh.
       {name: 'java-kip848-latest', reset: 'latest', protocol: 'consumer'},
     ],
-    kafkajs: [{name: 'kafkajs-latest', autoCommitIntervalMs: 1_000, ...(classicMetadataMaxAgeMs === undefined ? {} : {metadataMaxAgeMs: classicMetadataMaxAgeMs})}],
+    kafkajs: [
+      {
+        name: 'kafkajs-latest',
+        autoCommitIntervalMs: 1_000,
+        ...(classicMetadataMaxAgeMs === undefined ? {} : {metadataMaxAgeMs: classicMetadataMaxAgeMs}),
+      },
+    ],
   }
 }
 
@@ -104,6 +133,19 @@ async function committedAll(admin: Admin, groupId: string, topic: string, partit
   const offsets = new Map((entry?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]))
   for (let p = 0; p < partitions; p++) if (!offsets.has(p)) offsets.set(p, -1)
   return offsets
+}
+
+/** kafkajs's own waitForLeaders fails on a busy broker (UNKNOWN_TOPIC_OR_PARTITION while the leaders settle): poll instead. */
+async function createTopic(admin: Admin, topic: string, partitions: number): Promise<void> {
+  await admin.createTopics({topics: [{topic, numPartitions: partitions, replicationFactor: 1}], waitForLeaders: false})
+  await until(`leaders of ${topic}`, 60_000, async () => {
+    try {
+      const [meta] = (await admin.fetchTopicMetadata({topics: [topic]})).topics
+      return meta?.partitions.length === partitions && meta.partitions.every((p) => p.leader >= 0)
+    } catch {
+      return false
+    }
+  })
 }
 
 async function until(what: string, timeoutMs: number, check: () => Promise<boolean> | boolean, intervalMs = 500): Promise<void> {
@@ -123,18 +165,25 @@ export async function runJudgedScenario(options: ScenarioOptions): Promise<Scena
   const say = (line: string) => log(`[${label}] ${line}`)
   const topic = `judge-${options.mode}-${randomSuffix()}`
   const controlTopic = `${topic}-ctl`
-  const kafka = new Kafka({clientId: 'judge-scenario', brokers: options.brokers.split(','), logLevel: logLevel.NOTHING, connectionTimeout: 10_000})
+  const kafka = new Kafka({
+    clientId: 'judge-scenario',
+    brokers: options.brokers.split(','),
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 10_000,
+  })
   const admin = kafka.admin()
   await admin.connect()
   const agents: ProducerAgent[] = []
-  const javaGroups = options.java.map((spec) => new ConsoleConsumerJudge(topic, spec, {brokers: options.brokers, classpath: options.classpath}))
+  const javaGroups = options.java.map(
+    (spec) => new ConsoleConsumerJudge(topic, spec, {brokers: options.brokers, classpath: options.classpath}),
+  )
   const jsGroups = options.kafkajs.map((spec) => new KafkajsConsumerJudge(topic, spec, options.brokers))
   const judges: SequenceJudge[] = [...javaGroups.map((g) => g.judge), ...jsGroups.map((g) => g.judge)]
   const groupIds = [...javaGroups.map((g) => g.groupId), ...jsGroups.map((g) => g.groupId)]
   const stateDir = await mkdtemp(path.join(tmpdir(), 'kreorg-judge-state-'))
   let traffic: SequencedTraffic | undefined
   try {
-    await admin.createTopics({topics: [{topic, numPartitions: options.from, replicationFactor: 1}], waitForLeaders: true})
+    await createTopic(admin, topic, options.from)
     for (let i = 0; i < (options.producers ?? 3); i++) {
       agents.push(
         await createProducerAgent({
@@ -158,10 +207,16 @@ export async function runJudgedScenario(options: ScenarioOptions): Promise<Scena
     traffic.start()
     await sleep(options.beforeMs ?? 5_000)
 
-    let grow: GrowOutcome = {exitCode: 0, events: [], growMs: null}
+    let grow: GrowOutcome = {exitCode: 0, events: [], growMs: null, consumedAllMs: null}
     if (options.mode === 'kreorg') {
       say(`kreorg grow ${topic} --to ${options.to}`)
-      grow = await runGrow(options, topic, controlTopic, stateDir, say)
+      const sentSoFar = traffic.sent
+      grow = await runGrow(options, topic, controlTopic, stateDir, say, {
+        onPaused: () => {
+          if (options.unthrottleOnPause) for (const group of jsGroups) group.unthrottle()
+        },
+        consumedAll: () => judges.every((j) => j.sawAll(sentSoFar)),
+      })
       say(`kreorg grow exited ${grow.exitCode} after ${grow.growMs} ms`)
     } else {
       say(`createPartitions ${topic} ${options.from} → ${options.to} under traffic`)
@@ -185,6 +240,7 @@ export async function runJudgedScenario(options: ScenarioOptions): Promise<Scena
       sendErrors: traffic.sendErrors,
       ...timings(grow.events),
       producerStallMs: traffic.longestStall.ms,
+      consumedAllMs: grow.consumedAllMs,
       growMs: grow.growMs,
       totalMs: Date.now() - started,
       groups: judges.map((judge) => judge.verdict(sent)),
@@ -208,7 +264,15 @@ export async function runJudgedScenario(options: ScenarioOptions): Promise<Scena
  * committing every assigned partition; every group shows it by reading a warm-up record written to
  * each partition after it joined (rewritten until seen: a position taken after a warm-up skips it).
  */
-async function waitForPositions(admin: Admin, topic: string, partitions: number, javaGroups: ConsoleConsumerJudge[], jsGroups: KafkajsConsumerJudge[], agent: ProducerAgent, say: (line: string) => void): Promise<void> {
+async function waitForPositions(
+  admin: Admin,
+  topic: string,
+  partitions: number,
+  javaGroups: ConsoleConsumerJudge[],
+  jsGroups: KafkajsConsumerJudge[],
+  agent: ProducerAgent,
+  say: (line: string) => void,
+): Promise<void> {
   const joinStarted = Date.now()
   const positioned = new Set<string>()
   await until('Java groups to commit a position on every partition', 180_000, async () => {
@@ -233,7 +297,11 @@ async function waitForPositions(admin: Admin, topic: string, partitions: number,
       const missing = Array.from({length: partitions}, (_, p) => p).filter((p) => judges.some((j) => !j.sawWarmup(p)))
       if (missing.length === 0) return true
       round++
-      await agent.send({topic, acks: -1, messages: missing.map((partition) => ({key: WARMUP_KEY, value: `${WARMUP_KEY}:${round}`, partition}))})
+      await agent.send({
+        topic,
+        acks: -1,
+        messages: missing.map((partition) => ({key: WARMUP_KEY, value: `${WARMUP_KEY}:${round}`, partition})),
+      })
       return false
     },
     3_000,
@@ -245,28 +313,79 @@ interface GrowOutcome {
   exitCode: number | null
   events: NdjsonRecord[]
   growMs: number | null
+  consumedAllMs: number | null
   failure?: string
 }
 
-async function runGrow(options: ScenarioOptions, topic: string, controlTopic: string, stateDir: string, say: (line: string) => void): Promise<GrowOutcome> {
-  const args = ['grow', topic, '--to', String(options.to), '--yes', '--json', '--brokers', options.brokers, '--state-dir', stateDir, '--control-topic', controlTopic, ...(options.growFlags ?? JUDGE_GROW_FLAGS)]
+/** Watches the run's events: at the pause ack, unthrottles and times the consumers' own drain until the resume. */
+async function runGrow(
+  options: ScenarioOptions,
+  topic: string,
+  controlTopic: string,
+  stateDir: string,
+  say: (line: string) => void,
+  hooks: {onPaused: () => void; consumedAll: () => boolean},
+): Promise<GrowOutcome> {
+  const args = [
+    'grow',
+    topic,
+    '--to',
+    String(options.to),
+    '--yes',
+    '--json',
+    '--brokers',
+    options.brokers,
+    '--state-dir',
+    stateDir,
+    '--control-topic',
+    controlTopic,
+    ...(options.growFlags ?? JUDGE_GROW_FLAGS),
+  ]
+  let pausedAt: number | undefined
+  let consumedAllMs: number | null = null
+  let watching = false
+  const watch = async () => {
+    watching = true
+    while (watching && consumedAllMs === null) {
+      if (hooks.consumedAll()) consumedAllMs = Date.now() - pausedAt!
+      else await sleep(100)
+    }
+  }
+  let watcher: Promise<void> | undefined
   const run = await runCli(args, {
     timeoutMs: options.growTimeoutMs ?? 10 * 60_000,
     xdg: isolatedXdgDirs('kreorg-judge-xdg-'),
+    ...(options.cliBin ? {bin: options.cliBin} : {}),
     ndjson: {
       nonJson: 'skip',
       onEvent: (event) => {
         if (event.event === 'step:done') say(`  ${String(event.step)} done in ${String(event.durationMs)} ms`)
-        else if (event.event === 'step:fail' || event.event === 'run:fail') say(`  ${String(event.event)}: ${JSON.stringify(event).slice(0, 600)}`)
+        else if (event.event === 'step:fail' || event.event === 'run:fail')
+          say(`  ${String(event.event)}: ${JSON.stringify(event).slice(0, 600)}`)
+        else if (event.event === 'step:progress' || event.event === 'warning')
+          say(`  ${String(event.step)}: ${String(event.message).slice(0, 400)}`)
+        if (event.event === 'step:done' && event.step === 'pause-producers' && pausedAt === undefined) {
+          pausedAt = Date.now()
+          hooks.onPaused()
+          watcher = watch()
+        }
+        if (event.event === 'step:start' && event.step === 'resume-producers') watching = false
       },
     },
   })
+  watching = false
+  await watcher
   const failures = run.events.filter((e) => e.event === 'step:fail' || e.event === 'run:fail' || e.event === 'error')
   return {
     exitCode: run.code,
     events: run.events,
     growMs: Math.round(run.durationMs),
-    ...(run.code === 0 ? {} : {failure: `exit ${run.code}${run.timedOut ? ' (timed out)' : ''}: ${JSON.stringify(failures).slice(0, 1500)} ${run.stderr.trim().slice(-1000)}`}),
+    consumedAllMs,
+    ...(run.code === 0
+      ? {}
+      : {
+          failure: `exit ${run.code}${run.timedOut ? ' (timed out)' : ''}: ${JSON.stringify(failures).slice(0, 1500)} ${run.stderr.trim().slice(-1000)}`,
+        }),
   }
 }
 
@@ -295,7 +414,16 @@ function timings(events: NdjsonRecord[]): Pick<ScenarioResult, 'blackoutMs' | 'b
  * group's committed offsets reached the end of every partition twice in a row (it will read no more:
  * whatever is missing then is lost).
  */
-async function settle(admin: Admin, topic: string, partitions: number, traffic: SequencedTraffic, judges: SequenceJudge[], groupIds: string[], timeoutMs: number, say: (line: string) => void): Promise<void> {
+async function settle(
+  admin: Admin,
+  topic: string,
+  partitions: number,
+  traffic: SequencedTraffic,
+  judges: SequenceJudge[],
+  groupIds: string[],
+  timeoutMs: number,
+  say: (line: string) => void,
+): Promise<void> {
   const started = Date.now()
   let caughtUpRounds = 0
   let lastCheck = 0

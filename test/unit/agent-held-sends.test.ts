@@ -62,7 +62,12 @@ describe('HeldSends', () => {
 
   it('rejectAll fails every held send and empties the counters', async () => {
     const {held} = queue()
-    const results = [held.hold(['a'], 1), held.hold(['a', 'b'], 2)].map((p) => p.then(() => 'sent', (error: Error) => error.message))
+    const results = [held.hold(['a'], 1), held.hold(['a', 'b'], 2)].map((p) =>
+      p.then(
+        () => 'sent',
+        (error: Error) => error.message,
+      ),
+    )
     held.rejectAll(new Error('closed'))
     expect(await Promise.all(results)).toEqual(['closed', 'closed'])
     expect(held.records).toBe(0)

@@ -12,7 +12,13 @@ function kafkajsPartition(kind: 'DefaultPartitioner' | 'LegacyPartitioner', key:
   const partitioner = Partitioners[kind]()
   return partitioner({
     topic: 't',
-    partitionMetadata: Array.from({length: n}, (_, partitionId) => ({partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0]})),
+    partitionMetadata: Array.from({length: n}, (_, partitionId) => ({
+      partitionId,
+      leader: 0,
+      partitionErrorCode: 0,
+      replicas: [0],
+      isr: [0],
+    })),
     message: {key, value: null},
   })
 }
@@ -140,7 +146,12 @@ describe('partitionerMatch', () => {
   it('only random partitions: unknown; no keys: none; one partition: inconclusive', () => {
     let seed = 11
     const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % 12
-    expect(partitionerMatch(keys(500).map((k) => ({key: bytes(k), partition: random()})), 12).detected).toBe('unknown')
+    expect(
+      partitionerMatch(
+        keys(500).map((k) => ({key: bytes(k), partition: random()})),
+        12,
+      ).detected,
+    ).toBe('unknown')
     expect(partitionerMatch([{key: null, partition: 0}], 12).detected).toBe('none')
     expect(partitionerMatch(recordsWith(keys(10), 1, 'crc32'), 1).detected).toBe('inconclusive')
   })

@@ -6,7 +6,16 @@ import {partitionWith} from '../../src/kafka/partitioners.js'
 import type {PartitionSample, SampledRecord} from '../../src/kafka/sampler.js'
 
 function record(partition: number, key: string | null, extra: Partial<SampledRecord> = {}): SampledRecord {
-  return {partition, offset: 0, key: key === null ? null : Buffer.from(key), valueBytes: 10, timestamp: 0, producerId: 7, inTransaction: false, ...extra}
+  return {
+    partition,
+    offset: 0,
+    key: key === null ? null : Buffer.from(key),
+    valueBytes: 10,
+    timestamp: 0,
+    producerId: 7,
+    inTransaction: false,
+    ...extra,
+  }
 }
 
 /** Records placed by murmur2, as a Java producer would. */
@@ -20,7 +29,17 @@ function input(records: SampledRecord[], n: number, overrides: Partial<AuditInpu
     const count = records.filter((r) => r.partition === partition).length
     return {partition, low: 0, high: count, start: 0, stop: count, reached: count, records: count, complete: true}
   })
-  return {topic: 't', partitionCount: n, partitions, records, perPartition: 1000, sampleComplete: true, groups: [], candidates: [2 * n], ...overrides}
+  return {
+    topic: 't',
+    partitionCount: n,
+    partitions,
+    records,
+    perPartition: 1000,
+    sampleComplete: true,
+    groups: [],
+    candidates: [2 * n],
+    ...overrides,
+  }
 }
 
 const keys = (count: number, prefix = 'k') => Array.from({length: count}, (_, i) => `${prefix}-${i}`)
@@ -66,7 +85,14 @@ describe('keys and skew', () => {
   it('partition skew from retained records: warn above 1.5 and name the hot partitions', () => {
     const records = [record(0, 'a'), record(1, 'b'), record(2, 'c')]
     const partitions: PartitionSample[] = [0, 1, 2].map((partition) => ({
-      partition, low: 0, high: partition === 2 ? 400 : 100, start: 0, stop: 0, reached: 0, records: 1, complete: true,
+      partition,
+      low: 0,
+      high: partition === 2 ? 400 : 100,
+      start: 0,
+      stop: 0,
+      reached: 0,
+      records: 1,
+      complete: true,
     }))
     const check = verdictOf(auditVerdicts({...input(records, 3), partitions}), 'partition-skew')
     // max 400 / mean 200 = 2
@@ -79,7 +105,15 @@ describe('partitioner', () => {
     expect(verdictOf(auditVerdicts(input(murmurRecords(keys(200), 6), 6)), 'partitioner').verdict).toBe('pass')
     const crc = keys(200).map((k) => record(partitionWith('crc32', Buffer.from(k), 6)!, k))
     expect(verdictOf(auditVerdicts(input(crc, 6)), 'partitioner').verdict).toBe('warn')
-    const mixed = verdictOf(auditVerdicts(input([...murmurRecords(keys(200, 'a'), 6), ...keys(100, 'b').map((k) => record(partitionWith('crc32', Buffer.from(k), 6)!, k))], 6)), 'partitioner')
+    const mixed = verdictOf(
+      auditVerdicts(
+        input(
+          [...murmurRecords(keys(200, 'a'), 6), ...keys(100, 'b').map((k) => record(partitionWith('crc32', Buffer.from(k), 6)!, k))],
+          6,
+        ),
+      ),
+      'partitioner',
+    )
     expect(mixed.verdict).toBe('fail')
     expect(mixed.why).toMatch(/two partitioners/)
     const explicit = [...murmurRecords(keys(200), 6), ...keys(40, 'x').map((k, i) => record(i % 6, k))]
@@ -94,18 +128,32 @@ describe('idempotence', () => {
     const idempotent = murmurRecords(keys(50), 2, {producerId: 3})
     expect(verdictOf(auditVerdicts(input(idempotent, 2)), 'idempotence')).toMatchObject({verdict: 'pass', details: {producerIds: [3]}})
     const one = [...idempotent, record(1, 'p', {producerId: -1})]
-    expect(verdictOf(auditVerdicts(input(one, 2)), 'idempotence')).toMatchObject({verdict: 'fail', details: {nonIdempotentRecords: 1, nonIdempotentPartitions: [1]}})
+    expect(verdictOf(auditVerdicts(input(one, 2)), 'idempotence')).toMatchObject({
+      verdict: 'fail',
+      details: {nonIdempotentRecords: 1, nonIdempotentPartitions: [1]},
+    })
     const none = murmurRecords(keys(50), 2, {producerId: -1})
     expect(verdictOf(auditVerdicts(input(none, 2)), 'idempotence').why).toMatch(/^no record batch carries a producer id/)
   })
 })
 
 describe('consumer groups', () => {
-  const group = (over: Partial<GroupLag>): GroupLag => ({groupId: 'g', state: 'Stable', members: 1, assigned: [0, 1], partitions: [], total: 0, ...over})
+  const group = (over: Partial<GroupLag>): GroupLag => ({
+    groupId: 'g',
+    state: 'Stable',
+    members: 1,
+    assigned: [0, 1],
+    partitions: [],
+    total: 0,
+    ...over,
+  })
   const records = murmurRecords(keys(20), 2)
 
   it('an inactive group with lag fails; an active group missing partitions warns; idle members pass with a note', () => {
-    const fail = verdictOf(auditVerdicts(input(records, 2, {groups: [group({groupId: 'old', state: 'Empty', members: 0, assigned: [], total: 42})]})), 'consumer-groups')
+    const fail = verdictOf(
+      auditVerdicts(input(records, 2, {groups: [group({groupId: 'old', state: 'Empty', members: 0, assigned: [], total: 42})]})),
+      'consumer-groups',
+    )
     expect(fail.verdict).toBe('fail')
     expect(fail.why).toContain('old has no members and 42 records of lag')
     const warn = verdictOf(auditVerdicts(input(records, 2, {groups: [group({assigned: [0]})]})), 'consumer-groups')
@@ -114,7 +162,9 @@ describe('consumer groups', () => {
     const idle = verdictOf(auditVerdicts(input(records, 2, {groups: [group({members: 5})]})), 'consumer-groups')
     expect(idle.verdict).toBe('pass')
     expect(idle.why).toContain('g has 5 members for 2 partitions')
-    expect(verdictOf(auditVerdicts(input(records, 2, {groups: [group({members: 0, state: 'Empty', assigned: []})]})), 'consumer-groups').verdict).toBe('pass')
+    expect(
+      verdictOf(auditVerdicts(input(records, 2, {groups: [group({members: 0, state: 'Empty', assigned: []})]})), 'consumer-groups').verdict,
+    ).toBe('pass')
   })
 })
 
@@ -139,8 +189,12 @@ describe('candidates', () => {
 
   it('a count whose hash lumps many light keys together is not acceptable', () => {
     // Keys chosen so that, with 8 partitions, all land in partition 0 while they spread evenly over 4.
-    const lumped = keys(40_000).filter((k) => partitionWith('murmur2', Buffer.from(k), 8) === 0).slice(0, 400)
-    const spread = keys(40_000, 'z').filter((k) => partitionWith('murmur2', Buffer.from(k), 8) !== 0).slice(0, 400)
+    const lumped = keys(40_000)
+      .filter((k) => partitionWith('murmur2', Buffer.from(k), 8) === 0)
+      .slice(0, 400)
+    const spread = keys(40_000, 'z')
+      .filter((k) => partitionWith('murmur2', Buffer.from(k), 8) !== 0)
+      .slice(0, 400)
     const report = auditVerdicts(input(murmurRecords([...lumped, ...spread], 4), 4, {candidates: [8]}))
     expect(report.candidates[0]!.acceptable).toBe(false)
     expect(report.recommended).toBeNull()

@@ -55,7 +55,12 @@ describe('MSK IAM payload at a fixed time', () => {
     expect(signature.canonicalRequest).toBe(canonicalRequest)
 
     // 2. String to sign: algorithm, timestamp, scope, hash of the canonical request.
-    const stringToSign = ['AWS4-HMAC-SHA256', '20201022T120000Z', '20201022/eu-west-1/kafka-cluster/aws4_request', createHash('sha256').update(canonicalRequest).digest('hex')].join('\n')
+    const stringToSign = [
+      'AWS4-HMAC-SHA256',
+      '20201022T120000Z',
+      '20201022/eu-west-1/kafka-cluster/aws4_request',
+      createHash('sha256').update(canonicalRequest).digest('hex'),
+    ].join('\n')
     expect(signature.stringToSign).toBe(stringToSign)
     // …whose last line is what botocore's SigV4QueryAuth logs for the same request.
     expect(stringToSign.split('\n')[3]).toBe('1a8c1d45ac00cb2876dc47b0a12fb3a5045120e3bbd06404e3689fe15005dc73')
@@ -82,7 +87,13 @@ describe('MSK IAM payload at a fixed time', () => {
   })
 
   it('leaves the security token out of query and payload for long-term keys (botocore agrees on the signature)', () => {
-    const {payload, signature} = mskAuthPayload({host: HOST, region: 'eu-west-1', credentials: {accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY}, date: AT, userAgent: 'x'})
+    const {payload, signature} = mskAuthPayload({
+      host: HOST,
+      region: 'eu-west-1',
+      credentials: {accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY},
+      date: AT,
+      userAgent: 'x',
+    })
     expect(signature.canonicalRequest).not.toContain('Security-Token')
     expect(payload).not.toHaveProperty('x-amz-security-token')
     expect(signature.stringToSign.split('\n')[3]).toBe('4d4e09eda9ecd21f0f08a42615637c4af53ba4d40fc5d18b6c121ef5559e1706')
@@ -140,7 +151,11 @@ describe('the AWS_MSK_IAM kafkajs mechanism', () => {
   })
 
   it('turns the broker refusing the signature into a SaslAuthError naming AWS_MSK_IAM', async () => {
-    const mechanism = mskIamMechanism({region: 'eu-west-1', credentials: async () => ({accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY}), userAgent: 'x'})
+    const mechanism = mskIamMechanism({
+      region: 'eu-west-1',
+      credentials: async () => ({accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY}),
+      userAgent: 'x',
+    })
     const error = await mechanism
       .authenticationProvider({
         host: HOST,
@@ -200,11 +215,21 @@ describe('the AWS credential chain', () => {
         return res.end('kreorg-role\n')
       }
       if (req.url === '/latest/meta-data/iam/security-credentials/kreorg-role') {
-        return res.end(JSON.stringify({Code: 'Success', AccessKeyId: 'ASIAIMDS', SecretAccessKey: 'imds-secret-key', Token: 'imds-token', Expiration: expiration}))
+        return res.end(
+          JSON.stringify({
+            Code: 'Success',
+            AccessKeyId: 'ASIAIMDS',
+            SecretAccessKey: 'imds-secret-key',
+            Token: 'imds-token',
+            Expiration: expiration,
+          }),
+        )
       }
       if (req.url === '/ecs/creds') {
         if (req.headers.authorization !== 'Bearer pod-identity') return res.writeHead(403).end()
-        return res.end(JSON.stringify({AccessKeyId: 'ASIAECS', SecretAccessKey: 'ecs-secret-key', Token: 'ecs-token', Expiration: expiration}))
+        return res.end(
+          JSON.stringify({AccessKeyId: 'ASIAECS', SecretAccessKey: 'ecs-secret-key', Token: 'ecs-token', Expiration: expiration}),
+        )
       }
       if (req.method === 'POST' && req.url === '/sts') {
         return res.end(
@@ -219,9 +244,18 @@ describe('the AWS credential chain', () => {
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
 
   it('takes AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN first, and registers the secrets for masking', async () => {
-    const env = {HOME: emptyHome(), AWS_ACCESS_KEY_ID: 'AKIAENV', AWS_SECRET_ACCESS_KEY: 'env-secret-key-1', AWS_SESSION_TOKEN: 'env-session-token-1'}
+    const env = {
+      HOME: emptyHome(),
+      AWS_ACCESS_KEY_ID: 'AKIAENV',
+      AWS_SECRET_ACCESS_KEY: 'env-secret-key-1',
+      AWS_SESSION_TOKEN: 'env-session-token-1',
+    }
     expect(planAwsCredentials(env).description).toBe('env AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY')
-    expect(await awsCredentialProvider({env})()).toEqual({accessKeyId: 'AKIAENV', secretAccessKey: 'env-secret-key-1', sessionToken: 'env-session-token-1'})
+    expect(await awsCredentialProvider({env})()).toEqual({
+      accessKeyId: 'AKIAENV',
+      secretAccessKey: 'env-secret-key-1',
+      sessionToken: 'env-session-token-1',
+    })
     expect(maskSecrets('x env-secret-key-1 env-session-token-1')).toBe('x ******** ********')
   })
 
@@ -246,7 +280,12 @@ describe('the AWS credential chain', () => {
     process.env.EXP = exp
     try {
       const provider = awsCredentialProvider({env: {HOME: homeDir}, now: () => now})
-      expect(await provider()).toEqual({accessKeyId: 'ASIAPROC', secretAccessKey: 'proc-secret', sessionToken: 'proc-token', expiration: new Date(exp)})
+      expect(await provider()).toEqual({
+        accessKeyId: 'ASIAPROC',
+        secretAccessKey: 'proc-secret',
+        sessionToken: 'proc-token',
+        expiration: new Date(exp),
+      })
       await provider()
       expect(readFileSync(counter, 'utf8').trim().split('\n')).toHaveLength(1)
       now += 16 * 60_000
@@ -259,19 +298,34 @@ describe('the AWS credential chain', () => {
 
   it('explains role_arn/SSO profiles instead of half-supporting them', () => {
     const home = homeWith({config: '[profile sso]\nsso_session = corp\nsso_account_id = 1\n'})
-    expect(() => planAwsCredentials({HOME: home}, 'sso')).toThrow(/sso_session, which kreorg does not implement.*credential_process = aws configure export-credentials --profile sso/)
+    expect(() => planAwsCredentials({HOME: home}, 'sso')).toThrow(
+      /sso_session, which kreorg does not implement.*credential_process = aws configure export-credentials --profile sso/,
+    )
   })
 
   it('uses web identity (EKS IRSA) through STS AssumeRoleWithWebIdentity', async () => {
     const home = emptyHome()
     const tokenFile = path.join(home, 'token')
     writeFileSync(tokenFile, 'eyJ.web.identity\n')
-    const env = {HOME: home, AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile, AWS_ROLE_ARN: 'arn:aws:iam::1:role/kreorg', AWS_ENDPOINT_URL_STS: `${base}/sts`}
-    expect(await awsCredentialProvider({env})()).toMatchObject({accessKeyId: 'ASIASTS', secretAccessKey: 'sts-secret-key', sessionToken: 'sts-token'})
+    const env = {
+      HOME: home,
+      AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
+      AWS_ROLE_ARN: 'arn:aws:iam::1:role/kreorg',
+      AWS_ENDPOINT_URL_STS: `${base}/sts`,
+    }
+    expect(await awsCredentialProvider({env})()).toMatchObject({
+      accessKeyId: 'ASIASTS',
+      secretAccessKey: 'sts-secret-key',
+      sessionToken: 'sts-token',
+    })
   })
 
   it('uses the container endpoint with its authorization token', async () => {
-    const env = {HOME: emptyHome(), AWS_CONTAINER_CREDENTIALS_FULL_URI: `${base}/ecs/creds`, AWS_CONTAINER_AUTHORIZATION_TOKEN: 'Bearer pod-identity'}
+    const env = {
+      HOME: emptyHome(),
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: `${base}/ecs/creds`,
+      AWS_CONTAINER_AUTHORIZATION_TOKEN: 'Bearer pod-identity',
+    }
     expect(await awsCredentialProvider({env})()).toMatchObject({accessKeyId: 'ASIAECS', sessionToken: 'ecs-token'})
   })
 
@@ -279,7 +333,11 @@ describe('the AWS credential chain', () => {
     requests.length = 0
     const env = {HOME: emptyHome(), AWS_EC2_METADATA_SERVICE_ENDPOINT: base}
     expect(planAwsCredentials(env).kind).toBe('imds')
-    expect(await awsCredentialProvider({env})()).toMatchObject({accessKeyId: 'ASIAIMDS', secretAccessKey: 'imds-secret-key', sessionToken: 'imds-token'})
+    expect(await awsCredentialProvider({env})()).toMatchObject({
+      accessKeyId: 'ASIAIMDS',
+      secretAccessKey: 'imds-secret-key',
+      sessionToken: 'imds-token',
+    })
     expect(requests.map((r) => `${r.method} ${r.url}`)).toEqual([
       'PUT /latest/api/token',
       'GET /latest/meta-data/iam/security-credentials/',
@@ -289,6 +347,8 @@ describe('the AWS credential chain', () => {
 
   it('says so when nothing provides credentials', () => {
     expect(() => planAwsCredentials({HOME: emptyHome(), AWS_EC2_METADATA_DISABLED: 'true'})).toThrow(SaslAuthError)
-    expect(() => planAwsCredentials({HOME: emptyHome(), AWS_ACCESS_KEY_ID: 'AKIA'})).toThrow(/AWS_ACCESS_KEY_ID is set without AWS_SECRET_ACCESS_KEY/)
+    expect(() => planAwsCredentials({HOME: emptyHome(), AWS_ACCESS_KEY_ID: 'AKIA'})).toThrow(
+      /AWS_ACCESS_KEY_ID is set without AWS_SECRET_ACCESS_KEY/,
+    )
   })
 })

@@ -59,7 +59,9 @@ describe('token from a command', () => {
   })
 
   it('a failing command names its exit code and first stderr line, never its stdout', async () => {
-    const error = await failure(fetchOAuthToken({kind: 'command', command: 'echo half-a-token; echo "vault: permission denied" >&2; exit 3', timeoutMs: 5_000}))
+    const error = await failure(
+      fetchOAuthToken({kind: 'command', command: 'echo half-a-token; echo "vault: permission denied" >&2; exit 3', timeoutMs: 5_000}),
+    )
     expect(error.message).toBe('the token command exited with code 3: vault: permission denied')
   })
 
@@ -71,7 +73,9 @@ describe('token from a command', () => {
   })
 
   it('refuses empty output, non-token output and expired tokens without quoting them', async () => {
-    expect((await failure(fetchOAuthToken({kind: 'command', command: 'true', timeoutMs: 5_000}))).message).toBe('the token command gave an empty token')
+    expect((await failure(fetchOAuthToken({kind: 'command', command: 'true', timeoutMs: 5_000}))).message).toBe(
+      'the token command gave an empty token',
+    )
     const prose = await failure(fetchOAuthToken({kind: 'command', command: 'echo "Please log in: secret-ish text"', timeoutMs: 5_000}))
     expect(prose.message).toMatch(/did not give a bearer token/)
     expect(prose.message).not.toContain('secret-ish')
@@ -135,7 +139,14 @@ describe('token from a client-credentials endpoint', () => {
     reply = {status: 200, body: {access_token: 'opaque-access-token-1', token_type: 'Bearer', expires_in: 300}}
     let now = 3_000_000_000_000
     const provider = oauthTokenProvider(
-      {kind: 'client-credentials', endpoint: url, clientId: 'kreorg cli', clientSecret: 's3cr3t:with&chars', scope: 'kafka.admin', timeoutMs: 5_000},
+      {
+        kind: 'client-credentials',
+        endpoint: url,
+        clientId: 'kreorg cli',
+        clientSecret: 's3cr3t:with&chars',
+        scope: 'kafka.admin',
+        timeoutMs: 5_000,
+      },
       {now: () => now},
     )
     expect(await provider()).toEqual({value: 'opaque-access-token-1'})
@@ -154,7 +165,15 @@ describe('token from a client-credentials endpoint', () => {
 
   it('reports the OAuth error code of a refusal, not the secret', async () => {
     reply = {status: 401, body: {error: 'invalid_client', error_description: 'Client authentication failed'}}
-    const error = await failure(fetchOAuthToken({kind: 'client-credentials', endpoint: url, clientId: 'kreorg', clientSecret: 'wrong-secret-value', timeoutMs: 5_000}))
+    const error = await failure(
+      fetchOAuthToken({
+        kind: 'client-credentials',
+        endpoint: url,
+        clientId: 'kreorg',
+        clientSecret: 'wrong-secret-value',
+        timeoutMs: 5_000,
+      }),
+    )
     expect(error.message).toBe(`token endpoint ${url} answered HTTP 401: invalid_client (Client authentication failed)`)
     expect(error.message).not.toContain('wrong-secret-value')
   })
@@ -165,7 +184,9 @@ describe('token from a client-credentials endpoint', () => {
     const port = (closed.address() as AddressInfo).port
     await new Promise<void>((resolve) => closed.close(() => resolve()))
     const endpoint = `http://127.0.0.1:${port}/token`
-    const error = await failure(fetchOAuthToken({kind: 'client-credentials', endpoint, clientId: 'k', clientSecret: 'secret-1', timeoutMs: 5_000}))
+    const error = await failure(
+      fetchOAuthToken({kind: 'client-credentials', endpoint, clientId: 'k', clientSecret: 'secret-1', timeoutMs: 5_000}),
+    )
     expect(error.message).toBe(`token endpoint ${endpoint} is not reachable: ECONNREFUSED`)
   })
 })
@@ -196,7 +217,8 @@ describe('the OAUTHBEARER exchange', () => {
         ...args,
         saslAuthenticate: async ({request, response}) => {
           sent.push(await request.encode())
-          if (sent.length === 2) throw new Error('Authentication failed during authentication due to invalid credentials with SASL mechanism OAUTHBEARER')
+          if (sent.length === 2)
+            throw new Error('Authentication failed during authentication due to invalid credentials with SASL mechanism OAUTHBEARER')
           return response!.parse(await response!.decode(frame(Buffer.from('{"status":"invalid_token"}')))) as never
         },
       })

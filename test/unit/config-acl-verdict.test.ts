@@ -34,7 +34,9 @@ describe('aclVerdict (Kafka authorizer semantics kreorg relies on)', () => {
   })
 
   it('finds authorization failures nested in client errors', () => {
-    expect(authorizationFailure({name: 'KafkaJSAggregateError', errors: [{type: 'TOPIC_AUTHORIZATION_FAILED'}]})).toBe('TOPIC_AUTHORIZATION_FAILED')
+    expect(authorizationFailure({name: 'KafkaJSAggregateError', errors: [{type: 'TOPIC_AUTHORIZATION_FAILED'}]})).toBe(
+      'TOPIC_AUTHORIZATION_FAILED',
+    )
     expect(authorizationFailure({cause: {type: 'GROUP_AUTHORIZATION_FAILED'}})).toBe('GROUP_AUTHORIZATION_FAILED')
     expect(authorizationFailure({type: 'INVALID_PARTITIONS'})).toBeUndefined()
   })

@@ -54,8 +54,15 @@ afterEach(() => {
 describe('OAUTHBEARER settings', () => {
   it('a token command flag implies the mechanism and gets a timeout just under the connect timeout', () => {
     const options = resolveConnection({brokers: 'b:1', 'oauth-token-command': 'get-token --audience kafka'}, env())
-    expect(options.sasl).toEqual({mechanism: 'oauthbearer', token: {kind: 'command', command: 'get-token --audience kafka', timeoutMs: 9_000}})
-    expect(setting({'oauth-token-command': 'x'}, env(), 'sasl.mechanism')).toEqual({key: 'sasl.mechanism', value: 'oauthbearer', source: 'implied by flag --oauth-token-command'})
+    expect(options.sasl).toEqual({
+      mechanism: 'oauthbearer',
+      token: {kind: 'command', command: 'get-token --audience kafka', timeoutMs: 9_000},
+    })
+    expect(setting({'oauth-token-command': 'x'}, env(), 'sasl.mechanism')).toEqual({
+      key: 'sasl.mechanism',
+      value: 'oauthbearer',
+      source: 'implied by flag --oauth-token-command',
+    })
   })
 
   it('reads a token file path from env, relative to the working directory, and fails early when it is missing', () => {
@@ -85,7 +92,14 @@ describe('OAUTHBEARER settings', () => {
     const environment = env({IDP_SECRET: 'client-secret-value-42'})
     expect(resolveConnection({profile: 'idp'}, environment).sasl).toEqual({
       mechanism: 'oauthbearer',
-      token: {kind: 'client-credentials', endpoint: 'https://idp.example.com/oauth2/token', clientId: 'kreorg', clientSecret: 'client-secret-value-42', scope: 'kafka', timeoutMs: 5_000},
+      token: {
+        kind: 'client-credentials',
+        endpoint: 'https://idp.example.com/oauth2/token',
+        clientId: 'kreorg',
+        clientSecret: 'client-secret-value-42',
+        scope: 'kafka',
+        timeoutMs: 5_000,
+      },
     })
     const {json, text} = showConnectionConfig({profile: 'idp'}, environment)
     expect(JSON.stringify(json)).not.toContain('client-secret-value-42')
@@ -95,7 +109,9 @@ describe('OAUTHBEARER settings', () => {
       value: '******** (env IDP_SECRET)',
       source: 'profile idp (sasl.oauth.clientSecretEnv)',
     })
-    expect(text).toMatch(/sasl\.oauth\.tokenEndpoint\s+https:\/\/idp\.example\.com\/oauth2\/token\s+profile idp \(sasl\.oauth\.tokenEndpoint\)/)
+    expect(text).toMatch(
+      /sasl\.oauth\.tokenEndpoint\s+https:\/\/idp\.example\.com\/oauth2\/token\s+profile idp \(sasl\.oauth\.tokenEndpoint\)/,
+    )
     // A flag's token source replaces the profile's whole; the endpoint's client settings are then unused.
     expect(resolveConnection({profile: 'idp', 'oauth-token-command': 'x'}, environment).sasl).toMatchObject({token: {kind: 'command'}})
   })
@@ -115,15 +131,20 @@ describe('OAUTHBEARER settings', () => {
     expect(usageError(() => resolveConnection({brokers: 'b:1', 'oauth-token-endpoint': 'https://idp/t'}, env())).message).toBe(
       'the OAUTHBEARER token endpoint (--oauth-token-endpoint) needs a client id',
     )
-    expect(usageError(() => resolveConnection({brokers: 'b:1', 'oauth-token-endpoint': 'https://idp/t', 'oauth-client-id': 'c'}, env())).message).toBe(
-      'no client secret for OAuth client "c" (OAUTHBEARER)',
-    )
+    expect(
+      usageError(() => resolveConnection({brokers: 'b:1', 'oauth-token-endpoint': 'https://idp/t', 'oauth-client-id': 'c'}, env())).message,
+    ).toBe('no client secret for OAuth client "c" (OAUTHBEARER)')
     expect(usageError(() => resolveConnection({brokers: 'b:1', 'oauth-token-file': 'a', 'oauth-token-command': 'b'}, env())).message).toBe(
       'pass one of --oauth-token-command, --oauth-token-file, not several',
     )
-    expect(usageError(() => resolveConnection({brokers: 'b:1', 'sasl-mechanism': 'scram-sha-512', 'sasl-username': 'u', 'oauth-token-command': 'b'}, env({KAFKA_SASL_PASSWORD: 'pw-12345'}))).message).toBe(
-      '--oauth-token-command is set but the SASL mechanism is SCRAM-SHA-512 (--sasl-mechanism)',
-    )
+    expect(
+      usageError(() =>
+        resolveConnection(
+          {brokers: 'b:1', 'sasl-mechanism': 'scram-sha-512', 'sasl-username': 'u', 'oauth-token-command': 'b'},
+          env({KAFKA_SASL_PASSWORD: 'pw-12345'}),
+        ),
+      ).message,
+    ).toBe('--oauth-token-command is set but the SASL mechanism is SCRAM-SHA-512 (--sasl-mechanism)')
   })
 
   it('warns when the token would cross the network in clear text', () => {
@@ -132,7 +153,9 @@ describe('OAUTHBEARER settings', () => {
   })
 
   it('the config file refuses inline secrets and mixed mechanisms, naming the key', () => {
-    writeConfig('profiles:\n  p:\n    brokers: a:1\n    sasl: {mechanism: oauthbearer, oauth: {tokenEndpoint: "https://i/t", clientId: c, clientSecret: hunter2-inline}}\n')
+    writeConfig(
+      'profiles:\n  p:\n    brokers: a:1\n    sasl: {mechanism: oauthbearer, oauth: {tokenEndpoint: "https://i/t", clientId: c, clientSecret: hunter2-inline}}\n',
+    )
     let error = usageError(() => resolveConnection({profile: 'p'}, env()))
     expect(error.message).toContain('profiles.p.sasl.oauth.clientSecret: inline secrets are not allowed')
     expect(error.message).not.toContain('hunter2-inline')
@@ -140,7 +163,9 @@ describe('OAUTHBEARER settings', () => {
     error = usageError(() => resolveConnection({profile: 'p'}, env()))
     expect(error.message).toContain('username/passwordEnv/passwordFile cannot be used with mechanism oauthbearer')
     writeConfig('profiles:\n  p:\n    brokers: a:1\n    sasl: {oauth: {tokenFile: t, tokenCommand: c}}\n')
-    expect(usageError(() => resolveConnection({profile: 'p'}, env())).message).toContain('set one of tokenCommand, tokenFile or tokenEndpoint')
+    expect(usageError(() => resolveConnection({profile: 'p'}, env())).message).toContain(
+      'set one of tokenCommand, tokenFile or tokenEndpoint',
+    )
   })
 })
 
@@ -153,7 +178,11 @@ describe('AWS_MSK_IAM settings', () => {
     expect(details.options.sasl).toEqual({mechanism: 'aws-msk-iam', region: 'eu-west-1'})
     expect(details.options.tls).toBe(true)
     const byKey = Object.fromEntries(details.settings.map((s) => [s.key, s]))
-    expect(byKey['sasl.aws.region']).toEqual({key: 'sasl.aws.region', value: 'eu-west-1', source: 'broker host b-1.prod.abc123.c2.kafka.eu-west-1.amazonaws.com'})
+    expect(byKey['sasl.aws.region']).toEqual({
+      key: 'sasl.aws.region',
+      value: 'eu-west-1',
+      source: 'broker host b-1.prod.abc123.c2.kafka.eu-west-1.amazonaws.com',
+    })
     expect(byKey['tls.enabled']).toEqual({key: 'tls.enabled', value: true, source: 'implied by flag --sasl-mechanism'})
     expect(byKey['sasl.aws.credentials']?.value).toBe('env AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY')
     expect(maskSecrets('aws-secret-key-1')).toBe('********')
@@ -162,7 +191,10 @@ describe('AWS_MSK_IAM settings', () => {
   it('--aws-region and --aws-profile win over the host and AWS_PROFILE; a profile that does not exist fails before connecting', () => {
     mkdirSync(path.join(home, '.aws'))
     writeFileSync(path.join(home, '.aws', 'credentials'), '[ops]\naws_access_key_id = AKIAOPS\naws_secret_access_key = ops-secret-1\n')
-    const options = resolveConnection({brokers: MSK, 'sasl-mechanism': 'aws-msk-iam', 'aws-region': 'us-east-1', 'aws-profile': 'ops'}, env({AWS_PROFILE: 'other'}))
+    const options = resolveConnection(
+      {brokers: MSK, 'sasl-mechanism': 'aws-msk-iam', 'aws-region': 'us-east-1', 'aws-profile': 'ops'},
+      env({AWS_PROFILE: 'other'}),
+    )
     expect(options.sasl).toEqual({mechanism: 'aws-msk-iam', region: 'us-east-1', awsProfile: 'ops'})
     const error = usageError(() => resolveConnection({brokers: MSK, 'sasl-mechanism': 'aws-msk-iam'}, env({AWS_PROFILE: 'missing'})))
     expect(error.message).toMatch(/^AWS_MSK_IAM \(--sasl-mechanism\): AWS profile "missing" is not in/)
@@ -175,23 +207,33 @@ describe('AWS_MSK_IAM settings', () => {
     const details = resolveConnectionDetails({profile: 'msk'}, env({AWS_REGION: 'ap-south-1'}))
     expect(details.options.sasl).toEqual({mechanism: 'aws-msk-iam', region: 'ap-south-1', awsProfile: 'ops'})
     expect(details.settings.find((s) => s.key === 'sasl.aws.region')?.source).toBe('env AWS_REGION')
-    expect(details.settings.find((s) => s.key === 'sasl.aws.credentials')?.value).toMatch(/^AWS profile ops \(.*config\), credential_process$/)
+    expect(details.settings.find((s) => s.key === 'sasl.aws.credentials')?.value).toMatch(
+      /^AWS profile ops \(.*config\), credential_process$/,
+    )
   })
 
   it('no region anywhere is a usage error naming the brokers; a bad region names where it was set', () => {
-    expect(usageError(() => resolveConnection({brokers: 'localhost:9098', 'sasl-mechanism': 'aws-msk-iam'}, env({AWS_ACCESS_KEY_ID: 'A', AWS_SECRET_ACCESS_KEY: 'B'}))).message).toBe(
-      'cannot tell the AWS region for AWS_MSK_IAM: localhost is not an MSK host name',
-    )
-    expect(usageError(() => resolveConnection({brokers: MSK, 'sasl-mechanism': 'aws-msk-iam', 'aws-region': 'Ireland'}, env())).message).toBe(
-      '--aws-region: "Ireland" is not an AWS region (such as us-east-1)',
-    )
+    expect(
+      usageError(() =>
+        resolveConnection(
+          {brokers: 'localhost:9098', 'sasl-mechanism': 'aws-msk-iam'},
+          env({AWS_ACCESS_KEY_ID: 'A', AWS_SECRET_ACCESS_KEY: 'B'}),
+        ),
+      ).message,
+    ).toBe('cannot tell the AWS region for AWS_MSK_IAM: localhost is not an MSK host name')
+    expect(
+      usageError(() => resolveConnection({brokers: MSK, 'sasl-mechanism': 'aws-msk-iam', 'aws-region': 'Ireland'}, env())).message,
+    ).toBe('--aws-region: "Ireland" is not an AWS region (such as us-east-1)')
   })
 
   it('--aws-region without the mechanism is an error; a stray KAFKA_SASL_PASSWORD only warns', () => {
     expect(usageError(() => resolveConnection({brokers: 'b:1', 'aws-region': 'us-east-1'}, env())).message).toBe(
       '--aws-region is set but SASL is off (no --sasl-mechanism)',
     )
-    const {warnings} = resolveConnectionDetails({brokers: MSK, 'sasl-mechanism': 'aws-msk-iam'}, env({KAFKA_SASL_PASSWORD: 'pw-1234', AWS_ACCESS_KEY_ID: 'A', AWS_SECRET_ACCESS_KEY: 'B'}))
+    const {warnings} = resolveConnectionDetails(
+      {brokers: MSK, 'sasl-mechanism': 'aws-msk-iam'},
+      env({KAFKA_SASL_PASSWORD: 'pw-1234', AWS_ACCESS_KEY_ID: 'A', AWS_SECRET_ACCESS_KEY: 'B'}),
+    )
     expect(warnings).toContain('KAFKA_SASL_PASSWORD is ignored: the SASL mechanism is AWS_MSK_IAM (--sasl-mechanism)')
   })
 })

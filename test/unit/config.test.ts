@@ -92,12 +92,17 @@ describe('resolveConnection precedence', () => {
     expect(resolveConnection({profile: 'prod'}, e).sasl).toEqual({mechanism: 'scram-sha-512', username: 'bob', password: 'pw-env-5678'})
     const pwFile = path.join(home, 'pw')
     writeFileSync(pwFile, 'pw-file-9999\n')
-    expect(resolveConnection({profile: 'prod', 'sasl-username': 'carol', 'sasl-password-file': pwFile, 'sasl-mechanism': 'scram-sha-256'}, e).sasl).toEqual({
+    expect(
+      resolveConnection({profile: 'prod', 'sasl-username': 'carol', 'sasl-password-file': pwFile, 'sasl-mechanism': 'scram-sha-256'}, e)
+        .sasl,
+    ).toEqual({
       mechanism: 'scram-sha-256',
       username: 'carol',
       password: 'pw-file-9999',
     })
-    expect(resolveConnection({profile: 'prod', 'sasl-password-env': 'OTHER'}, {...e, OTHER: 'pw-other-0000'}).sasl).toMatchObject({password: 'pw-other-0000'})
+    expect(resolveConnection({profile: 'prod', 'sasl-password-env': 'OTHER'}, {...e, OTHER: 'pw-other-0000'}).sasl).toMatchObject({
+      password: 'pw-other-0000',
+    })
   })
 
   it('uses defaultProfile, then KREORG_PROFILE over it, then --profile over both', () => {
@@ -177,14 +182,19 @@ describe('bad config exits 2 with one line naming the file or key', () => {
   })
 
   it('refuses inline passwords in the file, without echoing them', () => {
-    writeConfig('config.yaml', 'profiles:\n  prod:\n    brokers: a:1\n    sasl: {mechanism: plain, username: u, password: hunter2-inline}\n')
+    writeConfig(
+      'config.yaml',
+      'profiles:\n  prod:\n    brokers: a:1\n    sasl: {mechanism: plain, username: u, password: hunter2-inline}\n',
+    )
     const error = usageError(() => resolveConnection({profile: 'prod'}, env()))
     expect(error.message).toContain('profiles.prod.sasl.password: inline passwords are not allowed')
     expect(error.message).not.toContain('hunter2-inline')
   })
 
   it('unknown mechanism names where it was set', () => {
-    const error = usageError(() => resolveConnection({brokers: 'b:1', 'sasl-username': 'u'}, env({KAFKA_SASL_MECHANISM: 'gssapi', KAFKA_SASL_PASSWORD: 'pw-1234'})))
+    const error = usageError(() =>
+      resolveConnection({brokers: 'b:1', 'sasl-username': 'u'}, env({KAFKA_SASL_MECHANISM: 'gssapi', KAFKA_SASL_PASSWORD: 'pw-1234'})),
+    )
     expect(error.message).toContain('KAFKA_SASL_MECHANISM')
     expect(error.message).toContain('gssapi')
   })

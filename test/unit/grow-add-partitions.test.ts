@@ -86,7 +86,12 @@ describe('add-partitions', () => {
   })
 
   it('passes --replica-assignment through, one replica list per new partition', async () => {
-    const assignment = [[1, 2], [2, 3], [3, 1], [1, 3]]
+    const assignment = [
+      [1, 2],
+      [2, 3],
+      [3, 1],
+      [1, 3],
+    ]
     const world = fakeGrow({from: 4, to: 8, inputs: {replicaAssignment: assignment}})
     await addPartitions(await pinned(world))
     expect(world.cluster.callsOf('createPartitions')).toEqual([[world.topic, 8, assignment.map((replicas) => ({replicas}))]])
@@ -214,7 +219,15 @@ describe('add-partitions', () => {
     const world = fakeGrow({from: 4, to: 8})
     const ctx = await pinned(world)
     world.cluster.setProducers(world.topic, 1, [{producerId: 9001, lastTimestamp: Date.now(), ...ACTIVE, currentTxnStartOffset: 10}])
-    world.cluster.setTransaction({transactionalId: 'flink-sink-0', producerId: 9001, producerEpoch: 3, state: 'Ongoing', timeoutMs: 60_000, startTimeMs: Date.now(), topics: {[world.topic]: [1]}})
+    world.cluster.setTransaction({
+      transactionalId: 'flink-sink-0',
+      producerId: 9001,
+      producerEpoch: 3,
+      state: 'Ongoing',
+      timeoutMs: 60_000,
+      startTimeMs: Date.now(),
+      topics: {[world.topic]: [1]},
+    })
 
     const error = await failure(addPartitions(ctx))
 
@@ -223,11 +236,21 @@ describe('add-partitions', () => {
     expect(world.cluster.callsOf('createPartitions')).toEqual([])
   })
 
-  it('kreorg\'s own abort markers (transactional id kreorg-marker-…) are not unknown writers', async () => {
+  it("kreorg's own abort markers (transactional id kreorg-marker-…) are not unknown writers", async () => {
     const world = fakeGrow({from: 4, to: 8})
     const ctx = await pinned(world)
-    world.cluster.setProducers(world.topic, 0, [{producerId: 8001, lastTimestamp: Date.now(), ...ACTIVE, lastSequence: -1, coordinatorEpoch: 0}])
-    world.cluster.setTransaction({transactionalId: 'kreorg-marker-older-run', producerId: 8001, producerEpoch: 2, state: 'CompleteAbort', timeoutMs: 60_000, startTimeMs: -1, topics: {}})
+    world.cluster.setProducers(world.topic, 0, [
+      {producerId: 8001, lastTimestamp: Date.now(), ...ACTIVE, lastSequence: -1, coordinatorEpoch: 0},
+    ])
+    world.cluster.setTransaction({
+      transactionalId: 'kreorg-marker-older-run',
+      producerId: 8001,
+      producerEpoch: 2,
+      state: 'CompleteAbort',
+      timeoutMs: 60_000,
+      startTimeMs: -1,
+      topics: {},
+    })
 
     await expect(addPartitions(ctx)).resolves.toMatchObject({writers: {markerProducers: [8001]}})
   })

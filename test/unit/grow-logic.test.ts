@@ -26,8 +26,16 @@ describe('key movement arithmetic', () => {
 })
 
 test('movedPartitions names exactly the partitions whose end offset changed', () => {
-  const before = [{partition: 0, low: 0, high: 10}, {partition: 1, low: 0, high: 5}, {partition: 2, low: 0, high: 7}]
-  const after = [{partition: 0, low: 0, high: 10}, {partition: 1, low: 0, high: 8}, {partition: 2, low: 0, high: 7}]
+  const before = [
+    {partition: 0, low: 0, high: 10},
+    {partition: 1, low: 0, high: 5},
+    {partition: 2, low: 0, high: 7},
+  ]
+  const after = [
+    {partition: 0, low: 0, high: 10},
+    {partition: 1, low: 0, high: 8},
+    {partition: 2, low: 0, high: 7},
+  ]
   expect(movedPartitions(before, after)).toEqual([{partition: 1, appended: 3}])
   expect(movedPartitions(before, before)).toEqual([])
 })
@@ -50,7 +58,13 @@ describe('verify-mapping comparison', () => {
     const mismatches = compareMapping(
       [
         {agentId: 'old', state: 'refreshed', partitionCount: 12, canary: stale},
-        {agentId: 'other', state: 'refreshed', partitionCount: 16, canary: {...right, [keys[0]!]: (right[keys[0]!]! + 1) % 16}, partitioner: 'murmur2'},
+        {
+          agentId: 'other',
+          state: 'refreshed',
+          partitionCount: 16,
+          canary: {...right, [keys[0]!]: (right[keys[0]!]! + 1) % 16},
+          partitioner: 'murmur2',
+        },
         {agentId: 'custom', state: 'refreshed', partitionCount: 16, canary: right, partitioner: 'custom'},
       ],
       keys,
@@ -62,17 +76,26 @@ describe('verify-mapping comparison', () => {
     expect(mismatches[2]!.problem).toContain('cannot predict')
   })
 
-  test("each agent is judged by its own partitioner: a crc32 agent passes with crc32 canaries and fails with murmur2 ones", () => {
+  test('each agent is judged by its own partitioner: a crc32 agent passes with crc32 canaries and fails with murmur2 ones', () => {
     const crc = Object.fromEntries(keys.map((k) => [k, predictPartition('consistent_random', keyBytes(k), 16)!]))
-    expect(compareMapping([{agentId: 'rd', state: 'refreshed', partitionCount: 16, canary: crc, partitioner: 'consistent_random'}], keys, 16)).toEqual([])
-    const [mismatch] = compareMapping([{agentId: 'rd', state: 'refreshed', partitionCount: 16, canary: right, partitioner: 'consistent_random'}], keys, 16)
+    expect(
+      compareMapping([{agentId: 'rd', state: 'refreshed', partitionCount: 16, canary: crc, partitioner: 'consistent_random'}], keys, 16),
+    ).toEqual([])
+    const [mismatch] = compareMapping(
+      [{agentId: 'rd', state: 'refreshed', partitionCount: 16, canary: right, partitioner: 'consistent_random'}],
+      keys,
+      16,
+    )
     expect(mismatch?.problem).toMatch(/canary keys map elsewhere than consistent_random % 16/)
   })
 })
 
 describe('--replica-assignment file', () => {
   test('one line of broker ids per new partition, comments and blanks ignored', () => {
-    expect(parseReplicaAssignment('# new partitions\n1,2,3\n\n2 3 1\n')).toEqual([[1, 2, 3], [2, 3, 1]])
+    expect(parseReplicaAssignment('# new partitions\n1,2,3\n\n2 3 1\n')).toEqual([
+      [1, 2, 3],
+      [2, 3, 1],
+    ])
   })
 
   test('rejects junk and duplicates with the line number', () => {

@@ -85,7 +85,9 @@ describe('revalidateGrow (on resume)', () => {
       expect.objectContaining({state: 'running', pinnedPartitions: 4}),
     ])
 
-    const redoFrom = await revalidateGrow(world.context({...results, quiesce: {highWatermarks: [], snapshotAt: Date.now(), quietMs: 0}}, {resumed: true}))
+    const redoFrom = await revalidateGrow(
+      world.context({...results, quiesce: {highWatermarks: [], snapshotAt: Date.now(), quietMs: 0}}, {resumed: true}),
+    )
 
     expect(redoFrom).toBe('pause-producers')
     expect(world.warnings).toEqual([expect.stringContaining('pausing and draining again')])
@@ -189,14 +191,21 @@ describe('undoBeforeAlter (a step failed)', () => {
   it('an unpin that fails for good is not retried: the warning says how to lift the pin, and the lease is still released', async () => {
     const world = fakeGrow()
     const results = await pinnedRun(world)
-    world.control.faults.failNext('resume', protocolError('TOPIC_AUTHORIZATION_FAILED', 'Not authorized to access topics: [kreorg-control]'))
+    world.control.faults.failNext(
+      'resume',
+      protocolError('TOPIC_AUTHORIZATION_FAILED', 'Not authorized to access topics: [kreorg-control]'),
+    )
     sleeps.length = 0
 
     await undoBeforeAlter(world.context(results), 'add-partitions')
 
     expect(sleeps).toEqual([])
     expect(world.control.actions(world.topic)).toEqual(['pin'])
-    expect(world.warnings).toEqual([expect.stringMatching(/^could not confirm that every producer was unpinned \(.*Not authorized.*\); `kreorg unpause orders` lifts the pin/)])
+    expect(world.warnings).toEqual([
+      expect.stringMatching(
+        /^could not confirm that every producer was unpinned \(.*Not authorized.*\); `kreorg unpause orders` lifts the pin/,
+      ),
+    ])
     expect(world.control.leaseEntry(world.topic)?.released).toBe(true)
   })
 })

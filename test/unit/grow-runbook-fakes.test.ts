@@ -75,7 +75,9 @@ describe('grow on fakes, through the engine', () => {
     })
     // The failure path runs between the step's failure and the run's.
     const afterFailure = events.slice(events.findIndex((e) => e.event === 'step:fail'))
-    expect(afterFailure.filter((e) => e.event === 'warning').map((e) => (e as {message: string}).message)).toEqual(['the pin was lifted and producers keep running; the topic was not changed'])
+    expect(afterFailure.filter((e) => e.event === 'warning').map((e) => (e as {message: string}).message)).toEqual([
+      'the pin was lifted and producers keep running; the topic was not changed',
+    ])
     expect(afterFailure.at(-1)).toMatchObject({event: 'run:fail', step: 'add-partitions'})
     expect(world.control.actions(world.topic)).toEqual(['pin', 'resume'])
     expect(world.control.currentCommand(world.topic)).toMatchObject({targetPartitions: 4})
@@ -92,9 +94,9 @@ describe('grow on fakes, through the engine', () => {
     const outcome = await startRun(runbook, world.inputs, await engineOptions(runbook, events))
 
     expect(outcome.status).toBe('done')
-    expect(events.filter((e) => e.event === 'step:progress' && e.step === 'add-partitions').map((e) => (e as {message: string}).message)).toContain(
-      'createPartitions failed (Connection error: read ECONNRESET); retrying',
-    )
+    expect(
+      events.filter((e) => e.event === 'step:progress' && e.step === 'add-partitions').map((e) => (e as {message: string}).message),
+    ).toContain('createPartitions failed (Connection error: read ECONNRESET); retrying')
     expect(names(events).filter((n) => n.startsWith('step:fail'))).toEqual([])
     expect(world.cluster.partitionCount(world.topic)).toBe(8)
   })

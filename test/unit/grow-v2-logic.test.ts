@@ -18,7 +18,14 @@ import {FakeKafkaCluster} from '../fakes/fake-kafka-cluster.js'
 import {fakeGrow} from '../fakes/fake-grow.js'
 
 const NOW = 1_800_000_000_000
-const producer = (producerId: number, lastTimestamp = NOW - 1_000, currentTxnStartOffset = -1) => ({producerId, producerEpoch: 0, lastSequence: 3, lastTimestamp, coordinatorEpoch: -1, currentTxnStartOffset})
+const producer = (producerId: number, lastTimestamp = NOW - 1_000, currentTxnStartOffset = -1) => ({
+  producerId,
+  producerEpoch: 0,
+  lastSequence: 3,
+  lastTimestamp,
+  coordinatorEpoch: -1,
+  currentTxnStartOffset,
+})
 const options = {lookbackMs: 600_000, ignoreProducers: [] as number[], allowNonIdempotent: false}
 
 function facts(partial: Partial<WriterFacts>): WriterFacts {
@@ -42,7 +49,9 @@ describe('writer inventory classification', () => {
     expect(inventory.markerProducers).toEqual([30])
     expect(inventory.ignoredProducers).toEqual([40])
     expect(inventory.unknown).toEqual([{producerId: 20, partitions: [0, 1], lastWriteAt: NOW - 1_000}])
-    expect(inventory.problems).toEqual([expect.stringContaining(`unknown writer: producer id 20 wrote to partition(s) 0, 1, last at ${new Date(NOW - 1_000).toISOString()}`)])
+    expect(inventory.problems).toEqual([
+      expect.stringContaining(`unknown writer: producer id 20 wrote to partition(s) 0, 1, last at ${new Date(NOW - 1_000).toISOString()}`),
+    ])
   })
 
   test('a producer id of a dead agent still counts as known (heartbeats within the lookback); one older than the lookback is not active', () => {
@@ -58,7 +67,10 @@ describe('writer inventory classification', () => {
   })
 
   test('an unknown writer is named with its transactional id when it has one', () => {
-    const inventory = classifyWriters(facts({producers: [{partition: 3, producers: [producer(60)]}], transactions: [{transactionalId: 'connect-sink-7', producerId: 60}]}), options)
+    const inventory = classifyWriters(
+      facts({producers: [{partition: 3, producers: [producer(60)]}], transactions: [{transactionalId: 'connect-sink-7', producerId: 60}]}),
+      options,
+    )
     expect(inventory.problems[0]).toContain('producer id 60 (transactional id connect-sink-7) wrote to partition(s) 3')
   })
 
@@ -81,7 +93,30 @@ describe('writer inventory classification', () => {
   })
 
   test('non-idempotent batches: a foreign writer when every agent is idempotent; ambiguous otherwise unless --allow-non-idempotent', () => {
-    const batches = {partitions: [{partition: 5, fromOffset: 0, endOffset: 9, scannedToOffset: 9, truncated: false, bytes: 0, producers: [{producerId: -1, batches: 3, records: 3, controlBatches: 0, transactional: false, firstOffset: 2, lastOffset: 8, lastTimestamp: NOW}]}]}
+    const batches = {
+      partitions: [
+        {
+          partition: 5,
+          fromOffset: 0,
+          endOffset: 9,
+          scannedToOffset: 9,
+          truncated: false,
+          bytes: 0,
+          producers: [
+            {
+              producerId: -1,
+              batches: 3,
+              records: 3,
+              controlBatches: 0,
+              transactional: false,
+              firstOffset: 2,
+              lastOffset: 8,
+              lastTimestamp: NOW,
+            },
+          ],
+        },
+      ],
+    }
     const idempotent = classifyWriters(facts({batches, agents: [{agentId: 'a', alive: true, producerId: 10}]}), options)
     expect(idempotent.nonIdempotent).toEqual([{partition: 5, batches: 3, lastOffset: 8}])
     expect(idempotent.problems).toEqual([expect.stringContaining('while every agent is idempotent')])
@@ -90,7 +125,10 @@ describe('writer inventory classification', () => {
     expect(ambiguous.problems).toEqual([expect.stringContaining('agent(s) legacy may write them')])
     expect(ambiguous.problems[0]).toContain('--allow-non-idempotent')
 
-    const allowed = classifyWriters(facts({batches, agents: [{agentId: 'legacy', alive: true, producerId: -1}]}), {...options, allowNonIdempotent: true})
+    const allowed = classifyWriters(facts({batches, agents: [{agentId: 'legacy', alive: true, producerId: -1}]}), {
+      ...options,
+      allowNonIdempotent: true,
+    })
     expect(allowed.problems).toEqual([])
     expect(allowed.notes).toEqual([expect.stringContaining('--allow-non-idempotent')])
   })
@@ -126,7 +164,15 @@ describe('the marker fence on new partitions', () => {
     const cluster = new FakeKafkaCluster().addTopic('t', {partitions: 2})
     await cluster.createPartitions('t', 3)
     const earlier = await cluster.writeAbortMarkers('t', [2], 'kreorg-marker-run')
-    cluster.setTransaction({transactionalId: 'kreorg-marker-run', producerId: earlier.producerId, producerEpoch: 1, state: 'CompleteAbort', timeoutMs: 60_000, startTimeMs: -1, topics: {}})
+    cluster.setTransaction({
+      transactionalId: 'kreorg-marker-run',
+      producerId: earlier.producerId,
+      producerEpoch: 1,
+      state: 'CompleteAbort',
+      timeoutMs: 60_000,
+      startTimeMs: -1,
+      topics: {},
+    })
     const fence = new MarkerFence(cluster, 't', [2], 'kreorg-marker-run')
     const hwms = await cluster.highWatermarks('t')
     await fence.check(hwms)
@@ -135,7 +181,13 @@ describe('the marker fence on new partitions', () => {
 })
 
 describe('judging a group on the new partitions', () => {
-  const member = (assignment: number[], groupInstanceId: string | null = null) => ({memberId: 'm', groupInstanceId, clientId: 'c', clientHost: '/10.0.0.1', assignment: {t: assignment}})
+  const member = (assignment: number[], groupInstanceId: string | null = null) => ({
+    memberId: 'm',
+    groupInstanceId,
+    clientId: 'c',
+    clientHost: '/10.0.0.1',
+    assignment: {t: assignment},
+  })
   const group = (members: GroupDescription['members'], committed: Record<number, number>) => ({
     view: {groupId: 'g', type: 'consumer' as const, state: 'Stable' as const, protocolType: 'consumer', assignor: 'uniform', members},
     committed: new Map(Object.entries(committed).map(([p, o]) => [Number(p), o])),
@@ -169,7 +221,10 @@ describe('exit code 7 after add-partitions', () => {
 
   test('any failure of a step after the alter becomes exit 7 with the resume command; interrupts stay 130', async () => {
     const ctx = fakeGrow().context()
-    const timeout = incomplete(ctx, new KreorgError('timeout', 'groups did not commit', {suggestions: ['raise --prime-timeout']})) as KreorgError
+    const timeout = incomplete(
+      ctx,
+      new KreorgError('timeout', 'groups did not commit', {suggestions: ['raise --prime-timeout']}),
+    ) as KreorgError
     expect(timeout).toMatchObject({code: 'incomplete', exitCode: 7})
     expect(timeout.message).toBe('partitions were added but the run did not finish: groups did not commit')
     expect(timeout.suggestions).toEqual(['raise --prime-timeout', expect.stringContaining(`kreorg resume ${ctx.runId}`)])
@@ -193,17 +248,39 @@ describe('plan checks', () => {
       ],
       {noProducers: false},
     )
-    expect(findings.blockers).toEqual([expect.stringContaining('agent nofence (h) lacks capabilities fence'), expect.stringContaining('agent java-custom (h) uses partitioner "custom"')])
+    expect(findings.blockers).toEqual([
+      expect.stringContaining('agent nofence (h) lacks capabilities fence'),
+      expect.stringContaining('agent java-custom (h) uses partitioner "custom"'),
+    ])
   })
 
   test('groups: Streams applications refused unless allowed, static members named, groupless consumers always warned', () => {
-    const streams: GroupDescription = {groupId: 'app', type: 'classic', state: 'Stable', protocolType: 'consumer', assignor: 'stream', members: []}
-    const statics: GroupDescription = {groupId: 'billing', type: 'consumer', state: 'Stable', protocolType: 'consumer', assignor: 'uniform', members: [{memberId: 'm', groupInstanceId: 'billing-0', clientId: 'c', clientHost: 'h', assignment: {t: [0, 1]}}]}
+    const streams: GroupDescription = {
+      groupId: 'app',
+      type: 'classic',
+      state: 'Stable',
+      protocolType: 'consumer',
+      assignor: 'stream',
+      members: [],
+    }
+    const statics: GroupDescription = {
+      groupId: 'billing',
+      type: 'consumer',
+      state: 'Stable',
+      protocolType: 'consumer',
+      assignor: 'uniform',
+      members: [{memberId: 'm', groupInstanceId: 'billing-0', clientId: 'c', clientHost: 'h', assignment: {t: [0, 1]}}],
+    }
     const refused = groupFindings('t', [streams, statics], [], {allowStreams: false, trustGroups: [], ignoreGroups: []})
     expect(refused.blockers).toEqual([expect.stringContaining('group app is a Kafka Streams application (assignor "stream")')])
-    expect(refused.warnings).toEqual([expect.stringContaining('static members billing-0 (0,1)'), expect.stringContaining('consumers without a group')])
+    expect(refused.warnings).toEqual([
+      expect.stringContaining('static members billing-0 (0,1)'),
+      expect.stringContaining('consumers without a group'),
+    ])
     expect(groupFindings('t', [streams], [], {allowStreams: true, trustGroups: [], ignoreGroups: []}).blockers).toEqual([])
-    expect(groupFindings('orders-app-store-changelog', [], [], {allowStreams: false, trustGroups: [], ignoreGroups: []}).blockers).toEqual([expect.stringContaining('Kafka Streams internal topic')])
+    expect(groupFindings('orders-app-store-changelog', [], [], {allowStreams: false, trustGroups: [], ignoreGroups: []}).blockers).toEqual([
+      expect.stringContaining('Kafka Streams internal topic'),
+    ])
   })
 
   test('compacted topics are refused with the reason; delete-only topics are not', () => {
@@ -236,11 +313,28 @@ describe('librdkafka partitioners', () => {
 })
 
 describe('the pin is lifted only by the safe path', () => {
-  const command = (partial: Partial<CurrentCommand>): CurrentCommand => ({v: 1, type: 'cmd', action: 'pause', topic: 't', runId: '20260101-grow-t-1', epoch: 1, at: 0, offset: 0, timestamp: 0, ...partial})
+  const command = (partial: Partial<CurrentCommand>): CurrentCommand => ({
+    v: 1,
+    type: 'cmd',
+    action: 'pause',
+    topic: 't',
+    runId: '20260101-grow-t-1',
+    epoch: 1,
+    at: 0,
+    offset: 0,
+    timestamp: 0,
+    ...partial,
+  })
 
   test('a grow run whose latest command is not a resume with a target is unfinished; manual pauses are not grow runs', () => {
-    expect(unfinishedGrowRun({currentCommand: () => command({action: 'pause', pinPartitions: 4})}, 't')).toEqual({runId: '20260101-grow-t-1', state: 'paused'})
-    expect(unfinishedGrowRun({currentCommand: () => command({action: 'resume'})}, 't')).toEqual({runId: '20260101-grow-t-1', state: 'pinned'})
+    expect(unfinishedGrowRun({currentCommand: () => command({action: 'pause', pinPartitions: 4})}, 't')).toEqual({
+      runId: '20260101-grow-t-1',
+      state: 'paused',
+    })
+    expect(unfinishedGrowRun({currentCommand: () => command({action: 'resume'})}, 't')).toEqual({
+      runId: '20260101-grow-t-1',
+      state: 'pinned',
+    })
     expect(unfinishedGrowRun({currentCommand: () => command({action: 'resume', targetPartitions: 8})}, 't')).toBeUndefined()
     expect(unfinishedGrowRun({currentCommand: () => command({runId: 'manual-ab12'})}, 't')).toBeUndefined()
     expect(unfinishedGrowRun({currentCommand: () => undefined}, 't')).toBeUndefined()
@@ -248,7 +342,9 @@ describe('the pin is lifted only by the safe path', () => {
 
   test('--to at the current count is "nothing to do" only when no grow run is unfinished there (else exit 7 naming it)', () => {
     expect(() => refuseWhileUnfinished({currentCommand: () => command({action: 'resume', targetPartitions: 8})}, 't')).not.toThrow()
-    expect(() => refuseWhileUnfinished({currentCommand: () => command({action: 'resume'})}, 't')).toThrow(expect.objectContaining({exitCode: 7}))
+    expect(() => refuseWhileUnfinished({currentCommand: () => command({action: 'resume'})}, 't')).toThrow(
+      expect.objectContaining({exitCode: 7}),
+    )
   })
 
   it('abort re-reads the live count: grown but add-partitions not recorded → exit 7, resume named; otherwise no refusal', async () => {
@@ -258,14 +354,21 @@ describe('the pin is lifted only by the safe path', () => {
       runbook: {name: 'grow', version: 2, hash: 'x'},
       status: 'interrupted',
       inputs: world.inputs,
-      steps: [{id: 'preflight', state: 'done', result: {partitions: 4}}, {id: 'plan', state: 'done', result: {}}, {id: 'pin-producers', state: 'done', result: {}}],
+      steps: [
+        {id: 'preflight', state: 'done', result: {partitions: 4}},
+        {id: 'plan', state: 'done', result: {}},
+        {id: 'pin-producers', state: 'done', result: {}},
+      ],
     } as unknown as Checkpoint
     await expect(growAbortRefusal(checkpoint, world.cluster)).resolves.toBeUndefined()
     await world.cluster.createPartitions(world.topic, 8)
     const refusal = await growAbortRefusal(checkpoint, world.cluster)
     expect(refusal).toMatchObject({code: 'incomplete', exitCode: 7})
     expect(refusal?.suggestions.join(' ')).toContain(`kreorg resume ${world.runId}`)
-    const recorded = {...checkpoint, steps: [...checkpoint.steps, {id: 'add-partitions', state: 'done', result: {}}]} as unknown as Checkpoint
+    const recorded = {
+      ...checkpoint,
+      steps: [...checkpoint.steps, {id: 'add-partitions', state: 'done', result: {}}],
+    } as unknown as Checkpoint
     await expect(growAbortRefusal(recorded, world.cluster)).resolves.toBeUndefined()
   })
 })

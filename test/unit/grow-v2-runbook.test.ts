@@ -57,14 +57,26 @@ async function run(world: FakeGrow, inputs: Partial<GrowInputs> = {}): Promise<{
 
 /** An active group reading every partition, caught up on the old ones: it commits a new partition once a marker passes it. */
 function activeGroup(world: FakeGrow, groupId = 'search', options: {commitsPastMarkers?: boolean; groupInstanceId?: string} = {}): string {
-  world.cluster.setGroup(groupId, {members: [{clientId: `${groupId}-client`, ...(options.groupInstanceId ? {groupInstanceId: options.groupInstanceId} : {}), assignment: {[world.topic]: [0, 1, 2, 3, 4, 5, 6, 7]}}]})
+  world.cluster.setGroup(groupId, {
+    members: [
+      {
+        clientId: `${groupId}-client`,
+        ...(options.groupInstanceId ? {groupInstanceId: options.groupInstanceId} : {}),
+        assignment: {[world.topic]: [0, 1, 2, 3, 4, 5, 6, 7]},
+      },
+    ],
+  })
   world.cluster.catchUp(groupId, world.topic)
   if (options.commitsPastMarkers ?? true) {
     world.cluster.on('writeAbortMarkers', (args) => {
       const [, partitions] = args as [string, number[]]
       // The consumer passes the marker about to be written at the partition's end and commits after it.
       void world.cluster.highWatermarks(world.topic).then((hwms) => {
-        world.cluster.commit(groupId, world.topic, partitions.map((partition) => ({partition, offset: (hwms.find((o) => o.partition === partition)?.high ?? 0) + 1})))
+        world.cluster.commit(
+          groupId,
+          world.topic,
+          partitions.map((partition) => ({partition, offset: (hwms.find((o) => o.partition === partition)?.high ?? 0) + 1})),
+        )
       })
     })
   }
@@ -93,10 +105,12 @@ describe('grow v2 on fakes: the whole runbook', () => {
     expect(world.control.commands[0]).toMatchObject({action: 'pin', pinPartitions: 4, epoch: world.services.epoch})
     expect(world.control.currentCommand(world.topic)).toMatchObject({action: 'resume', targetPartitions: 8})
     const prime = result<PrimeConsumersResult>(events, 'prime-consumers')
-    expect(prime.groups).toEqual(expect.arrayContaining([
-      {groupId: world.group, proof: 'primed-empty'},
-      {groupId: search, proof: 'committed'},
-    ]))
+    expect(prime.groups).toEqual(
+      expect.arrayContaining([
+        {groupId: world.group, proof: 'primed-empty'},
+        {groupId: search, proof: 'committed'},
+      ]),
+    )
     // One marker on each new partition, and nothing else there.
     expect(prime.markers).toEqual({4: 1, 5: 1, 6: 1, 7: 1})
     expect((await world.cluster.committedOffsets(world.group, world.topic)).slice(4).map((o) => o.offset)).toEqual([0, 0, 0, 0])
@@ -198,7 +212,12 @@ describe('grow v2 on fakes: the whole runbook', () => {
   it('an agent older than protocol 1.1, or with a partitioner kreorg cannot predict: plan refuses (exit 3), nothing changed', async () => {
     const world = fakeGrow({from: 4, to: 8, agents: 0})
     world.control.addAgent('old-agent', {topics: [world.topic], partitionCount: {[world.topic]: 4}, capabilities: null})
-    world.control.addAgent('custom-agent', {topics: [world.topic], partitionCount: {[world.topic]: 4}, partitioner: 'custom', producerId: 5})
+    world.control.addAgent('custom-agent', {
+      topics: [world.topic],
+      partitionCount: {[world.topic]: 4},
+      partitioner: 'custom',
+      producerId: 5,
+    })
 
     const error = failure((await run(world)).outcome)
 
@@ -210,13 +229,21 @@ describe('grow v2 on fakes: the whole runbook', () => {
 
   it('agents with librdkafka partitioners: canaries are checked against their own partitioner', async () => {
     const world = fakeGrow({from: 4, to: 8, agents: 0})
-    world.control.addAgent('rdkafka', {topics: [world.topic], partitionCount: {[world.topic]: 4}, partitioner: 'consistent_random', producerId: 1})
+    world.control.addAgent('rdkafka', {
+      topics: [world.topic],
+      partitionCount: {[world.topic]: 4},
+      partitioner: 'consistent_random',
+      producerId: 1,
+    })
     world.control.addAgent('sarama-like', {topics: [world.topic], partitionCount: {[world.topic]: 4}, partitioner: 'fnv1a', producerId: 2})
 
     const {outcome, events} = await run(world)
 
     expect(outcome.status).toBe('done')
-    expect(result<{partitioners: Record<string, string>}>(events, 'verify-mapping').partitioners).toEqual({rdkafka: 'consistent_random', 'sarama-like': 'fnv1a'})
+    expect(result<{partitioners: Record<string, string>}>(events, 'verify-mapping').partitioners).toEqual({
+      rdkafka: 'consistent_random',
+      'sarama-like': 'fnv1a',
+    })
   })
 
   it('a compacted topic: preflight refuses with exit 3 and the reason', async () => {

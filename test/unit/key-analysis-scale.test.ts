@@ -71,7 +71,10 @@ describe('key analysis at scale', () => {
   })
 
   it('stays exact below the cap, with crc32 too (empty keys have no partition)', () => {
-    const records: KeyedRecord[] = [Buffer.from('x'), Buffer.from('y'), new Uint8Array(), Buffer.from('x')].map((key) => ({partition: 0, key}))
+    const records: KeyedRecord[] = [Buffer.from('x'), Buffer.from('y'), new Uint8Array(), Buffer.from('x')].map((key) => ({
+      partition: 0,
+      key,
+    }))
     const m = keyMovement(records, 3, 4, {partitioner: 'crc32'})
     expect(m.sampledKeys).toBe(2)
     expect(m.keyedRecords).toBe(3)

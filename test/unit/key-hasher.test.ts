@@ -29,10 +29,17 @@ function reference(records: KeyedRecord[], from: number, to: number) {
 
 describe('KeyHasher', () => {
   it('gives the same figures as the per-key map, with duplicates, empty and binary keys, past several rehashes', () => {
-    const distinct = [new Uint8Array(), ...Array.from({length: 5000}, (_, i) => (i % 3 ? Buffer.from(`order-${i}`) : randomBytes(1 + (i % 40))))]
+    const distinct = [
+      new Uint8Array(),
+      ...Array.from({length: 5000}, (_, i) => (i % 3 ? Buffer.from(`order-${i}`) : randomBytes(1 + (i % 40)))),
+    ]
     const records: KeyedRecord[] = []
     for (let i = 0; i < 20_000; i++) records.push({partition: 0, key: i % 97 === 0 ? null : distinct[(i * 7919) % distinct.length]!})
-    for (const [from, to] of [[12, 16], [6, 12], [5, 7]] as const) {
+    for (const [from, to] of [
+      [12, 16],
+      [6, 12],
+      [5, 7],
+    ] as const) {
       const expected = reference(records, from, to)
       const got = keyMovement(records, from, to)
       expect(got.sampledKeys).toBe(expected.sampledKeys)

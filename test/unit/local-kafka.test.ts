@@ -16,7 +16,14 @@ afterEach(async () => {
 describe('startLocalKafka: how the broker is chosen', () => {
   test('KAFKA_BROKERS set: that cluster, mode external, stop() is a no-op and nodes cannot be killed', async () => {
     const kafka = await startLocalKafka({env: {KAFKA_BROKERS: ' kafka-1:9092, kafka-2:9092 ', XDG_CACHE_HOME: dir}})
-    expect(kafka).toMatchObject({mode: 'external', brokers: 'kafka-1:9092,kafka-2:9092', nodes: [{id: 1, address: 'kafka-1:9092'}, {id: 2, address: 'kafka-2:9092'}]})
+    expect(kafka).toMatchObject({
+      mode: 'external',
+      brokers: 'kafka-1:9092,kafka-2:9092',
+      nodes: [
+        {id: 1, address: 'kafka-1:9092'},
+        {id: 2, address: 'kafka-2:9092'},
+      ],
+    })
     expect(kafka.toolsClasspath).toBeUndefined()
     await expect(kafka.stop()).resolves.toBeUndefined()
     await expect(kafka.killNode(1)).rejects.toThrow(/external cluster/)
@@ -39,7 +46,9 @@ describe('startLocalKafka: how the broker is chosen', () => {
     await mkdir(bin)
     await writeFile(path.join(bin, 'java'), '#!/bin/sh\necho \'openjdk version "11.0.2" 2019-01-15\' >&2\n')
     await chmod(path.join(bin, 'java'), 0o755)
-    const error = (await startLocalKafka({mode: 'jars', env: {PATH: bin, HOME: dir, XDG_CACHE_HOME: dir}}).catch((e: unknown) => e)) as Error
+    const error = (await startLocalKafka({mode: 'jars', env: {PATH: bin, HOME: dir, XDG_CACHE_HOME: dir}}).catch(
+      (e: unknown) => e,
+    )) as Error
     expect(error.message).toContain('Java 11 found, 17+ needed')
   })
 })

@@ -40,13 +40,17 @@ describe('runCli', () => {
 
   it('reads NDJSON as it arrives, including an unterminated last line', async () => {
     const seen: unknown[] = []
-    const result = await run(['line:{"event":"a"}', 'line:', 'line:{"event":"b"}', 'raw:{"event":"c"}'], {ndjson: {nonJson: 'fail', onEvent: (e) => void seen.push(e.event)}})
+    const result = await run(['line:{"event":"a"}', 'line:', 'line:{"event":"b"}', 'raw:{"event":"c"}'], {
+      ndjson: {nonJson: 'fail', onEvent: (e) => void seen.push(e.event)},
+    })
     expect(result.events).toEqual([{event: 'a'}, {event: 'b'}, {event: 'c'}])
     expect(seen).toEqual(['a', 'b', 'c'])
   })
 
   it("nonJson 'fail': a line that is not a JSON object rejects the run, naming the line", async () => {
-    const error = await run(['line:{"event":"a"}', 'line:Warning: something', 'sleep:30000'], {ndjson: {nonJson: 'fail'}}).catch((e: unknown) => e)
+    const error = await run(['line:{"event":"a"}', 'line:Warning: something', 'sleep:30000'], {ndjson: {nonJson: 'fail'}}).catch(
+      (e: unknown) => e,
+    )
     expect(error).toBeInstanceOf(NdjsonLineError)
     expect((error as Error).message).toContain('Warning: something')
     expect(() => parseNdjson('[1]\n', 'fail')).toThrow(NdjsonLineError)
@@ -54,7 +58,10 @@ describe('runCli', () => {
 
   it("nonJson 'skip': other lines are ignored (still in stdout and onLine)", async () => {
     const lines: string[] = []
-    const result = await run(['line:starting…', 'line:{"event":"a"}', 'line:[1,2]'], {ndjson: {nonJson: 'skip'}, onLine: (line) => void lines.push(line)})
+    const result = await run(['line:starting…', 'line:{"event":"a"}', 'line:[1,2]'], {
+      ndjson: {nonJson: 'skip'},
+      onLine: (line) => void lines.push(line),
+    })
     expect(result.events).toEqual([{event: 'a'}])
     expect(lines).toEqual(['starting…', '{"event":"a"}', '[1,2]'])
     expect(result.stdout).toBe('starting…\n{"event":"a"}\n[1,2]\n')

@@ -27,7 +27,11 @@ interface Inputs {
 }
 type Log = string[]
 
-function makeRunbook(log: Log, overrides: Partial<Runbook<Inputs, Log>> = {}, stepOverrides: Record<string, Partial<Step<Inputs, Log>>> = {}): Runbook<Inputs, Log> {
+function makeRunbook(
+  log: Log,
+  overrides: Partial<Runbook<Inputs, Log>> = {},
+  stepOverrides: Record<string, Partial<Step<Inputs, Log>>> = {},
+): Runbook<Inputs, Log> {
   const step = (id: string, extra: Partial<Step<Inputs, Log>> = {}): Step<Inputs, Log> => ({
     id,
     title: `Step ${id}`,
@@ -136,7 +140,10 @@ describe('engine', () => {
     expect(first.error).toBeInstanceOf(KreorgError)
     expect(first.error.step).toBe('two')
     expect(first.error.exitCode).toBe(1)
-    expect(events.find((e) => e.event === 'step:fail')).toMatchObject({step: 'two', error: {code: 'unexpected', cause: 'boom', step: 'two'}})
+    expect(events.find((e) => e.event === 'step:fail')).toMatchObject({
+      step: 'two',
+      error: {code: 'unexpected', cause: 'boom', step: 'two'},
+    })
     expect(failures).toEqual(['two: boom'])
 
     fail = false
@@ -161,15 +168,19 @@ describe('engine', () => {
     const dir = await stateDir()
     const log: Log = []
     const controller = new AbortController()
-    const runbook = makeRunbook(log, {}, {
-      two: {
-        run: (ctx) =>
-          new Promise((_, reject) => {
-            controller.abort()
-            ctx.signal.addEventListener('abort', () => reject(new Error('aborted')))
-          }),
+    const runbook = makeRunbook(
+      log,
+      {},
+      {
+        two: {
+          run: (ctx) =>
+            new Promise((_, reject) => {
+              controller.abort()
+              ctx.signal.addEventListener('abort', () => reject(new Error('aborted')))
+            }),
+        },
       },
-    })
+    )
     const events: RunEvent[] = []
     const outcome = await startRun(runbook, {topic: 't'}, options(dir, runbook as AnyRunbook, events, {signal: controller.signal}))
     expect(outcome).toMatchObject({status: 'interrupted', resumeCommand: `kreorg resume ${outcome.runId}`})
@@ -183,7 +194,11 @@ describe('engine', () => {
     const controller = new AbortController()
     const runbook = makeRunbook([], {}, {one: {run: () => (controller.abort(), new Promise(() => {}))}})
     const started = Date.now()
-    const outcome = await startRun(runbook, {topic: 't'}, options(dir, runbook as AnyRunbook, [], {signal: controller.signal, graceMs: 100}))
+    const outcome = await startRun(
+      runbook,
+      {topic: 't'},
+      options(dir, runbook as AnyRunbook, [], {signal: controller.signal, graceMs: 100}),
+    )
     expect(outcome.status).toBe('interrupted')
     expect(Date.now() - started).toBeLessThan(2_000)
   })
@@ -210,7 +225,10 @@ describe('engine', () => {
     const first = await startRun(runbook, {topic: 't'}, options(dir, runbook as AnyRunbook, []))
     log.length = 0
     const questions: unknown[] = []
-    const outcome = await abortRun(first.runId, options(dir, runbook as AnyRunbook, [], {confirm: async (q, d) => (questions.push(q, d), true)}))
+    const outcome = await abortRun(
+      first.runId,
+      options(dir, runbook as AnyRunbook, [], {confirm: async (q, d) => (questions.push(q, d), true)}),
+    )
     expect(outcome).toMatchObject({status: 'aborted', undone: ['three', 'two', 'one']})
     expect(log).toEqual(['undo three', 'undo two', 'undo one', 'close'])
     expect(questions[0]).toBe(`Abort run ${first.runId} and undo three, two, one?`)
@@ -222,7 +240,9 @@ describe('engine', () => {
     const first = await startRun(runbook, {topic: 't'}, options(dir, runbook as AnyRunbook, []))
     const file = path.join(dir, 'runs', `${first.runId}.json`)
     const before = await fs.readFile(file, 'utf8')
-    const error = await abortRun(first.runId, options(dir, runbook as AnyRunbook, [], {confirm: async () => false})).catch((e: unknown) => e)
+    const error = await abortRun(first.runId, options(dir, runbook as AnyRunbook, [], {confirm: async () => false})).catch(
+      (e: unknown) => e,
+    )
     expect(error).toBeInstanceOf(KreorgError)
     expect((error as KreorgError).exitCode).toBe(5)
     expect(await fs.readFile(file, 'utf8')).toBe(before)
@@ -232,10 +252,14 @@ describe('engine', () => {
     const dir = await stateDir()
     const log: Log = []
     let fail = true
-    const runbook = makeRunbook(log, {}, {
-      two: {undo: undefined, irreversible: 'partitions cannot be removed'},
-      three: {run: async () => (fail ? Promise.reject(new KreorgError('timeout', 'slow')) : 3)},
-    })
+    const runbook = makeRunbook(
+      log,
+      {},
+      {
+        two: {undo: undefined, irreversible: 'partitions cannot be removed'},
+        three: {run: async () => (fail ? Promise.reject(new KreorgError('timeout', 'slow')) : 3)},
+      },
+    )
     const first = await startRun(runbook, {topic: 't'}, options(dir, runbook as AnyRunbook, []))
     const plan = planAbort(await loadRun(first.runId, {stateDir: dir, findRunbook: () => runbook as AnyRunbook}))
     expect(plan).toMatchObject({undo: [], irreversible: [{id: 'two', what: 'partitions cannot be removed'}], rollForward: [{id: 'three'}]})
@@ -264,7 +288,10 @@ describe('local lock', () => {
     // A lock left behind by a process that has exited.
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString()
     const file = lockPath(dir, 'orders')
-    await fs.writeFile(file, JSON.stringify({runId: 'run-old', pid: Number(dead), host: os.hostname(), createdAt: new Date().toISOString()}))
+    await fs.writeFile(
+      file,
+      JSON.stringify({runId: 'run-old', pid: Number(dead), host: os.hostname(), createdAt: new Date().toISOString()}),
+    )
     const warnings: string[] = []
     const taken = await acquireLock(dir, 'orders', 'run-c', (w) => warnings.push(w))
     expect(warnings).toEqual([`took over the lock on "orders" left by run run-old (pid ${dead} is gone)`])

@@ -25,7 +25,11 @@ describe('isTransientKafkaError', () => {
 
   test('errors a retry would only repeat are not transient', () => {
     expect(isTransientKafkaError(new Error('Connection error: read ECONNRESET'))).toBe(false)
-    expect(isTransientKafkaError(new KafkaJSProtocolError({type: 'INVALID_PARTITIONS', code: 37, retriable: false, message: 'Number of partitions is invalid'}))).toBe(false)
+    expect(
+      isTransientKafkaError(
+        new KafkaJSProtocolError({type: 'INVALID_PARTITIONS', code: 37, retriable: false, message: 'Number of partitions is invalid'}),
+      ),
+    ).toBe(false)
     expect(isTransientKafkaError('ECONNRESET')).toBe(false)
   })
 })
@@ -43,7 +47,10 @@ describe("add-partitions's already-done check", () => {
           describeTopic: async () => {
             calls++
             if (calls === 1) throw new KafkaJSConnectionError('Connection error: read ECONNRESET')
-            return {name: 't', partitions: [0, 1, 2, 3].map((partition) => ({partition, leader: 1, replicas: [1], isr: [1], offlineReplicas: []}))}
+            return {
+              name: 't',
+              partitions: [0, 1, 2, 3].map((partition) => ({partition, leader: 1, replicas: [1], isr: [1], offlineReplicas: []})),
+            }
           },
         },
       },

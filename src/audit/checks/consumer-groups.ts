@@ -12,11 +12,23 @@ export const consumerGroupsCheck: AuditCheck = {
       const unassigned = active ? input.partitions.map((p) => p.partition).filter((p) => !assigned.includes(p)) : []
       const problem: {verdict: Verdict; why: string} | null =
         !active && g.total > 0
-          ? {verdict: 'fail', why: `${g.groupId} has no members and ${g.total} records of lag: drain would wait for it forever (let it catch up or delete it)`}
+          ? {
+              verdict: 'fail',
+              why: `${g.groupId} has no members and ${g.total} records of lag: drain would wait for it forever (let it catch up or delete it)`,
+            }
           : active && unassigned.length > 0
             ? {verdict: 'warn', why: `${g.groupId} leaves partitions ${listPartitions(unassigned)} unassigned`}
             : null
-      return {groupId: g.groupId, state: g.state, members: g.members, assignedPartitions: assigned.length, unassigned, lag: g.total, idleMembers: Math.max(0, g.members - n), problem}
+      return {
+        groupId: g.groupId,
+        state: g.state,
+        members: g.members,
+        assignedPartitions: assigned.length,
+        unassigned,
+        lag: g.total,
+        idleMembers: Math.max(0, g.members - n),
+        problem,
+      }
     })
     const details = {groups}
     const base = {id: 'consumer-groups' as const, title: 'Consumer groups', details}
@@ -30,7 +42,10 @@ export const consumerGroupsCheck: AuditCheck = {
       const sorted = [...problems].sort((a, b) => VERDICT_RANK[b.verdict] - VERDICT_RANK[a.verdict])
       return {...base, verdict, why: `${summary}: ${sorted.map((p) => p.why).join('; ')}`}
     }
-    const idleNote = idle.length > 0 ? `; ${idle.map((g) => `${g.groupId} has ${g.members} members for ${n} partitions`).join(', ')} (idle members get work after a grow)` : ''
+    const idleNote =
+      idle.length > 0
+        ? `; ${idle.map((g) => `${g.groupId} has ${g.members} members for ${n} partitions`).join(', ')} (idle members get work after a grow)`
+        : ''
     return {...base, verdict: 'pass', why: `${summary}, every active group owns every partition, no inactive group has lag${idleNote}`}
   },
 }

@@ -33,7 +33,8 @@ export const idempotenceCheck: AuditCheck = {
         why: `every record batch carries a producer id (${producerIds.length} idempotent producer${producerIds.length === 1 ? '' : 's'}${transactional > 0 ? `, ${transactional} transactional records` : ''})`,
       }
     }
-    if (plain.length === input.records.length) return {...base, verdict: 'fail', why: `no record batch carries a producer id: producers are not idempotent; ${risk}`}
+    if (plain.length === input.records.length)
+      return {...base, verdict: 'fail', why: `no record batch carries a producer id: producers are not idempotent; ${risk}`}
     return {
       ...base,
       verdict: 'fail',

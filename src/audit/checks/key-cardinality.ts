@@ -31,7 +31,9 @@ export const keyCardinalityCheck: AuditCheck = {
     if (keyedRecords === 0) return {...base, verdict: 'warn', why: 'no keyed records sampled'}
     const top = heaviest[0]!
     const fairShare = 1 / input.partitionCount
-    const cardinality = allDistinct ? `every one of ${distinct} sampled keys is distinct` : `${distinct} distinct keys in ${keyedRecords} keyed records`
+    const cardinality = allDistinct
+      ? `every one of ${distinct} sampled keys is distinct`
+      : `${distinct} distinct keys in ${keyedRecords} keyed records`
     if (top.share >= fairShare && distinct > 1) {
       return {
         ...base,
@@ -40,7 +42,11 @@ export const keyCardinalityCheck: AuditCheck = {
       }
     }
     if (distinct < input.partitionCount && !allDistinct) {
-      return {...base, verdict: 'warn', why: `only ${distinct} distinct keys for ${input.partitionCount} partitions: some partitions get no keyed records`}
+      return {
+        ...base,
+        verdict: 'warn',
+        why: `only ${distinct} distinct keys for ${input.partitionCount} partitions: some partitions get no keyed records`,
+      }
     }
     return {...base, verdict: 'pass', why: `${cardinality}; the heaviest carries ${percent(top.share)}`}
   },

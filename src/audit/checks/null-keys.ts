@@ -24,7 +24,11 @@ export const nullKeysCheck: AuditCheck = {
     if (input.records.length === 0) return {...base, verdict: 'warn', why: 'no records sampled'}
     if (nullRecords === 0) return {...base, verdict: 'pass', why: 'every sampled record has a key'}
     if (nullRecords === input.records.length) {
-      return {...base, verdict: 'warn', why: 'no record has a key: records are spread without per-key order, so a grow reorders nothing that was ordered'}
+      return {
+        ...base,
+        verdict: 'warn',
+        why: 'no record has a key: records are spread without per-key order, so a grow reorders nothing that was ordered',
+      }
     }
     const where = perPartition.filter((p) => p.nullKeys > 0)
     const worstShown = [...where].sort((a, b) => b.share - a.share).slice(0, 4)

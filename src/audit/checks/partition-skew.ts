@@ -8,7 +8,13 @@ export const partitionSkewCheck: AuditCheck = {
     const avgBytes = new Map<number, number>()
     for (const p of input.partitions) {
       const sampled = input.records.filter((r) => r.partition === p.partition)
-      avgBytes.set(p.partition, ratio(sampled.reduce((s, r) => s + r.valueBytes + (r.key?.length ?? 0), 0), sampled.length))
+      avgBytes.set(
+        p.partition,
+        ratio(
+          sampled.reduce((s, r) => s + r.valueBytes + (r.key?.length ?? 0), 0),
+          sampled.length,
+        ),
+      )
     }
     const perPartition = input.partitions.map((p) => {
       const records = p.high - p.low
@@ -16,8 +22,14 @@ export const partitionSkewCheck: AuditCheck = {
     })
     const recordSkew = maxOverMean(perPartition.map((p) => p.records))
     const byteSkew = maxOverMean(perPartition.map((p) => p.bytes))
-    const meanRecords = ratio(perPartition.reduce((s, p) => s + p.records, 0), perPartition.length)
-    const meanBytes = ratio(perPartition.reduce((s, p) => s + p.bytes, 0), perPartition.length)
+    const meanRecords = ratio(
+      perPartition.reduce((s, p) => s + p.records, 0),
+      perPartition.length,
+    )
+    const meanBytes = ratio(
+      perPartition.reduce((s, p) => s + p.bytes, 0),
+      perPartition.length,
+    )
     const hot = perPartition
       .filter((p) => p.records > meanRecords * THRESHOLDS.skew || p.bytes > meanBytes * THRESHOLDS.skew)
       .map((p) => p.partition)

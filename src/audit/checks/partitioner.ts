@@ -13,7 +13,11 @@ export const partitionerCheck: AuditCheck = {
       case 'none':
         return {...base, verdict: 'warn', why: 'no keyed records to tell the partitioner by'}
       case 'inconclusive':
-        return {...base, verdict: 'warn', why: 'one partition: every partitioner agrees, so which one producers use shows only after a grow'}
+        return {
+          ...base,
+          verdict: 'warn',
+          why: 'one partition: every partitioner agrees, so which one producers use shows only after a grow',
+        }
       case 'mixed': {
         const [first, second] = match.partitioners as [PartitionerName, PartitionerName]
         return {
@@ -35,7 +39,11 @@ export const partitionerCheck: AuditCheck = {
             ? `; ${percent(match.unexplained.share)} of keyed records sit where it would not put them (explicit partitions or written before an earlier partition change)`
             : ''
         if (name === 'murmur2') {
-          return {...base, verdict: unexplained ? 'warn' : 'pass', why: `${percent(match.murmur2.share)} of keyed records match murmur2 (Java client, kafkajs default)${unexplained}`}
+          return {
+            ...base,
+            verdict: unexplained ? 'warn' : 'pass',
+            why: `${percent(match.murmur2.share)} of keyed records match murmur2 (Java client, kafkajs default)${unexplained}`,
+          }
         }
         return {
           ...base,

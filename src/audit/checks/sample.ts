@@ -16,7 +16,13 @@ export const sampleCheck: AuditCheck = {
       incompletePartitions: incomplete,
     }
     if (records.length === 0) {
-      return {id: 'sample', title: 'Sample', verdict: 'warn', why: 'the topic holds no records: nothing to judge keys, partitioner or producers by', details}
+      return {
+        id: 'sample',
+        title: 'Sample',
+        verdict: 'warn',
+        why: 'the topic holds no records: nothing to judge keys, partitioner or producers by',
+        details,
+      }
     }
     if (!input.sampleComplete) {
       return {

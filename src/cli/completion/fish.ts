@@ -68,7 +68,8 @@ export function fishScript(spec: CompletionSpec): string {
     '',
     `function ${fn}_value_flags`,
   ]
-  for (const c of spec.commands) for (const f of c.flags) if (f.value !== null) for (const name of f.names) lines.push(`    echo ${quote(`${c.id} ${name}`)}`)
+  for (const c of spec.commands)
+    for (const f of c.flags) if (f.value !== null) for (const name of f.names) lines.push(`    echo ${quote(`${c.id} ${name}`)}`)
   lines.push('end', '')
   lines.push(`function ${fn}_dynamic`)
   lines.push('    set -l tokens (commandline -opc)')

@@ -15,9 +15,15 @@ export function shellCaseFunctions(spec: CompletionSpec, fn: string): string {
   for (const prefix of commandPrefixes(spec)) lines.push(`    ${quote(prefix)}) echo ${quote(nextCommandWords(spec, prefix).join(' '))} ;;`)
   lines.push('  esac', '}', '')
 
-  lines.push(`${fn}_command() {`, '  case "$1" in')
-  lines.push(`    ${spec.commands.map((c) => quote(c.id)).join('|')}) return 0 ;;`)
-  lines.push('  esac', '  return 1', '}', '')
+  lines.push(
+    `${fn}_command() {`,
+    '  case "$1" in',
+    `    ${spec.commands.map((c) => quote(c.id)).join('|')}) return 0 ;;`,
+    '  esac',
+    '  return 1',
+    '}',
+    '',
+  )
 
   lines.push(`${fn}_flags() {`, '  case "$1" in')
   for (const c of spec.commands) lines.push(`    ${quote(c.id)}) echo ${quote(c.flags.flatMap((f) => f.names).join(' '))} ;;`)

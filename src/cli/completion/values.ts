@@ -1,20 +1,28 @@
-import {performance} from 'node:perf_hooks'
 import {loadConfigFile, resolveConnection, type ConnectionFlags} from '../../config/index.js'
 import {KafkajsCluster} from '../../kafka/kafkajs-cluster.js'
 import {LocalRunStore, resolveStateDir} from '../../runbook/store/index.js'
 import {connectionFlags} from '../config-flags.js'
 import type {DynamicKind} from './spec.js'
 
-/** TAB must not hang: this long after the process started, topic completion gives up with nothing. */
+/**
+ * TAB must not hang: the topic lookup (connect, metadata) gives up after this long with nothing.
+ * KREORG_COMPLETE_TIMEOUT_MS changes it (a cluster behind a slow VPN).
+ */
 export const TOPIC_BUDGET_MS = 2_000
-/** Even when start-up ate the budget (a loaded machine), a reachable local cluster still gets this long. */
-const MIN_LOOKUP_MS = 500
+
+export function topicBudgetMs(env: NodeJS.ProcessEnv): number {
+  const ms = Number(env.KREORG_COMPLETE_TIMEOUT_MS)
+  return Number.isFinite(ms) && ms > 0 ? ms : TOPIC_BUDGET_MS
+}
 
 /**
  * The `--name value` / `--name=value` / `-c value` flags on the command line being completed, for the
  * names in `known` (last one wins, as oclif does). Booleans: `--tls` true, `--no-tls` false.
  */
-export function flagsFromWords(words: readonly string[], known: Record<string, {char?: string; type: 'boolean' | 'option'}>): Record<string, string | boolean> {
+export function flagsFromWords(
+  words: readonly string[],
+  known: Record<string, {char?: string; type: 'boolean' | 'option'}>,
+): Record<string, string | boolean> {
   const byName = new Map<string, string>()
   for (const [name, flag] of Object.entries(known)) {
     byName.set(`--${name}`, name)
@@ -50,18 +58,16 @@ export function profileNames(env: NodeJS.ProcessEnv): string[] {
 /**
  * Topic names from the cluster the command line would connect to (its --profile, --brokers, TLS and
  * SASL flags, else the environment and default profile), internal `__` topics left out. Gives up
- * `budgetMs` after the process started (node start-up counts) with nothing: completion never blocks
- * the shell and never prints an error.
+ * after `budgetMs` with nothing: completion never blocks the shell and never prints an error.
  */
-export async function topicNames(words: readonly string[], env: NodeJS.ProcessEnv, budgetMs = TOPIC_BUDGET_MS): Promise<string[]> {
-  const lookupMs = Math.max(MIN_LOOKUP_MS, performance.timeOrigin + budgetMs - Date.now())
+export async function topicNames(words: readonly string[], env: NodeJS.ProcessEnv, budgetMs = topicBudgetMs(env)): Promise<string[]> {
   const started = Date.now()
   let cluster: KafkajsCluster | undefined
   const lookup = async (): Promise<string[]> => {
     const flags = flagsFromWords(words, connectionFlags as unknown as Record<string, {char?: string; type: 'boolean' | 'option'}>)
     delete flags['connect-timeout']
     const options = resolveConnection(flags as ConnectionFlags, env)
-    const remaining = Math.max(200, lookupMs - (Date.now() - started))
+    const remaining = Math.max(200, budgetMs - (Date.now() - started))
     cluster = new KafkajsCluster({...options, connectTimeoutMs: remaining, requestTimeoutMs: remaining})
     await cluster.connect()
     const topics = await cluster.listTopics()
@@ -69,7 +75,7 @@ export async function topicNames(words: readonly string[], env: NodeJS.ProcessEn
   }
   let timer: NodeJS.Timeout | undefined
   const giveUp = new Promise<string[]>((resolve) => {
-    timer = setTimeout(() => resolve([]), lookupMs)
+    timer = setTimeout(() => resolve([]), budgetMs)
   })
   try {
     return await Promise.race([lookup().catch(() => []), giveUp])

@@ -38,7 +38,10 @@ function fail(message: string): never {
 function fromProfile(name: string, env: AwsEnv, explicit: boolean): CredentialPlan | undefined {
   const profile = readAwsProfile(name, env)
   if (!profile) {
-    if (explicit) fail(`AWS profile "${name}" is not in ${[env.AWS_SHARED_CREDENTIALS_FILE ?? '~/.aws/credentials', env.AWS_CONFIG_FILE ?? '~/.aws/config'].join(' or ')}`)
+    if (explicit)
+      fail(
+        `AWS profile "${name}" is not in ${[env.AWS_SHARED_CREDENTIALS_FILE ?? '~/.aws/credentials', env.AWS_CONFIG_FILE ?? '~/.aws/config'].join(' or ')}`,
+      )
     return undefined
   }
   const where = `AWS profile ${name} (${profile.files.join(', ')})`
@@ -67,6 +70,10 @@ function fromProfile(name: string, env: AwsEnv, explicit: boolean): CredentialPl
 export function planAwsCredentials(env: AwsEnv, profile?: string): CredentialPlan {
   const named = profile ?? (env.AWS_PROFILE?.trim() || undefined)
   if (named) return fromProfile(named, env, true)!
+  return fromEnvKeys(env) ?? fromProfile('default', env, false) ?? fromRemote(env)
+}
+
+function fromEnvKeys(env: AwsEnv): CredentialPlan | undefined {
   const keyId = env.AWS_ACCESS_KEY_ID?.trim()
   const secret = env.AWS_SECRET_ACCESS_KEY?.trim()
   if (keyId && secret) {
@@ -74,9 +81,13 @@ export function planAwsCredentials(env: AwsEnv, profile?: string): CredentialPla
     if (env.AWS_SESSION_TOKEN?.trim()) credentials.sessionToken = env.AWS_SESSION_TOKEN.trim()
     return {kind: 'static', description: 'env AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY', credentials}
   }
-  if (keyId || secret) fail(`${keyId ? 'AWS_ACCESS_KEY_ID' : 'AWS_SECRET_ACCESS_KEY'} is set without ${keyId ? 'AWS_SECRET_ACCESS_KEY' : 'AWS_ACCESS_KEY_ID'}`)
-  const fromDefault = fromProfile('default', env, false)
-  if (fromDefault) return fromDefault
+  if (keyId || secret)
+    fail(`${keyId ? 'AWS_ACCESS_KEY_ID' : 'AWS_SECRET_ACCESS_KEY'} is set without ${keyId ? 'AWS_SECRET_ACCESS_KEY' : 'AWS_ACCESS_KEY_ID'}`)
+  return undefined
+}
+
+/** The sources that need a network round trip (or a token file): web identity, the container endpoint, IMDS. */
+function fromRemote(env: AwsEnv): CredentialPlan {
   if (env.AWS_WEB_IDENTITY_TOKEN_FILE?.trim() && env.AWS_ROLE_ARN?.trim()) {
     return {
       kind: 'web-identity',
@@ -87,13 +98,23 @@ export function planAwsCredentials(env: AwsEnv, profile?: string): CredentialPla
     }
   }
   if (env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI?.trim()) {
-    return {kind: 'container', description: 'container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI)', url: `http://169.254.170.2${env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI.trim()}`}
+    return {
+      kind: 'container',
+      description: 'container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI)',
+      url: `http://169.254.170.2${env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI.trim()}`,
+    }
   }
   if (env.AWS_CONTAINER_CREDENTIALS_FULL_URI?.trim()) {
-    return {kind: 'container', description: 'container credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI)', url: env.AWS_CONTAINER_CREDENTIALS_FULL_URI.trim()}
+    return {
+      kind: 'container',
+      description: 'container credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI)',
+      url: env.AWS_CONTAINER_CREDENTIALS_FULL_URI.trim(),
+    }
   }
   if (env.AWS_EC2_METADATA_DISABLED?.trim().toLowerCase() === 'true') {
-    fail('no AWS credentials found: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or --aws-profile (instance metadata is disabled)')
+    fail(
+      'no AWS credentials found: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or --aws-profile (instance metadata is disabled)',
+    )
   }
   const endpoint = (env.AWS_EC2_METADATA_SERVICE_ENDPOINT?.trim() || 'http://169.254.169.254').replace(/\/+$/, '')
   return {kind: 'imds', description: 'EC2 instance metadata (IMDSv2), the last resort of the chain', endpoint}
@@ -144,54 +165,79 @@ function xmlValue(xml: string, tag: string): string | undefined {
   return new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(xml)?.[1]
 }
 
+async function fetchProcess(plan: Extract<CredentialPlan, {kind: 'process'}>): Promise<AwsCredentials> {
+  const result = await runCredentialCommand(plan.command, PROCESS_TIMEOUT_MS)
+  if (isCommandFailure(result)) fail(`credential_process of ${plan.description} ${result.reason}`)
+  const document = parseJson(result.stdout, `credential_process of ${plan.description}`)
+  return fromDocument(document, `credential_process of ${plan.description}`)
+}
+
+async function fetchWebIdentity(plan: Extract<CredentialPlan, {kind: 'web-identity'}>, env: AwsEnv): Promise<AwsCredentials> {
+  let token: string
+  try {
+    token = readFileSync(plan.tokenFile, 'utf8').trim()
+  } catch (error) {
+    fail(`cannot read AWS_WEB_IDENTITY_TOKEN_FILE ${plan.tokenFile}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`)
+  }
+  registerSecret(token)
+  const region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim()
+  const endpoint = env.AWS_ENDPOINT_URL_STS?.trim() || (region ? `https://sts.${region}.amazonaws.com` : 'https://sts.amazonaws.com')
+  const body = new URLSearchParams({
+    Action: 'AssumeRoleWithWebIdentity',
+    Version: '2011-06-15',
+    RoleArn: plan.roleArn,
+    RoleSessionName: plan.sessionName,
+    WebIdentityToken: token,
+  })
+  const xml = await httpText(
+    endpoint,
+    {method: 'POST', body, headers: {'content-type': 'application/x-www-form-urlencoded'}},
+    'STS AssumeRoleWithWebIdentity',
+  )
+  return fromDocument(
+    {
+      AccessKeyId: xmlValue(xml, 'AccessKeyId'),
+      SecretAccessKey: xmlValue(xml, 'SecretAccessKey'),
+      SessionToken: xmlValue(xml, 'SessionToken'),
+      Expiration: xmlValue(xml, 'Expiration'),
+    },
+    'STS AssumeRoleWithWebIdentity',
+  )
+}
+
+async function fetchContainer(plan: Extract<CredentialPlan, {kind: 'container'}>, env: AwsEnv): Promise<AwsCredentials> {
+  const tokenFile = env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE?.trim()
+  const authorization = tokenFile ? readFileSync(tokenFile, 'utf8').trim() : env.AWS_CONTAINER_AUTHORIZATION_TOKEN?.trim()
+  const headers: Record<string, string> = authorization ? {authorization} : {}
+  return fromDocument(parseJson(await httpText(plan.url, {headers}, plan.description), plan.description), plan.description)
+}
+
+async function fetchImds(plan: Extract<CredentialPlan, {kind: 'imds'}>): Promise<AwsCredentials> {
+  const source = 'EC2 instance metadata'
+  const token = await httpText(
+    `${plan.endpoint}/latest/api/token`,
+    {method: 'PUT', headers: {'x-aws-ec2-metadata-token-ttl-seconds': '21600'}},
+    source,
+  )
+  const headers = {'x-aws-ec2-metadata-token': token}
+  const base = `${plan.endpoint}/latest/meta-data/iam/security-credentials/`
+  const role = (await httpText(base, {headers}, source)).split('\n')[0]?.trim()
+  if (!role) fail(`${source} has no IAM role attached to this instance`)
+  return fromDocument(parseJson(await httpText(`${base}${encodeURIComponent(role)}`, {headers}, source), source), source)
+}
+
 async function fetchPlan(plan: CredentialPlan, env: AwsEnv): Promise<AwsCredentials> {
   switch (plan.kind) {
     case 'static':
       return plan.credentials
-    case 'process': {
-      const result = await runCredentialCommand(plan.command, PROCESS_TIMEOUT_MS)
-      if (isCommandFailure(result)) fail(`credential_process of ${plan.description} ${result.reason}`)
-      const document = parseJson(result.stdout, `credential_process of ${plan.description}`)
-      return fromDocument(document, `credential_process of ${plan.description}`)
-    }
-    case 'web-identity': {
-      let token: string
-      try {
-        token = readFileSync(plan.tokenFile, 'utf8').trim()
-      } catch (error) {
-        fail(`cannot read AWS_WEB_IDENTITY_TOKEN_FILE ${plan.tokenFile}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`)
-      }
-      registerSecret(token)
-      const region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim()
-      const endpoint = env.AWS_ENDPOINT_URL_STS?.trim() || (region ? `https://sts.${region}.amazonaws.com` : 'https://sts.amazonaws.com')
-      const body = new URLSearchParams({
-        Action: 'AssumeRoleWithWebIdentity',
-        Version: '2011-06-15',
-        RoleArn: plan.roleArn,
-        RoleSessionName: plan.sessionName,
-        WebIdentityToken: token,
-      })
-      const xml = await httpText(endpoint, {method: 'POST', body, headers: {'content-type': 'application/x-www-form-urlencoded'}}, 'STS AssumeRoleWithWebIdentity')
-      return fromDocument(
-        {AccessKeyId: xmlValue(xml, 'AccessKeyId'), SecretAccessKey: xmlValue(xml, 'SecretAccessKey'), SessionToken: xmlValue(xml, 'SessionToken'), Expiration: xmlValue(xml, 'Expiration')},
-        'STS AssumeRoleWithWebIdentity',
-      )
-    }
-    case 'container': {
-      const tokenFile = env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE?.trim()
-      const authorization = tokenFile ? readFileSync(tokenFile, 'utf8').trim() : env.AWS_CONTAINER_AUTHORIZATION_TOKEN?.trim()
-      const headers: Record<string, string> = authorization ? {authorization} : {}
-      return fromDocument(parseJson(await httpText(plan.url, {headers}, plan.description), plan.description), plan.description)
-    }
-    case 'imds': {
-      const source = 'EC2 instance metadata'
-      const token = await httpText(`${plan.endpoint}/latest/api/token`, {method: 'PUT', headers: {'x-aws-ec2-metadata-token-ttl-seconds': '21600'}}, source)
-      const headers = {'x-aws-ec2-metadata-token': token}
-      const base = `${plan.endpoint}/latest/meta-data/iam/security-credentials/`
-      const role = (await httpText(base, {headers}, source)).split('\n')[0]?.trim()
-      if (!role) fail(`${source} has no IAM role attached to this instance`)
-      return fromDocument(parseJson(await httpText(`${base}${encodeURIComponent(role)}`, {headers}, source), source), source)
-    }
+    case 'process':
+      return fetchProcess(plan)
+    case 'web-identity':
+      return fetchWebIdentity(plan, env)
+    case 'container':
+      return fetchContainer(plan, env)
+    case 'imds':
+      return fetchImds(plan)
   }
 }
 

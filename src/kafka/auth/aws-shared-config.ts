@@ -62,9 +62,10 @@ function readIni(file: string): Map<string, Record<string, string>> | undefined 
 export function readAwsProfile(name: string, env: AwsEnv): AwsProfileSettings | undefined {
   const credentialsFile = awsCredentialsFile(env)
   const configFile = awsConfigFile(env)
-  const fromConfig = readIni(configFile)?.get(name === 'default' ? 'default' : `profile ${name}`)
+  const fromConfig =
+    readIni(configFile)?.get(name === 'default' ? 'default' : `profile ${name}`) ??
     // The CLI also accepts a bare [default]-style name in the config file for the default profile only.
-    ?? (name === 'default' ? readIni(configFile)?.get('profile default') : undefined)
+    (name === 'default' ? readIni(configFile)?.get('profile default') : undefined)
   const fromCredentials = readIni(credentialsFile)?.get(name)
   if (!fromConfig && !fromCredentials) return undefined
   const files = [...(fromCredentials ? [credentialsFile] : []), ...(fromConfig ? [configFile] : [])]

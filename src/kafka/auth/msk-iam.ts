@@ -116,7 +116,13 @@ export function mskIamMechanism(options: MskIamOptions): CustomMechanism {
           if (error instanceof SaslAuthError) throw error
           throw new SaslAuthError('AWS_MSK_IAM', `cannot get AWS credentials: ${(error as Error).message}`)
         }
-        const {payload} = mskAuthPayload({host, region: options.region, credentials, date: options.now?.() ?? new Date(), userAgent: options.userAgent})
+        const {payload} = mskAuthPayload({
+          host,
+          region: options.region,
+          credentials,
+          date: options.now?.() ?? new Date(),
+          userAgent: options.userAgent,
+        })
         let answer: Buffer | void
         try {
           answer = await saslAuthenticate({request: framedRequest(Buffer.from(JSON.stringify(payload), 'utf8')), response: rawServerBytes})

@@ -65,9 +65,11 @@ function checked(value: string, source: OAuthTokenSource, expiresInMs?: number, 
   if (token === '') fail(`${describeSource(source)} gave an empty token`)
   // Register before anything can echo it; then refuse what Kafka would refuse, without quoting it.
   registerSecret(token)
-  if (!BEARER_TOKEN.test(token)) fail(`${describeSource(source)} did not give a bearer token (one line of base64url/JWT characters expected)`)
+  if (!BEARER_TOKEN.test(token))
+    fail(`${describeSource(source)} did not give a bearer token (one line of base64url/JWT characters expected)`)
   const expiresAt = jwtExpiry(token) ?? (expiresInMs === undefined ? undefined : now + expiresInMs)
-  if (expiresAt !== undefined && expiresAt <= now) fail(`the token from ${describeSource(source)} expired at ${new Date(expiresAt).toISOString()}`)
+  if (expiresAt !== undefined && expiresAt <= now)
+    fail(`the token from ${describeSource(source)} expired at ${new Date(expiresAt).toISOString()}`)
   return {value: token, expiresAt}
 }
 
@@ -94,18 +96,26 @@ function basicAuth(clientId: string, clientSecret: string): string {
 }
 
 async function fromEndpoint(source: Extract<OAuthTokenSource, {kind: 'client-credentials'}>, now: number): Promise<OAuthToken> {
-  const body = new URLSearchParams({grant_type: 'client_credentials'})
+  // RFC 6749 section 4.4.2 names; the token response's fields (access_token, expires_in) are read below.
+  const body = new URLSearchParams([['grant_type', 'client_credentials']])
   if (source.scope) body.set('scope', source.scope)
   let response: Response
   try {
     response = await fetch(source.endpoint, {
       method: 'POST',
-      headers: {authorization: basicAuth(source.clientId, source.clientSecret), 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json'},
+      headers: {
+        authorization: basicAuth(source.clientId, source.clientSecret),
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'application/json',
+      },
       body,
       signal: AbortSignal.timeout(source.timeoutMs),
     })
   } catch (error) {
-    const reason = (error as Error).name === 'TimeoutError' ? `did not answer within ${Math.round(source.timeoutMs / 1000)}s` : `is not reachable: ${describeFetchError(error)}`
+    const reason =
+      (error as Error).name === 'TimeoutError'
+        ? `did not answer within ${Math.round(source.timeoutMs / 1000)}s`
+        : `is not reachable: ${describeFetchError(error)}`
     fail(`token endpoint ${source.endpoint} ${reason}`)
   }
   const text = await response.text()
@@ -122,7 +132,8 @@ async function fromEndpoint(source: Extract<OAuthTokenSource, {kind: 'client-cre
     fail(`token endpoint ${source.endpoint} answered HTTP ${response.status}${code}${description}`)
   }
   if (typeof json.access_token !== 'string') fail(`token endpoint ${source.endpoint} answered without an access_token`)
-  const expiresIn = typeof json.expires_in === 'number' ? json.expires_in : typeof json.expires_in === 'string' ? Number(json.expires_in) : Number.NaN
+  const expiresIn =
+    typeof json.expires_in === 'number' ? json.expires_in : typeof json.expires_in === 'string' ? Number(json.expires_in) : Number.NaN
   return checked(json.access_token, source, Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn * 1000 : undefined, now)
 }
 

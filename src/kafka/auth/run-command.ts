@@ -57,7 +57,11 @@ export function runCredentialCommand(command: string, timeoutMs: number): Promis
         finish({stdout: Buffer.concat(stdout).toString('utf8')})
         return
       }
-      const firstLine = Buffer.concat(stderr).toString('utf8').split('\n').map((line) => line.trim()).find((line) => line !== '')
+      const firstLine = Buffer.concat(stderr)
+        .toString('utf8')
+        .split('\n')
+        .map((line) => line.trim())
+        .find((line) => line !== '')
       const detail = firstLine ? `: ${maskSecrets(firstLine.length > 200 ? `${firstLine.slice(0, 200)}…` : firstLine)}` : ''
       finish({reason: code === null ? `was killed by ${signal}${detail}` : `exited with code ${code}${detail}`})
     })

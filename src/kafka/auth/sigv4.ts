@@ -29,12 +29,15 @@ function hmac(key: Buffer | string, data: string): Buffer {
 
 /** RFC 3986 percent-encoding of everything but unreserved characters, as SigV4 requires (encodeURIComponent leaves !'()* alone). */
 export function uriEncode(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.codePointAt(0)!.toString(16).toUpperCase()}`)
 }
 
 /** `20150830T123600Z` and `20150830` for a date. */
 export function amzDate(date: Date): {amzDate: string; dateStamp: string} {
-  const iso = date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
+  const iso = date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '')
   return {amzDate: iso, dateStamp: iso.slice(0, 8)}
 }
 

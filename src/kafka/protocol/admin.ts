@@ -1,5 +1,3 @@
-import type {KafkaClient} from '../client.js'
-
 /**
  * The admin requests kafkajs 2.2.4 lacks, sent over kafkajs's own broker connections (same SASL/TLS,
  * same ApiVersions), routed like the Java AdminClient routes them:
@@ -9,8 +7,15 @@ import type {KafkaClient} from '../client.js'
  *  - DescribeProducers, ListOffsets, Fetch → each partition's leader
  * Nothing here retries: callers wrap calls in a retry on transient errors (a leader or coordinator
  * moving answers with a retriable protocol error, and every call re-resolves its route).
+ *
+ * Why over kafkajs rather than another client (issue 13 §5, /work/spikes/REPORT.md Q5): the only
+ * line of Platformatic's Kafka client that runs on Node 20 (1.x) cannot decode ConsumerGroupDescribe
+ * for a group with members, its fixed line needs Node 22.22 or newer, and neither routes these APIs
+ * itself. Extending kafkajs keeps one client, one auth/TLS stack and one adapter; revisit when kreorg
+ * drops Node 20.
  */
 import {KreorgError} from '../../core/errors.js'
+import type {KafkaClient} from '../client.js'
 import {fetchBatchHeaders, type FetchedPartition} from './fetch-batches.js'
 import {
   API_CONSUMER_GROUP_DESCRIBE,

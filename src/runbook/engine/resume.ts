@@ -28,7 +28,9 @@ export async function loadRun(runId: string, options: Pick<EngineOptions, 'state
     try {
       inputs = runbook.parseInputs(checkpoint.inputs)
     } catch (error) {
-      throw new KreorgError('checkpoint', `checkpoint ${file} holds inputs runbook ${name} rejects: ${describeCause(error)}`, {cause: error})
+      throw new KreorgError('checkpoint', `checkpoint ${file} holds inputs runbook ${name} rejects: ${describeCause(error)}`, {
+        cause: error,
+      })
     }
   }
   return {file, checkpoint, runbook, inputs}
@@ -42,9 +44,13 @@ export async function resumeRun(runId: string, options: EngineOptions): Promise<
     return {status: 'done', runId, checkpoint: file, results: {}, alreadyDone: true}
   }
   if (checkpoint.status === 'aborted' || checkpoint.status === 'aborting') {
-    throw new KreorgError('usage', `run ${runId} was ${checkpoint.status === 'aborted' ? 'aborted' : 'being aborted'}; it cannot be resumed`, {
-      suggestions: checkpoint.status === 'aborting' ? [`finish the abort with \`kreorg abort ${runId}\``] : ['start a new run'],
-    })
+    throw new KreorgError(
+      'usage',
+      `run ${runId} was ${checkpoint.status === 'aborted' ? 'aborted' : 'being aborted'}; it cannot be resumed`,
+      {
+        suggestions: checkpoint.status === 'aborting' ? [`finish the abort with \`kreorg abort ${runId}\``] : ['start a new run'],
+      },
+    )
   }
   const execution = new Execution(runbook, inputs, checkpoint, {...options, ephemeral: false}, true)
   execution.file = file

@@ -59,7 +59,11 @@ async function fail(execution: Execution, step: Step<unknown, unknown>, thrown: 
     try {
       await runbook.onFailure(execution.context(step.id), step.id, thrown)
     } catch (hookError) {
-      execution.emit({...execution.base(step.id), event: 'warning', message: `clean-up after the failure also failed: ${describeCause(hookError)}`})
+      execution.emit({
+        ...execution.base(step.id),
+        event: 'warning',
+        message: `clean-up after the failure also failed: ${describeCause(hookError)}`,
+      })
     }
   }
   checkpoint.status = 'failed'
@@ -81,7 +85,11 @@ function parseStartInputs(runbook: AnyRunbook, inputs: unknown): unknown {
 }
 
 /** Starts a new run of `runbook`. Throws KreorgError for refusals before anything ran (lock held: exit 6). */
-export async function startRun<I, S, E, R extends object>(runbook: Runbook<I, S, E, R>, given: I, options: EngineOptions): Promise<RunOutcome> {
+export async function startRun<I, S, E, R extends object>(
+  runbook: Runbook<I, S, E, R>,
+  given: I,
+  options: EngineOptions,
+): Promise<RunOutcome> {
   const erased = runbook as unknown as AnyRunbook
   const inputs = parseStartInputs(erased, given) as I
   const lockKey = runbook.lockKey(inputs)

@@ -21,7 +21,11 @@ export class KafkaRunSnapshot {
    * Reads the control topic from the beginning to its current end. A missing control topic is an
    * empty snapshot (nothing was ever mirrored there); an unreachable cluster is a connect error.
    */
-  static async read(connection: ConnectionOptions, topic: string = DEFAULT_CONTROL_TOPIC, options: {timeoutMs?: number} = {}): Promise<KafkaRunSnapshot> {
+  static async read(
+    connection: ConnectionOptions,
+    topic: string = DEFAULT_CONTROL_TOPIC,
+    options: {timeoutMs?: number} = {},
+  ): Promise<KafkaRunSnapshot> {
     const runs = new Map<string, RemoteRun>()
     const control = new ControlState()
     const log = new ControlLog(createKafkaClient(connection), {topic, role: 'state-reader', topicConfig: CONTROL_TOPIC_CONFIG})
@@ -100,7 +104,11 @@ export function summarize(checkpoint: Checkpoint, stepsTotal: number | null, sta
  * Local and Kafka runs in one list: deduplicated by run id (the copy updated last wins; `source`
  * says where the run was found), newest first.
  */
-export function mergeRuns(local: RunSummary[], snapshot: KafkaRunSnapshot, lookupSteps: (name: string) => number | null): StoredRunSummary[] {
+export function mergeRuns(
+  local: RunSummary[],
+  snapshot: KafkaRunSnapshot,
+  lookupSteps: (name: string) => number | null,
+): StoredRunSummary[] {
   const merged = new Map<string, StoredRunSummary>()
   for (const run of local) merged.set(run.runId, {...run, source: 'local'})
   for (const run of snapshot.list()) {

@@ -116,9 +116,15 @@ export class KafkaRunStore implements RunStore {
       const holder = snapshot.leaseHolder(newest.lockKey)
       if (holder && holder.runId === runId) {
         const until = new Date(holder.expiresAt).toISOString()
-        throw new KreorgError('lease-held', `run ${runId} is live on ${holder.host} (pid ${holder.pid}): it holds the lease on ${newest.lockKey} until ${until}`, {
-          suggestions: [`stop it there, or if that host is gone, wait until ${until} (the lease lapses and its producers resume by themselves), then resume`],
-        })
+        throw new KreorgError(
+          'lease-held',
+          `run ${runId} is live on ${holder.host} (pid ${holder.pid}): it holds the lease on ${newest.lockKey} until ${until}`,
+          {
+            suggestions: [
+              `stop it there, or if that host is gone, wait until ${until} (the lease lapses and its producers resume by themselves), then resume`,
+            ],
+          },
+        )
       }
     }
     if (newest === local.checkpoint) return {from: 'local', file: local.file, checkpoint: local.checkpoint}

@@ -13,7 +13,8 @@ import {parseGrowInputs} from './inputs.js'
 export async function growAbortRefusal(checkpoint: Checkpoint, cluster: KafkaCluster): Promise<KreorgError | undefined> {
   if (checkpoint.runbook.name !== 'grow' || checkpoint.status === 'done' || checkpoint.status === 'aborted') return undefined
   if (checkpoint.steps.some((s) => s.id === 'add-partitions' && s.state === 'done')) return undefined
-  const preflight = checkpoint.steps.find((s) => s.id === 'preflight' && s.state === 'done')?.result as {partitions?: unknown} | null | undefined
+  const preflight = checkpoint.steps.find((s) => s.id === 'preflight' && s.state === 'done')?.result as
+    {partitions?: unknown} | null | undefined
   if (typeof preflight?.partitions !== 'number') return undefined
   const {topic} = parseGrowInputs(checkpoint.inputs)
   const live = (await cluster.describeTopic(topic)).partitions.length

@@ -14,7 +14,10 @@ import {unfinishedGrowRun} from './unfinished.js'
  * run it every time — unless a grow run got it there and did not finish (producers still pinned or
  * paused): then exit 7 and point to that run. Read-only.
  */
-export async function growAlreadyAtTarget(connection: ConnectionOptions, inputs: Pick<GrowInputs, 'topic' | 'to' | 'controlTopic' | 'controlSecretEnv'>): Promise<GrowSummary | undefined> {
+export async function growAlreadyAtTarget(
+  connection: ConnectionOptions,
+  inputs: Pick<GrowInputs, 'topic' | 'to' | 'controlTopic' | 'controlSecretEnv'>,
+): Promise<GrowSummary | undefined> {
   const cluster = new KafkajsCluster(connection)
   await cluster.connect()
   let partitions: number
@@ -41,9 +44,13 @@ export async function growAlreadyAtTarget(connection: ConnectionOptions, inputs:
 export function refuseWhileUnfinished(channel: Pick<ControlChannelPort, 'currentCommand'>, topic: string): void {
   const run = unfinishedGrowRun(channel, topic)
   if (run) {
-    throw new KreorgError('incomplete', `${topic} has its target count, but grow run ${run.runId} did not finish: its producers are still ${run.state}`, {
-      suggestions: [`kreorg resume ${run.runId}`],
-    })
+    throw new KreorgError(
+      'incomplete',
+      `${topic} has its target count, but grow run ${run.runId} did not finish: its producers are still ${run.state}`,
+      {
+        suggestions: [`kreorg resume ${run.runId}`],
+      },
+    )
   }
 }
 

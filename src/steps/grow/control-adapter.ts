@@ -57,7 +57,9 @@ export function controlPortOf(channel: ControlChannelPort): ControlPort {
       const within = options.includeStaleWithinMs
       const infos = await channel.agents(topic, within === undefined ? {} : {includeStale: true})
       const now = Date.now()
-      return infos.filter((info) => within === undefined || info.alive || now - info.lastHeartbeat <= within).map((info) => agentViewOf(info, topic))
+      return infos
+        .filter((info) => within === undefined || info.alive || now - info.lastHeartbeat <= within)
+        .map((info) => agentViewOf(info, topic))
     },
     get supportsPin() {
       return pinOf(channel) !== undefined
@@ -65,9 +67,13 @@ export function controlPortOf(channel: ControlChannelPort): ControlPort {
     pin: async (topic, command) => {
       const pin = pinOf(channel)
       if (!pin) {
-        throw new KreorgError('precondition', `this kreorg's control channel cannot publish pin (control protocol 1.1) on ${channel.controlTopic}`, {
-          suggestions: ['upgrade kreorg; nothing was changed'],
-        })
+        throw new KreorgError(
+          'precondition',
+          `this kreorg's control channel cannot publish pin (control protocol 1.1) on ${channel.controlTopic}`,
+          {
+            suggestions: ['upgrade kreorg; nothing was changed'],
+          },
+        )
       }
       await pin(topic, command)
     },
@@ -77,7 +83,11 @@ export function controlPortOf(channel: ControlChannelPort): ControlPort {
     waitForAcks: async (topic, options): Promise<AgentAck[]> => {
       const {onAck, ...rest} = options
       // 'pinned' is protocol 1.1's ack state; the channel matches states as strings.
-      const acks = await channel.waitForAcks(topic, {...rest, state: options.state as AckState, ...(onAck ? {onAck: (ack) => onAck(ack)} : {})})
+      const acks = await channel.waitForAcks(topic, {
+        ...rest,
+        state: options.state as AckState,
+        ...(onAck ? {onAck: (ack) => onAck(ack)} : {}),
+      })
       return acks.map((ack) => ({
         agentId: ack.agentId,
         state: ack.state,

@@ -32,11 +32,16 @@ async function openTransactions(ctx: GrowContext): Promise<string[]> {
   const {cluster} = ctx.services
   const open = new Map<number, number[]>()
   for (const p of await cluster.describeProducers(ctx.inputs.topic)) {
-    for (const producer of p.producers) if (producer.currentTxnStartOffset >= 0) open.set(producer.producerId, [...(open.get(producer.producerId) ?? []), p.partition])
+    for (const producer of p.producers)
+      if (producer.currentTxnStartOffset >= 0) open.set(producer.producerId, [...(open.get(producer.producerId) ?? []), p.partition])
   }
   if (open.size === 0) return []
-  const names = new Map((await cluster.listTransactions({producerIds: [...open.keys()]}).catch(() => [])).map((t) => [t.producerId, t.transactionalId]))
-  return [...open].map(([producerId, partitions]) => `${names.get(producerId) ?? `producer id ${producerId}`} on partition(s) ${partitions.join(',')}`)
+  const names = new Map(
+    (await cluster.listTransactions({producerIds: [...open.keys()]}).catch(() => [])).map((t) => [t.producerId, t.transactionalId]),
+  )
+  return [...open].map(
+    ([producerId, partitions]) => `${names.get(producerId) ?? `producer id ${producerId}`} on partition(s) ${partitions.join(',')}`,
+  )
 }
 
 /** How often drain lists every consumer group again (a group may start consuming mid-drain). */
@@ -70,15 +75,24 @@ export async function drain(ctx: GrowContext): Promise<DrainResult> {
       }
       const stuck = lag.groups.filter((g) => g.total > 0 && (g.members === 0 || g.state === 'Empty' || g.state === 'Dead'))
       if (stuck.length > 0) {
-        throw new KreorgError('precondition', `group ${stuck.map((g) => `${g.groupId} (${g.total} records)`).join(', ')} has lag and no active members, so it cannot drain`, {
-          suggestions: [`start its consumers, or rerun with --ignore-group ${stuck[0]!.groupId} if its order does not matter`],
-        })
+        throw new KreorgError(
+          'precondition',
+          `group ${stuck.map((g) => `${g.groupId} (${g.total} records)`).join(', ')} has lag and no active members, so it cannot drain`,
+          {
+            suggestions: [`start its consumers, or rerun with --ignore-group ${stuck[0]!.groupId} if its order does not matter`],
+          },
+        )
       }
       const total = lag.groups.reduce((sum, g) => sum + g.total, 0)
       if (total !== lastTotal) {
         lastTotal = total
         ctx.progress(
-          total === 0 ? 'all groups drained' : lag.groups.filter((g) => g.total > 0).map((g) => `${g.groupId}: ${g.total}`).join(', '),
+          total === 0
+            ? 'all groups drained'
+            : lag.groups
+                .filter((g) => g.total > 0)
+                .map((g) => `${g.groupId}: ${g.total}`)
+                .join(', '),
           {lag: Object.fromEntries(lag.groups.map((g) => [g.groupId, g.total]))},
         )
       }
@@ -95,7 +109,9 @@ export async function drain(ctx: GrowContext): Promise<DrainResult> {
       const open = await openTransactions(ctx)
       if (open.length > 0) {
         throw new KreorgError('unknown-writers', `transactions are open on ${topic} while every agent is paused: ${open.join('; ')}`, {
-          suggestions: ['an exactly-once producer without an agent (Flink, Streams, Connect) writes to this topic: stop it or wait for it to end'],
+          suggestions: [
+            'an exactly-once producer without an agent (Flink, Streams, Connect) writes to this topic: stop it or wait for it to end',
+          ],
         })
       }
       return {groups: lag.groups.map((g) => g.groupId), highWatermarks: lag.highWatermarks}
@@ -104,7 +120,10 @@ export async function drain(ctx: GrowContext): Promise<DrainResult> {
       intervalMs: 100,
       timeoutMs: Math.max(ctx.inputs.drainTimeoutMs, ctx.inputs.quietPeriodMs),
       signal: ctx.signal,
-      timeoutMessage: (ms) => (lastTotal > 0 ? `consumer groups still have ${lastTotal} records of lag on ${topic} after ${formatDuration(ms)}` : `drain did not finish within ${formatDuration(ms)} (${why})`),
+      timeoutMessage: (ms) =>
+        lastTotal > 0
+          ? `consumer groups still have ${lastTotal} records of lag on ${topic} after ${formatDuration(ms)}`
+          : `drain did not finish within ${formatDuration(ms)} (${why})`,
       suggestions: ['raise --drain-timeout, scale the slow consumers, or --ignore-group a group whose order does not matter'],
     },
   )

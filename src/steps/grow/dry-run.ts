@@ -16,13 +16,19 @@ export interface DryRunResult {
  * `grow --dry-run`: preflight's checks and the plan, strictly read-only — no lease, no control-topic
  * writes or creation, no checkpoint, nothing in the state dir.
  */
-export async function growDryRun(connection: ConnectionOptions, inputs: GrowInputs, onProgress?: (message: string) => void): Promise<DryRunResult> {
+export async function growDryRun(
+  connection: ConnectionOptions,
+  inputs: GrowInputs,
+  onProgress?: (message: string) => void,
+): Promise<DryRunResult> {
   const cluster = new KafkajsCluster(connection)
   await cluster.connect()
   try {
     const health = await checkTopicHealth(cluster, inputs)
     const secret = growControlSecret(inputs)
-    const control = controlPortOf(await ControlChannel.open(connection, {controlTopic: inputs.controlTopic, create: false, ...(secret ? {secret} : {})}))
+    const control = controlPortOf(
+      await ControlChannel.open(connection, {controlTopic: inputs.controlTopic, create: false, ...(secret ? {secret} : {})}),
+    )
     try {
       const agents = await control.agents(inputs.topic)
       const plan = await buildGrowPlan({cluster, inputs, agents, control, ...(onProgress ? {onProgress} : {})})

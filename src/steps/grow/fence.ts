@@ -21,9 +21,15 @@ export interface FenceViolation {
 
 export function foreignWriteError(topic: string, violations: FenceViolation[]): KreorgError {
   const list = violations.map((v) => `partition ${v.partition} offset ${v.offset} (producer id ${v.producerId})`).join(', ')
-  return new KreorgError('unknown-writers', `new partitions of ${topic} hold records that are not kreorg's markers: ${list}; a producer without a pinned agent writes to them`, {
-    suggestions: ['find it (`kreorg producers`, DescribeProducers, broker request logs) and stop it; groups with auto.offset.reset=latest may skip what it wrote there'],
-  })
+  return new KreorgError(
+    'unknown-writers',
+    `new partitions of ${topic} hold records that are not kreorg's markers: ${list}; a producer without a pinned agent writes to them`,
+    {
+      suggestions: [
+        'find it (`kreorg producers`, DescribeProducers, broker request logs) and stop it; groups with auto.offset.reset=latest may skip what it wrote there',
+      ],
+    },
+  )
 }
 
 export class MarkerFence {

@@ -36,7 +36,9 @@ export interface ScannedGroup {
 
 /** Every group that reads the topic (committed offsets or an assignment), described and with its offsets. */
 export async function scanGroups(cluster: KafkaCluster, topic: string, scope: GroupScope): Promise<ScannedGroup[]> {
-  const candidates = (scope.groups ?? (await cluster.listGroupIds())).filter((id) => !id.startsWith(INTERNAL_GROUP_PREFIX) && !scope.ignoreGroups.includes(id))
+  const candidates = (scope.groups ?? (await cluster.listGroupIds())).filter(
+    (id) => !id.startsWith(INTERNAL_GROUP_PREFIX) && !scope.ignoreGroups.includes(id),
+  )
   const offsets = await mapLimited(candidates, async (groupId) => ({groupId, offsets: await cluster.committedOffsets(groupId, topic)}))
   const views = new Map((candidates.length === 0 ? [] : await cluster.describeGroups(candidates)).map((v) => [v.groupId, v]))
   const scanned: ScannedGroup[] = []
@@ -94,5 +96,7 @@ export async function readHwmLag(cluster: KafkaCluster, topic: string, scope: Gr
 /** Partitions whose high watermark differs from the snapshot, with how much was appended. */
 export function movedSince(before: PartitionOffsets[], after: PartitionOffsets[]): Array<{partition: number; appended: number}> {
   const earlier = new Map(before.map((o) => [o.partition, o.high]))
-  return after.map((o) => ({partition: o.partition, appended: o.high - (earlier.get(o.partition) ?? o.high)})).filter((o) => o.appended !== 0)
+  return after
+    .map((o) => ({partition: o.partition, appended: o.high - (earlier.get(o.partition) ?? o.high)}))
+    .filter((o) => o.appended !== 0)
 }

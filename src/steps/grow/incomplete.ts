@@ -20,7 +20,11 @@ export function incomplete(ctx: Pick<GrowContext, 'runId' | 'signal'>, error: un
     wrapped.stack = error.stack
     return wrapped
   }
-  return new KreorgError('incomplete', `partitions were added but the run did not finish: ${error instanceof Error ? error.message : String(error)}`, {suggestions: [resume], cause: error})
+  return new KreorgError(
+    'incomplete',
+    `partitions were added but the run did not finish: ${error instanceof Error ? error.message : String(error)}`,
+    {suggestions: [resume], cause: error},
+  )
 }
 
 type StepRun<R> = (ctx: GrowContext) => Promise<R>

@@ -27,10 +27,14 @@ export function requireFreshLease(ctx: GrowContext, step: string): LeaseHandle {
   const lease = ctx.services.lease
   const margin = Math.min(10_000, ctx.inputs.leaseMs / 3)
   if (!lease || !lease.valid() || lease.expiresAt - Date.now() < margin) {
-    throw new KreorgError('precondition', `the pause lease on ${ctx.inputs.topic} is not held with ${Math.round(margin / 1000)}s to spare`, {
-      step,
-      suggestions: [`kreorg resume ${ctx.runId} pins the producers again before adding partitions`],
-    })
+    throw new KreorgError(
+      'precondition',
+      `the pause lease on ${ctx.inputs.topic} is not held with ${Math.round(margin / 1000)}s to spare`,
+      {
+        step,
+        suggestions: [`kreorg resume ${ctx.runId} pins the producers again before adding partitions`],
+      },
+    )
   }
   return lease
 }

@@ -36,7 +36,10 @@ export function compareMapping(acks: AgentAck[], keys: string[], target: number)
     }
     const wrong = keys.filter((key) => ack.canary?.[key] !== predictPartition(partitioner, keyBytes(key), target))
     if (wrong.length > 0) {
-      mismatches.push({agentId: ack.agentId, problem: `${wrong.length}/${keys.length} canary keys map elsewhere than ${partitioner} % ${target}`})
+      mismatches.push({
+        agentId: ack.agentId,
+        problem: `${wrong.length}/${keys.length} canary keys map elsewhere than ${partitioner} % ${target}`,
+      })
     }
   }
   return mismatches
@@ -60,7 +63,13 @@ export async function verifyMapping(ctx: GrowContext): Promise<VerifyMappingResu
   const keys = canaryKeys(ctx.runId)
   ctx.progress(`asking ${agents.length} agent(s) to refresh metadata and map ${keys.length} canary keys`)
   const pin = originalPartitionCount(ctx)
-  await control.refresh(topic, {runId: ctx.runId, epoch, targetPartitions: to, canaryKeys: keys, ...(pin === undefined ? {} : {pinPartitions: pin})})
+  await control.refresh(topic, {
+    runId: ctx.runId,
+    epoch,
+    targetPartitions: to,
+    canaryKeys: keys,
+    ...(pin === undefined ? {} : {pinPartitions: pin}),
+  })
   const acks = await control.waitForAcks(topic, {
     runId: ctx.runId,
     epoch,
@@ -71,11 +80,19 @@ export async function verifyMapping(ctx: GrowContext): Promise<VerifyMappingResu
   })
   const mismatches = compareMapping(acks, keys, to)
   if (mismatches.length > 0) {
-    throw new KreorgError('precondition', `producer agents do not map keys to ${to} partitions: ${mismatches.map((m) => `${m.agentId} ${m.problem}`).join('; ')}`, {
-      suggestions: [`producers stay paused; fix or restart those producers, then kreorg resume ${ctx.runId}`],
-    })
+    throw new KreorgError(
+      'precondition',
+      `producer agents do not map keys to ${to} partitions: ${mismatches.map((m) => `${m.agentId} ${m.problem}`).join('; ')}`,
+      {
+        suggestions: [`producers stay paused; fix or restart those producers, then kreorg resume ${ctx.runId}`],
+      },
+    )
   }
-  return {agents: acks.length, canaryKeys: keys.length, partitioners: Object.fromEntries(acks.map((a) => [a.agentId, a.partitioner ?? 'murmur2']))}
+  return {
+    agents: acks.length,
+    canaryKeys: keys.length,
+    partitioners: Object.fromEntries(acks.map((a) => [a.agentId, a.partitioner ?? 'murmur2'])),
+  }
 }
 
 export async function postCheck(ctx: GrowContext): Promise<GrowSummary> {
@@ -93,7 +110,10 @@ export async function postCheck(ctx: GrowContext): Promise<GrowSummary> {
     if (written >= Math.min(1000, ctx.inputs.samplePerPartition)) break
     await sleep(250, undefined, {signal: ctx.signal})
   }
-  const records = ctx.inputs.samplePerPartition === 0 ? [] : await sampleTopic(cluster, topic, {perPartition: ctx.inputs.samplePerPartition, from: start, signal: ctx.signal})
+  const records =
+    ctx.inputs.samplePerPartition === 0
+      ? []
+      : await sampleTopic(cluster, topic, {perPartition: ctx.inputs.samplePerPartition, from: start, signal: ctx.signal})
   const keyed = records.filter((r) => r.key !== null)
   const partitioners = [...new Set(Object.values(ctx.results['verify-mapping']?.partitioners ?? {}))]
   const misplaced = keyed.filter((r) => !placedAsPredicted(keyBytes(r.key!), r.partition, to, partitioners))
@@ -106,22 +126,26 @@ export async function postCheck(ctx: GrowContext): Promise<GrowSummary> {
       {suggestions: ['run `kreorg producers ' + topic + '` and `kreorg audit ' + topic + '` to find it']},
     )
   }
-  const pause = ctx.results['pause-producers']
-  const drain = ctx.results.drain
-  const add = ctx.results['add-partitions']
-  const prime = ctx.results['prime-consumers']
+  return growSummary(ctx, keyed.length)
+}
+
+/** The run's summary: timings of each phase, what post-check saw and what to update next. */
+export function growSummary(ctx: GrowContext, checkedRecords: number): GrowSummary {
+  const {topic, to} = ctx.inputs
+  const {'pause-producers': pause, 'resume-producers': resumed, 'add-partitions': add, 'prime-consumers': prime, drain} = ctx.results
+  const from = add?.from ?? originalPartitionCount(ctx)
   return {
     topic,
-    from: add?.from ?? originalPartitionCount(ctx) ?? to,
+    from: from ?? to,
     to,
     pausedMs: pause && resumed ? resumed.resumedAt - pause.pauseSentAt : null,
     primeMs: prime?.pickupMs ?? null,
     drainMs: drain?.drainMs ?? null,
     addMs: add?.addMs ?? null,
-    checkedRecords: keyed.length,
+    checkedRecords,
     misplacedRecords: 0,
     watchNext: [
-      `kreorg lag ${topic}: every group should consume partitions ${add?.from ?? originalPartitionCount(ctx) ?? '?'}..${to - 1}`,
+      `kreorg lag ${topic}: every group should consume partitions ${from ?? '?'}..${to - 1}`,
       'producers or consumers without the agent keep the old layout until their next metadata refresh (metadata.max.age.ms)',
       ...declaredCountLines(topic, to),
     ],

@@ -72,11 +72,13 @@ async function requirePinnedAgents(ctx: GrowContext, from: number): Promise<void
       intervalMs: 250,
       timeoutMs: ctx.inputs.ackTimeoutMs,
       signal: ctx.signal,
-      timeoutMessage: () => `agents ${unpinned.join(', ')} started after the pin and do not report being pinned to ${from} partitions; not adding partitions`,
+      timeoutMessage: () =>
+        `agents ${unpinned.join(', ')} started after the pin and do not report being pinned to ${from} partitions; not adding partitions`,
       suggestions: ['upgrade those agents to control protocol 1.1, then rerun; nothing was changed'],
     },
   ).catch((error: unknown) => {
-    if (error instanceof KreorgError && error.code === 'timeout') throw new KreorgError('precondition', error.message, {suggestions: error.suggestions})
+    if (error instanceof KreorgError && error.code === 'timeout')
+      throw new KreorgError('precondition', error.message, {suggestions: error.suggestions})
     throw error
   })
 }
@@ -89,9 +91,13 @@ async function addPartitionsOnce(ctx: GrowContext): Promise<AddPartitionsResult>
   if (from >= to) return {from, to, addedAt: Date.now(), addMs: 0, alreadyAtTarget: true}
   const pin = ctx.results['pin-producers']?.pinPartitions ?? originalPartitionCount(ctx)
   if (pin !== undefined && pin !== from) {
-    throw new KreorgError('precondition', `${topic} has ${from} partitions but producers are pinned to ${pin}: the topic changed since preflight; not adding partitions`, {
-      suggestions: ['someone else altered the topic; check it, then start a new run'],
-    })
+    throw new KreorgError(
+      'precondition',
+      `${topic} has ${from} partitions but producers are pinned to ${pin}: the topic changed since preflight; not adding partitions`,
+      {
+        suggestions: ['someone else altered the topic; check it, then start a new run'],
+      },
+    )
   }
   await requirePinnedAgents(ctx, from)
   // The last look before the irreversible step: a writer kreorg cannot account for would write to the
@@ -136,7 +142,14 @@ async function addPartitionsOnce(ctx: GrowContext): Promise<AddPartitionsResult>
     throw new KreorgError('unexpected', `createPartitions ${topic} → ${to} failed: ${describeCause(error)}`, {cause: error})
   }
   const {agentProducers, markerProducers, ignoredProducers, notes} = inventory
-  return {from, to, addedAt: Date.now(), addMs: Date.now() - started, alreadyAtTarget: false, writers: {agentProducers, markerProducers, ignoredProducers, notes}}
+  return {
+    from,
+    to,
+    addedAt: Date.now(),
+    addMs: Date.now() - started,
+    alreadyAtTarget: false,
+    writers: {agentProducers, markerProducers, ignoredProducers, notes},
+  }
 }
 
 /** Every broker must serve the new layout with a leader and a full ISR before anyone is told to use it. */

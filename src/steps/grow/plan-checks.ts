@@ -15,7 +15,9 @@ export function agentFindings(topic: string, agents: AgentView[], options: {noPr
   const findings: Findings = {blockers: [], warnings: []}
   if (agents.length === 0) {
     if (options.noProducers) {
-      findings.warnings.push(`--no-producers: no agent writes to ${topic}; the writer inventory and the high-watermark fence stop the run if anything does`)
+      findings.warnings.push(
+        `--no-producers: no agent writes to ${topic}; the writer inventory and the high-watermark fence stop the run if anything does`,
+      )
     } else {
       findings.blockers.push(
         `no producer agents are registered for ${topic}: kreorg cannot pin or pause its producers; wrap every producer with a kreorg agent, or pass --no-producers if nothing writes to the topic`,
@@ -24,10 +26,15 @@ export function agentFindings(topic: string, agents: AgentView[], options: {noPr
   }
   for (const agent of agents) {
     if (agent.capabilities === undefined) {
-      findings.blockers.push(`agent ${agent.agentId} (${agent.host}) advertises no capabilities (older than control protocol 1.1): it cannot be pinned; upgrade it`)
+      findings.blockers.push(
+        `agent ${agent.agentId} (${agent.host}) advertises no capabilities (older than control protocol 1.1): it cannot be pinned; upgrade it`,
+      )
     } else {
       const missing = REQUIRED_CAPABILITIES.filter((c) => !agent.capabilities!.includes(c))
-      if (missing.length > 0) findings.blockers.push(`agent ${agent.agentId} (${agent.host}) lacks capabilities ${missing.join(', ')} that grow needs; upgrade it`)
+      if (missing.length > 0)
+        findings.blockers.push(
+          `agent ${agent.agentId} (${agent.host}) lacks capabilities ${missing.join(', ')} that grow needs; upgrade it`,
+        )
     }
     const partitioner = agent.partitioner ?? 'unknown'
     if (!PREDICTABLE_PARTITIONERS.includes(partitioner)) {
@@ -79,7 +86,10 @@ export function groupFindings(
   }
   for (const trusted of options.trustGroups) {
     if (!groups.some((g) => g.groupId === trusted)) findings.warnings.push(`--trust-group ${trusted}: no such group consumes ${topic}`)
-    else findings.warnings.push(`--trust-group ${trusted}: its assignment of the new partitions counts as proof that it reads them from offset 0 (it never commits on empty partitions)`)
+    else
+      findings.warnings.push(
+        `--trust-group ${trusted}: its assignment of the new partitions counts as proof that it reads them from offset 0 (it never commits on empty partitions)`,
+      )
   }
   findings.warnings.push(
     `consumers without a group (assign(): Flink, Spark, MirrorMaker 2) are invisible to kreorg: they never read the new partitions until reconfigured; consumers with auto.offset.reset=none fail on a new partition unless their group was primed`,

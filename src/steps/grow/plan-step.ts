@@ -14,7 +14,9 @@ export async function planStep(ctx: GrowContext): Promise<GrowPlan> {
   })
   for (const warning of plan.warnings) ctx.warn(warning)
   if (plan.blockers.length > 0) {
-    throw new KreorgError('precondition', plan.blockers.join('; '), {suggestions: ['nothing was changed; producers were not pinned or paused']})
+    throw new KreorgError('precondition', plan.blockers.join('; '), {
+      suggestions: ['nothing was changed; producers were not pinned or paused'],
+    })
   }
   const proceed = await ctx.confirm(
     `Pin ${agents.length} producer agent(s) of ${ctx.inputs.topic} to ${plan.from} partitions, grow to ${plan.to}, prove ${plan.groups.filter((g) => !g.ignored).length} group(s) on the new partitions, then pause, drain and resume?`,

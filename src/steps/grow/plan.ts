@@ -172,7 +172,9 @@ export async function buildGrowPlan(options: PlanOptions): Promise<GrowPlan> {
     warnings.push(`group ${g.groupId} is ignored (--ignore-group): its ${g.lag} unconsumed records may be read out of order`)
   }
   if (movement.nullKeyRecords > 0) {
-    warnings.push(`${movement.nullKeyRecords} sampled records have no key: they have no per-key order to keep, and grow does not change that`)
+    warnings.push(
+      `${movement.nullKeyRecords} sampled records have no key: they have no per-key order to keep, and grow does not change that`,
+    )
   }
   const alternatives = betterTargets(from, inputs.to)
   const best = alternatives[0]
@@ -181,7 +183,9 @@ export async function buildGrowPlan(options: PlanOptions): Promise<GrowPlan> {
       `--to ${inputs.to} moves about ${pct(uniformMoveShare(from, inputs.to))} of keys; --to ${best.to} would move ${pct(best.uniformMoveShare)}`,
     )
   }
-  for (const g of active.filter((x) => x.lag > 0 && x.consumeRatePerSec === null && !isInactive({members: x.members, state: x.state as GroupLag['state']}))) {
+  for (const g of active.filter(
+    (x) => x.lag > 0 && x.consumeRatePerSec === null && !isInactive({members: x.members, state: x.state as GroupLag['state']}),
+  )) {
     warnings.push(`group ${g.groupId} has ${g.lag} records of lag and committed nothing while measured: its drain time is unknown`)
   }
 

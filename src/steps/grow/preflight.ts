@@ -19,7 +19,14 @@ export interface TopicHealth {
  * rebuilding state from the start sees a stale value resurrected or a deletion lost (issue 16).
  */
 export function compactionRefusal(topic: string, cleanupPolicy: string | undefined): string | undefined {
-  if (!cleanupPolicy || !cleanupPolicy.split(',').map((p) => p.trim()).includes('compact')) return undefined
+  if (
+    !cleanupPolicy ||
+    !cleanupPolicy
+      .split(',')
+      .map((p) => p.trim())
+      .includes('compact')
+  )
+    return undefined
   return `${topic} is compacted (cleanup.policy=${cleanupPolicy}): after a grow the last value of every moved key stays in its old partition for good, so a consumer rebuilding state from the start (a KTable, a cache, a new group on earliest) would see stale values come back and deletions lost; kreorg does not grow compacted topics`
 }
 
@@ -36,20 +43,28 @@ export async function checkControlTopic(cluster: KafkaCluster, controlTopic: str
   const description = await cluster.describeTopic(controlTopic)
   const policy = config['cleanup.policy'] ?? 'delete'
   if (!policy.split(',').includes('compact')) {
-    problems.push(`control topic ${controlTopic} has cleanup.policy=${policy}: it must be compacted, or commands and leases are deleted by retention (kafka-configs --alter --add-config cleanup.policy=compact)`)
+    problems.push(
+      `control topic ${controlTopic} has cleanup.policy=${policy}: it must be compacted, or commands and leases are deleted by retention (kafka-configs --alter --add-config cleanup.policy=compact)`,
+    )
   }
   const timestampType = config['message.timestamp.type'] ?? 'CreateTime'
   if (timestampType !== 'LogAppendTime') {
-    problems.push(`control topic ${controlTopic} has message.timestamp.type=${timestampType}: leases need the broker's clock (kafka-configs --alter --add-config message.timestamp.type=LogAppendTime)`)
+    problems.push(
+      `control topic ${controlTopic} has message.timestamp.type=${timestampType}: leases need the broker's clock (kafka-configs --alter --add-config message.timestamp.type=LogAppendTime)`,
+    )
   }
   const replicationFactor = Math.max(0, ...description.partitions.map((p) => p.replicas.length))
   const minInsync = Number(config['min.insync.replicas'] ?? 1)
   if (minInsync > replicationFactor) {
-    problems.push(`control topic ${controlTopic} has min.insync.replicas=${minInsync} above its replication factor ${replicationFactor}: nothing can be written to it`)
+    problems.push(
+      `control topic ${controlTopic} has min.insync.replicas=${minInsync} above its replication factor ${replicationFactor}: nothing can be written to it`,
+    )
   }
   const brokers = (await cluster.describeCluster()).brokers.length
   if (replicationFactor < Math.min(3, brokers)) {
-    warnings.push(`control topic ${controlTopic} has replication factor ${replicationFactor} on a ${brokers}-broker cluster: losing one broker can stop every pause and resume`)
+    warnings.push(
+      `control topic ${controlTopic} has replication factor ${replicationFactor} on a ${brokers}-broker cluster: losing one broker can stop every pause and resume`,
+    )
   }
   return {problems, warnings}
 }
@@ -74,12 +89,16 @@ export async function checkTopicHealth(cluster: KafkaCluster, inputs: GrowInputs
   const replicationFactor = Math.max(0, ...description.partitions.map((p) => p.replicas.length))
   if (!inputs.replicaAssignment && replicationFactor > info.brokers.length) {
     problems.push(
-      `new partitions need replication factor ${replicationFactor} but only ${info.brokers.length} broker(s) are live (${info.brokers.map((b) => b.nodeId).sort((a, b) => a - b).join(', ')})`,
+      `new partitions need replication factor ${replicationFactor} but only ${info.brokers.length} broker(s) are live (${info.brokers
+        .map((b) => b.nodeId)
+        .sort((a, b) => a - b)
+        .join(', ')})`,
     )
   }
   for (const p of description.partitions) {
     if (p.leader < 0) problems.push(`partition ${p.partition} has no leader`)
-    else if (p.isr.length < minInsyncReplicas) problems.push(`partition ${p.partition} has ${p.isr.length} in-sync replicas, below min.insync.replicas=${minInsyncReplicas}`)
+    else if (p.isr.length < minInsyncReplicas)
+      problems.push(`partition ${p.partition} has ${p.isr.length} in-sync replicas, below min.insync.replicas=${minInsyncReplicas}`)
   }
   if (inputs.replicaAssignment) {
     const expected = to - partitions
@@ -106,7 +125,12 @@ export async function checkTopicHealth(cluster: KafkaCluster, inputs: GrowInputs
  */
 export async function missingPermissions(cluster: KafkaCluster, inputs: GrowInputs): Promise<string[]> {
   const groups = inputs.groups ?? (await readTopicLag(cluster, inputs.topic)).groups.map((g) => g.groupId)
-  const report = await checkPermissions(cluster, {topic: inputs.topic, groups, controlTopic: inputs.controlTopic, targetPartitions: inputs.to})
+  const report = await checkPermissions(cluster, {
+    topic: inputs.topic,
+    groups,
+    controlTopic: inputs.controlTopic,
+    targetPartitions: inputs.to,
+  })
   return report.missing.length === 0 ? [] : [`missing permissions: ${formatMissingPermissions(report.missing)}`]
 }
 
@@ -114,7 +138,9 @@ export async function preflight(ctx: GrowContext): Promise<PreflightResult> {
   ctx.progress(`checking ${ctx.inputs.topic}`)
   const health = await checkTopicHealth(ctx.services.cluster, ctx.inputs)
   if (health.refusals.length > 0) {
-    throw new KreorgError('precondition', health.refusals.join('; '), {suggestions: ['nothing was changed; producers were not paused or pinned']})
+    throw new KreorgError('precondition', health.refusals.join('; '), {
+      suggestions: ['nothing was changed; producers were not paused or pinned'],
+    })
   }
   if (health.problems.length > 0) {
     throw new KreorgError('precondition', `${ctx.inputs.topic} is not healthy: ${health.problems.join('; ')}`, {
@@ -132,7 +158,9 @@ export async function preflight(ctx: GrowContext): Promise<PreflightResult> {
   const control = await checkControlTopic(ctx.services.cluster, ctx.inputs.controlTopic)
   for (const warning of control.warnings) ctx.warn(warning)
   if (control.problems.length > 0) {
-    throw new KreorgError('precondition', control.problems.join('; '), {suggestions: ['fix the control topic configuration, then rerun; nothing was changed']})
+    throw new KreorgError('precondition', control.problems.join('; '), {
+      suggestions: ['fix the control topic configuration, then rerun; nothing was changed'],
+    })
   }
   ctx.progress('taking the topic lease')
   const lease = await ensureLease(ctx)

@@ -34,9 +34,7 @@ export function newPartitionIds(from: number, to: number): number[] {
 }
 
 export type GroupVerdict =
-  | {kind: 'proven'; proof: PositionProof}
-  | {kind: 'empty'; missing: number[]}
-  | {kind: 'waiting'; missing: number[]; members: string[]}
+  {kind: 'proven'; proof: PositionProof} | {kind: 'empty'; missing: number[]} | {kind: 'waiting'; missing: number[]; members: string[]}
 
 /**
  * Pure: what a group needs on the new partitions. Committed offsets prove a position; a group
@@ -98,7 +96,10 @@ export async function primeConsumers(ctx: GrowContext): Promise<PrimeConsumersRe
           lastListing = Date.now()
         } else {
           // Between listings only the groups still waiting are read again.
-          groups = await scanGroups(cluster, topic, {groups: groups.map((g) => g.view.groupId).filter((g) => !proofs.has(g)), ignoreGroups: scope.ignoreGroups})
+          groups = await scanGroups(cluster, topic, {
+            groups: groups.map((g) => g.view.groupId).filter((g) => !proofs.has(g)),
+            ignoreGroups: scope.ignoreGroups,
+          })
         }
         waiting.clear()
         for (const group of groups) {
@@ -107,12 +108,18 @@ export async function primeConsumers(ctx: GrowContext): Promise<PrimeConsumersRe
           const verdict = judgeGroup(group, fresh, topic, ctx.inputs.trustGroups.includes(groupId))
           if (verdict.kind === 'proven') {
             proofs.set(groupId, verdict.proof)
-            ctx.progress(`${groupId}: position proven on partitions ${fresh.join(',')} (${verdict.proof === 'trusted' ? 'assignment, --trust-group' : 'committed offsets'})`)
+            ctx.progress(
+              `${groupId}: position proven on partitions ${fresh.join(',')} (${verdict.proof === 'trusted' ? 'assignment, --trust-group' : 'committed offsets'})`,
+            )
           } else if (verdict.kind === 'empty') {
             // Never for a group with members: Kafka refuses, and kafkajs setOffsets would join a KIP-848 group.
             ctx.progress(`committing offset 0 on partitions ${verdict.missing.join(',')} for empty group ${groupId}`)
             try {
-              await cluster.commitOffsets(groupId, topic, verdict.missing.map((partition) => ({partition, offset: 0})))
+              await cluster.commitOffsets(
+                groupId,
+                topic,
+                verdict.missing.map((partition) => ({partition, offset: 0})),
+              )
               proofs.set(groupId, 'primed-empty')
             } catch (error) {
               // Members joined since the description: the group is active after all; judge it next round.
@@ -148,7 +155,8 @@ export async function primeConsumers(ctx: GrowContext): Promise<PrimeConsumersRe
         intervalMs: 500,
         timeoutMs: ctx.inputs.pickupTimeoutMs,
         signal: ctx.signal,
-        timeoutMessage: (ms) => `consumer positions on the new partitions of ${topic} were not proven within ${formatDuration(ms)}: ${describeWaiting(waiting)}`,
+        timeoutMessage: (ms) =>
+          `consumer positions on the new partitions of ${topic} were not proven within ${formatDuration(ms)}: ${describeWaiting(waiting)}`,
         suggestions: [
           'a Java consumer commits once it notices the partitions (its metadata refresh, metadata.max.age.ms, 5 min by default; KIP-848 groups within ~10 s)',
           'a kafkajs consumer commits on empty partitions only with autoCommitInterval or autoCommitThreshold set; if such a group reads new partitions from offset 0, pass --trust-group <group>',
@@ -178,9 +186,16 @@ async function settleFence(ctx: GrowContext, fence: MarkerFence): Promise<void> 
     await fence.check(hwms)
     if (fence.settled(hwms)) return
     if (Date.now() > deadline) {
-      throw new KreorgError('unknown-writers', `new partitions ${[...fence.unreadable].join(', ')} of ${ctx.inputs.topic} hold records past kreorg's markers that cannot be read back (an open transaction of another producer?)`, {
-        suggestions: ['find the writer (`kreorg producers`, DescribeProducers) and stop it', `kreorg resume ${ctx.runId} checks the new partitions again`],
-      })
+      throw new KreorgError(
+        'unknown-writers',
+        `new partitions ${[...fence.unreadable].join(', ')} of ${ctx.inputs.topic} hold records past kreorg's markers that cannot be read back (an open transaction of another producer?)`,
+        {
+          suggestions: [
+            'find the writer (`kreorg producers`, DescribeProducers) and stop it',
+            `kreorg resume ${ctx.runId} checks the new partitions again`,
+          ],
+        },
+      )
     }
     await sleep(200, undefined, {signal: ctx.signal})
   }

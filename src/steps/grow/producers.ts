@@ -40,21 +40,34 @@ export async function pinProducers(ctx: GrowContext): Promise<PinResult> {
   const unable = agents.filter((a) => a.capabilities !== undefined && !a.capabilities.includes('pin'))
   if (unable.length > 0 || agents.some((a) => a.capabilities === undefined)) {
     const names = agents.filter((a) => a.capabilities === undefined || !a.capabilities.includes('pin')).map((a) => a.agentId)
-    throw new KreorgError('precondition', `agents ${names.join(', ')} cannot be pinned (no "pin" capability); nothing was changed`, {suggestions: ['upgrade them to control protocol 1.1']})
+    throw new KreorgError('precondition', `agents ${names.join(', ')} cannot be pinned (no "pin" capability); nothing was changed`, {
+      suggestions: ['upgrade them to control protocol 1.1'],
+    })
   }
   if (!control.supportsPin) {
-    if (agents.length > 0) throw new KreorgError('precondition', 'this kreorg cannot publish pin commands (control protocol 1.1); nothing was changed')
-    ctx.warn(`no pin was published for ${topic} (this control channel predates protocol 1.1); an agent starting now would not be pinned, and add-partitions refuses one`)
+    if (agents.length > 0)
+      throw new KreorgError('precondition', 'this kreorg cannot publish pin commands (control protocol 1.1); nothing was changed')
+    ctx.warn(
+      `no pin was published for ${topic} (this control channel predates protocol 1.1); an agent starting now would not be pinned, and add-partitions refuses one`,
+    )
     return {epoch: ctx.services.epoch, agents: [], pinPartitions, pinnedAt: Date.now()}
   }
   ctx.progress(`pinning ${agents.length} producer agent(s) to ${pinPartitions} partitions (they keep writing)`)
   await control.pin(topic, {runId: ctx.runId, epoch: ctx.services.epoch, pinPartitions})
-  const acks = await collectAcks(ctx, agents.map((a) => a.agentId), 'pinned')
+  const acks = await collectAcks(
+    ctx,
+    agents.map((a) => a.agentId),
+    'pinned',
+  )
   const wrong = acks.filter((a) => a.partitionCount !== undefined && a.partitionCount !== pinPartitions)
   if (wrong.length > 0) {
-    throw new KreorgError('precondition', `agents ${wrong.map((a) => `${a.agentId} (pinned to ${a.partitionCount})`).join(', ')} did not pin to ${pinPartitions} partitions`, {
-      suggestions: ['nothing was changed; the pin is lifted'],
-    })
+    throw new KreorgError(
+      'precondition',
+      `agents ${wrong.map((a) => `${a.agentId} (pinned to ${a.partitionCount})`).join(', ')} did not pin to ${pinPartitions} partitions`,
+      {
+        suggestions: ['nothing was changed; the pin is lifted'],
+      },
+    )
   }
   return {epoch: ctx.services.epoch, agents: acks.map((a) => a.agentId), pinPartitions, pinnedAt: Date.now()}
 }
@@ -70,14 +83,22 @@ export async function unpinProducers(ctx: GrowContext): Promise<void> {
   const live = await livePartitionCount(ctx)
   const pinned = pinCount(ctx, live)
   if (live > pinned) {
-    throw new KreorgError('incomplete', `${topic} already has ${live} partitions (the run started with ${pinned}): the pin stays until every group's position on the new partitions is proven`, {
-      suggestions: [`kreorg resume ${ctx.runId} finishes the run (prime, pause, drain, resume with the new count)`],
-    })
+    throw new KreorgError(
+      'incomplete',
+      `${topic} already has ${live} partitions (the run started with ${pinned}): the pin stays until every group's position on the new partitions is proven`,
+      {
+        suggestions: [`kreorg resume ${ctx.runId} finishes the run (prime, pause, drain, resume with the new count)`],
+      },
+    )
   }
   const agents = await control.agents(topic)
   ctx.progress(`lifting the pin of ${agents.length} producer agent(s) (${live} partitions, unchanged)`)
   await control.resume(topic, {runId: ctx.runId, epoch: ctx.services.epoch, targetPartitions: live})
-  await collectAcks(ctx, agents.map((a) => a.agentId), 'resumed')
+  await collectAcks(
+    ctx,
+    agents.map((a) => a.agentId),
+    'resumed',
+  )
 }
 
 /** The blackout starts: producers stop (still pinned) so groups can drain the old layout. */
@@ -90,7 +111,11 @@ export async function pauseProducers(ctx: GrowContext): Promise<PauseResult> {
   ctx.progress(`pausing ${agents.length} producer agent(s)`)
   const pauseSentAt = Date.now()
   await control.pause(topic, {runId: ctx.runId, epoch: ctx.services.epoch, pinPartitions})
-  await collectAcks(ctx, agents.map((a) => a.agentId), 'paused')
+  await collectAcks(
+    ctx,
+    agents.map((a) => a.agentId),
+    'paused',
+  )
   return {epoch: ctx.services.epoch, agents: agents.map((a) => a.agentId), pauseSentAt, pausedAt: Date.now()}
 }
 
@@ -112,8 +137,13 @@ export async function resumeProducers(ctx: GrowContext): Promise<ResumeResult> {
   const agents = await control.agents(topic)
   ctx.progress(`resuming ${agents.length} producer agent(s) with ${to} partitions`)
   await control.resume(topic, {runId: ctx.runId, epoch: ctx.services.epoch, targetPartitions: to})
-  const acks = await collectAcks(ctx, agents.map((a) => a.agentId), 'resumed')
+  const acks = await collectAcks(
+    ctx,
+    agents.map((a) => a.agentId),
+    'resumed',
+  )
   const behind = acks.filter((a) => a.partitionCount !== undefined && a.partitionCount < to)
-  if (behind.length > 0) ctx.warn(`agents ${behind.map((a) => `${a.agentId} (sees ${a.partitionCount})`).join(', ')} resumed seeing fewer than ${to} partitions`)
+  if (behind.length > 0)
+    ctx.warn(`agents ${behind.map((a) => `${a.agentId} (sees ${a.partitionCount})`).join(', ')} resumed seeing fewer than ${to} partitions`)
   return {resumedAt: Date.now(), agents: agents.map((a) => a.agentId), endOffsetsAtResume}
 }

@@ -18,10 +18,16 @@ export async function undoBeforeAlter(ctx: GrowContext, failedStep: string): Pro
     try {
       // The failure may be a broker failing over: give the resume a few tries before leaving it to the lease.
       // No signal: an interrupted failure path would leave producers pinned.
-      await retry(() => unpinProducers(ctx), {attempts: 6, delayMs: 2_000, retryIf: (error) => isTransientKafkaError(error) && !(isKreorgError(error) && error.code === 'incomplete')})
+      await retry(() => unpinProducers(ctx), {
+        attempts: 6,
+        delayMs: 2_000,
+        retryIf: (error) => isTransientKafkaError(error) && !(isKreorgError(error) && error.code === 'incomplete'),
+      })
       ctx.warn('the pin was lifted and producers keep running; the topic was not changed')
     } catch (error) {
-      ctx.warn(`could not confirm that every producer was unpinned (${describeCause(error)}); \`kreorg unpause ${ctx.inputs.topic}\` lifts the pin once the topic is unchanged`)
+      ctx.warn(
+        `could not confirm that every producer was unpinned (${describeCause(error)}); \`kreorg unpause ${ctx.inputs.topic}\` lifts the pin once the topic is unchanged`,
+      )
     }
   }
   await releaseLease(ctx).catch(() => {})
@@ -48,7 +54,9 @@ export async function revalidateGrow(ctx: GrowContext): Promise<string | undefin
   const paused = ctx.results['pause-producers'] !== undefined
   const resumed = ctx.results['resume-producers'] !== undefined
   if (paused && !resumed && !ourLeaseHolds) {
-    ctx.warn('the pause lease lapsed while kreorg was stopped, so producers resumed pinned to the original layout: pausing and draining again')
+    ctx.warn(
+      'the pause lease lapsed while kreorg was stopped, so producers resumed pinned to the original layout: pausing and draining again',
+    )
     return 'pause-producers'
   }
   return undefined

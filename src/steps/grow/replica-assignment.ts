@@ -13,9 +13,14 @@ export function parseReplicaAssignment(text: string, source = '--replica-assignm
     .filter((row) => row.line !== '')
   if (rows.length === 0) throw new KreorgError('usage', `${source} is empty: expected one line of broker ids per new partition`)
   return rows.map(({line, number}) => {
-    const ids = line.split(/[\s,]+/).filter(Boolean).map(Number)
+    const ids = line
+      .split(/[\s,]+/)
+      .filter(Boolean)
+      .map(Number)
     if (ids.some((id) => !Number.isInteger(id) || id < 0)) {
-      throw new KreorgError('usage', `${source} line ${number} ("${line}") is not a list of broker ids`, {suggestions: ['example line: 1,2,3']})
+      throw new KreorgError('usage', `${source} line ${number} ("${line}") is not a list of broker ids`, {
+        suggestions: ['example line: 1,2,3'],
+      })
     }
     if (new Set(ids).size !== ids.length) {
       throw new KreorgError('usage', `${source} line ${number} names a broker twice`)

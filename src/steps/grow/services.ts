@@ -18,7 +18,10 @@ export function growControlSecret(inputs: Pick<GrowInputs, 'controlSecretEnv'>):
   return controlSecret(inputs.controlSecretEnv)
 }
 
-export async function openGrowServices(inputs: GrowInputs, env: GrowEnvironment): Promise<{services: GrowServices; close(): Promise<void>}> {
+export async function openGrowServices(
+  inputs: GrowInputs,
+  env: GrowEnvironment,
+): Promise<{services: GrowServices; close(): Promise<void>}> {
   const cluster = new KafkajsCluster(env.connection)
   await cluster.connect()
   let control: ControlPort
@@ -29,6 +32,7 @@ export async function openGrowServices(inputs: GrowInputs, env: GrowEnvironment)
       controlTopic: inputs.controlTopic,
       create: true,
       ...(secret ? {secret} : {}),
+      heartbeatLookbackMs: Math.max(120_000, inputs.writerLookbackMs),
     })
     // Above every epoch this run used on the topic, whichever host's clock wrote it: this attempt fences the earlier ones.
     const source = channel as unknown as Partial<EpochSource>

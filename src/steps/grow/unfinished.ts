@@ -8,7 +8,10 @@ import type {Ack} from '../../control/schema.js'
  * the old count (or paused) until that run's resume with the target count. Read from the control
  * topic, so it holds whichever machine started the run.
  */
-export function unfinishedGrowRun(channel: Pick<ControlChannelPort, 'currentCommand'>, topic: string): {runId: string; state: 'pinned' | 'paused'} | undefined {
+export function unfinishedGrowRun(
+  channel: Pick<ControlChannelPort, 'currentCommand'>,
+  topic: string,
+): {runId: string; state: 'pinned' | 'paused'} | undefined {
   const command = channel.currentCommand(topic)
   if (!command || command.runId.startsWith(MANUAL_RUN_PREFIX)) return undefined
   // Only a resume that carries the target count lifts a pin (control protocol 1.1).
@@ -40,7 +43,13 @@ export async function forceUnpause(
     const epoch = Date.now()
     const agents = await channel.agents(topic)
     await channel.resume(topic, {runId: options.runId, epoch, lease, targetPartitions: options.partitions})
-    const acks = await channel.waitForAcks(topic, {runId: options.runId, epoch, agentIds: agents.map((a) => a.agentId), state: 'resumed', timeoutMs: options.ackTimeoutMs})
+    const acks = await channel.waitForAcks(topic, {
+      runId: options.runId,
+      epoch,
+      agentIds: agents.map((a) => a.agentId),
+      state: 'resumed',
+      timeoutMs: options.ackTimeoutMs,
+    })
     return {runId: options.runId, epoch, acks}
   } finally {
     await lease.release()

@@ -72,16 +72,16 @@ function iso(ms: number): string {
   return ms > 0 ? new Date(ms).toISOString() : 'unknown time'
 }
 
-/** Pure: judges the facts gathered from the cluster and the heartbeats. */
-export function classifyWriters(facts: WriterFacts, options: WriterOptions): WriterInventory {
-  const byAgent = new Map<number, string>()
-  for (const agent of facts.agents) if (agent.producerId !== undefined && agent.producerId >= 0) byAgent.set(agent.producerId, agent.agentId)
-  const txnById = new Map<number, {transactionalId: string}>(facts.transactions.map((t) => [t.producerId, t]))
-  const isMarker = (producerId: number) => txnById.get(producerId)?.transactionalId.startsWith(MARKER_TRANSACTIONAL_PREFIX) === true
-  const since = facts.now - options.lookbackMs
+interface ProducerActivity {
+  active: Map<number, {partitions: Set<number>; lastWriteAt: number}>
+  open: Map<number, OpenTransaction>
+}
+
+/** Producer ids that wrote within the lookback (or hold a transaction open), and the open transactions. */
+function activity(producers: PartitionProducers[], since: number): ProducerActivity {
   const active = new Map<number, {partitions: Set<number>; lastWriteAt: number}>()
   const open = new Map<number, OpenTransaction>()
-  for (const partition of facts.producers) {
+  for (const partition of producers) {
     for (const producer of partition.producers) {
       if (producer.currentTxnStartOffset >= 0) {
         const entry = open.get(producer.producerId) ?? {producerId: producer.producerId, partitions: []}
@@ -95,6 +95,42 @@ export function classifyWriters(facts: WriterFacts, options: WriterOptions): Wri
       active.set(producer.producerId, entry)
     }
   }
+  return {active, open}
+}
+
+/** Partitions with data batches of producer id -1 in the scan. */
+function nonIdempotentBatches(batches: WriterFacts['batches']): WriterInventory['nonIdempotent'] {
+  const found: WriterInventory['nonIdempotent'] = []
+  for (const scan of batches.partitions) {
+    const anonymous = scan.producers.find((p) => p.producerId < 0 && p.batches > 0)
+    if (anonymous) found.push({partition: scan.partition, batches: anonymous.batches, lastOffset: anonymous.lastOffset})
+  }
+  return found.sort((a, b) => a.partition - b.partition)
+}
+
+/** -1 batches: foreign when every agent is idempotent; otherwise ambiguous unless the operator accepts them. */
+function judgeNonIdempotent(inventory: WriterInventory, agents: AgentWriter[], allowNonIdempotent: boolean): void {
+  if (inventory.nonIdempotent.length === 0) return
+  const where = inventory.nonIdempotent.map((p) => `${p.partition} (${p.batches} batch${p.batches === 1 ? '' : 'es'})`).join(', ')
+  const suspects = agents.filter((a) => a.producerId === undefined || a.producerId < 0)
+  if (suspects.length === 0) {
+    inventory.problems.push(`non-idempotent writes (producer id -1) on partition(s) ${where} while every agent is idempotent: a writer without an agent writes to this topic`)
+  } else if (allowNonIdempotent) {
+    inventory.notes.push(`non-idempotent writes on partition(s) ${where} accepted (--allow-non-idempotent): only the high-watermark fence can catch a foreign non-idempotent writer`)
+  } else {
+    inventory.problems.push(
+      `non-idempotent writes (producer id -1) on partition(s) ${where}; agent(s) ${suspects.map((a) => a.agentId).join(', ')} may write them (not idempotent, or producer id unknown), so they cannot be told from a foreign writer: make the agents idempotent, or pass --allow-non-idempotent if no other producer writes`,
+    )
+  }
+}
+
+/** Pure: judges the facts gathered from the cluster and the heartbeats. */
+export function classifyWriters(facts: WriterFacts, options: WriterOptions): WriterInventory {
+  const byAgent = new Map<number, string>()
+  for (const agent of facts.agents) if (agent.producerId !== undefined && agent.producerId >= 0) byAgent.set(agent.producerId, agent.agentId)
+  const txnById = new Map<number, {transactionalId: string}>(facts.transactions.map((t) => [t.producerId, t]))
+  const isMarker = (producerId: number) => txnById.get(producerId)?.transactionalId.startsWith(MARKER_TRANSACTIONAL_PREFIX) === true
+  const {active, open} = activity(facts.producers, facts.now - options.lookbackMs)
   const inventory: WriterInventory = {
     checkedAt: facts.now,
     agentProducers: [],
@@ -102,7 +138,7 @@ export function classifyWriters(facts: WriterFacts, options: WriterOptions): Wri
     ignoredProducers: [],
     unknown: [],
     openTransactions: [],
-    nonIdempotent: [],
+    nonIdempotent: nonIdempotentBatches(facts.batches),
     problems: [],
     notes: [],
   }
@@ -121,12 +157,6 @@ export function classifyWriters(facts: WriterFacts, options: WriterOptions): Wri
     const transactionalId = txnById.get(txn.producerId)?.transactionalId
     inventory.openTransactions.push({...txn, ...(transactionalId ? {transactionalId} : {}), ...(agentId ? {agentId} : {})})
   }
-  for (const scan of facts.batches.partitions) {
-    const anonymous = scan.producers.find((p) => p.producerId < 0 && p.batches > 0)
-    if (anonymous) inventory.nonIdempotent.push({partition: scan.partition, batches: anonymous.batches, lastOffset: anonymous.lastOffset})
-  }
-  inventory.nonIdempotent.sort((a, b) => a.partition - b.partition)
-
   for (const writer of inventory.unknown) {
     inventory.problems.push(
       `unknown writer: producer id ${writer.producerId}${writer.transactionalId ? ` (transactional id ${writer.transactionalId})` : ''} wrote to partition(s) ${writer.partitions.join(', ')}, last at ${iso(writer.lastWriteAt)}, and no agent owns it: stop it or wrap it with a kreorg agent; --ignore-producer ${writer.producerId} if it is known to be dead`,
@@ -137,19 +167,7 @@ export function classifyWriters(facts: WriterFacts, options: WriterOptions): Wri
       `open transaction${txn.transactionalId ? ` ${txn.transactionalId}` : ''} (producer id ${txn.producerId}) on partition(s) ${txn.partitions.map((p) => `${p.partition}@${p.startOffset}`).join(', ')} is not owned by an agent: its writes are invisible to read_committed consumers until it ends`,
     )
   }
-  if (inventory.nonIdempotent.length > 0) {
-    const where = inventory.nonIdempotent.map((p) => `${p.partition} (${p.batches} batch${p.batches === 1 ? '' : 'es'})`).join(', ')
-    const suspects = facts.agents.filter((a) => a.producerId === undefined || a.producerId < 0)
-    if (suspects.length === 0) {
-      inventory.problems.push(`non-idempotent writes (producer id -1) on partition(s) ${where} while every agent is idempotent: a writer without an agent writes to this topic`)
-    } else if (!options.allowNonIdempotent) {
-      inventory.problems.push(
-        `non-idempotent writes (producer id -1) on partition(s) ${where}; agent(s) ${suspects.map((a) => a.agentId).join(', ')} may write them (not idempotent, or producer id unknown), so they cannot be told from a foreign writer: make the agents idempotent, or pass --allow-non-idempotent if no other producer writes`,
-      )
-    } else {
-      inventory.notes.push(`non-idempotent writes on partition(s) ${where} accepted (--allow-non-idempotent): only the high-watermark fence can catch a foreign non-idempotent writer`)
-    }
-  }
+  judgeNonIdempotent(inventory, facts.agents, options.allowNonIdempotent)
   return inventory
 }
 
@@ -161,7 +179,8 @@ export async function agentWriters(cluster: KafkaCluster, topic: string, agents:
       if (agent.idempotent === false) return {agentId: agent.agentId, alive: agent.alive ?? true, producerId: -1}
       let producerId = agent.producerId !== undefined && agent.producerId >= 0 ? agent.producerId : undefined
       if (producerId === undefined && agent.lastWrite) {
-        producerId = (await cluster.producerIdOfBatchAt(topic, agent.lastWrite.partition, agent.lastWrite.offset).catch(() => null)) ?? undefined
+        producerId =
+          (await cluster.producerIdOfBatchAt(topic, agent.lastWrite.partition, agent.lastWrite.offset).catch(() => null)) ?? undefined
       }
       return {agentId: agent.agentId, alive: agent.alive ?? true, producerId}
     }),
@@ -177,12 +196,18 @@ export interface InventoryInputs extends WriterOptions {
 export const WRITER_SCAN_MAX_BYTES = 64 * 1024 * 1024
 
 /** Reads everything the inventory judges: producers, heartbeats within the lookback, recent batches, transactions. */
-export async function takeWriterInventory(cluster: KafkaCluster, control: Pick<ControlPort, 'agents'>, inputs: InventoryInputs): Promise<WriterInventory> {
+export async function takeWriterInventory(
+  cluster: KafkaCluster,
+  control: Pick<ControlPort, 'agents'>,
+  inputs: InventoryInputs,
+): Promise<WriterInventory> {
   const now = Date.now()
   const [producers, agents, batches] = await Promise.all([
     cluster.describeProducers(inputs.topic),
     control.agents(inputs.topic, {includeStaleWithinMs: inputs.lookbackMs}),
-    inputs.scanMs > 0 ? cluster.scanRecentBatchProducers(inputs.topic, inputs.scanMs, WRITER_SCAN_MAX_BYTES) : Promise.resolve({partitions: []}),
+    inputs.scanMs > 0
+      ? cluster.scanRecentBatchProducers(inputs.topic, inputs.scanMs, WRITER_SCAN_MAX_BYTES)
+      : Promise.resolve({partitions: []}),
   ])
   const writers = await agentWriters(cluster, inputs.topic, agents)
   const known = new Set(writers.flatMap((w) => (w.producerId !== undefined && w.producerId >= 0 ? [w.producerId] : [])))
@@ -192,7 +217,13 @@ export async function takeWriterInventory(cluster: KafkaCluster, control: Pick<C
   return classifyWriters({producers, agents: writers, transactions, batches, now}, inputs)
 }
 
-export function writerInventoryInputs(inputs: {topic: string; writerLookbackMs: number; writerScanMs: number; ignoreProducers: number[]; allowNonIdempotent: boolean}): InventoryInputs {
+export function writerInventoryInputs(inputs: {
+  topic: string
+  writerLookbackMs: number
+  writerScanMs: number
+  ignoreProducers: number[]
+  allowNonIdempotent: boolean
+}): InventoryInputs {
   return {
     topic: inputs.topic,
     lookbackMs: inputs.writerLookbackMs,
