@@ -10,6 +10,7 @@ export default class Complete extends BaseCommand<typeof Complete> {
   static override hidden = true
   static override summary = 'List completion candidates (used by `kreorg autocomplete` scripts)'
   static override strict = false
+  static override baseFlags = {}
 
   static override args = {
     kind: Args.string({description: 'what to list', options: [...DYNAMIC_KINDS], required: true}),

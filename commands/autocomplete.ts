@@ -4,18 +4,24 @@ import {SHELLS, completionScript, completionSpec, defaultShell, type Shell} from
 
 export default class Autocomplete extends BaseCommand<typeof Autocomplete> {
   static override summary = 'Print the shell completion script for bash, zsh or fish'
-  static override description = [
-    'Completes commands, flags, fixed flag values, profile names, run ids, and topic names from the cluster the',
-    'command line would connect to (its --profile/--brokers, else the environment); topic lookups give up after 2 s',
-    '(KREORG_COMPLETE_TIMEOUT_MS) and then offer nothing. Load it in the current shell, or install it once:',
-    '  bash: source <(kreorg autocomplete bash)   or   kreorg autocomplete bash > ~/.local/share/bash-completion/completions/kreorg',
+  static override description =
+    'Completes commands, flags, fixed flag values, profile names, run ids, and topic names from the cluster the command ' +
+    'line would connect to (its --profile/--brokers, else the environment and default profile). A topic lookup gives up ' +
+    'after 2 s (KREORG_COMPLETE_TIMEOUT_MS) and then offers nothing. Load the script in the current shell, or install it ' +
+    "once as in the examples (bash: the bash-completion package's directory; zsh: a directory on $fpath, after compinit)."
+
+  static override examples = [
+    'source <(<%= config.bin %> autocomplete bash)',
+    '<%= config.bin %> autocomplete bash > ~/.local/share/bash-completion/completions/<%= config.bin %>',
+    'source <(<%= config.bin %> autocomplete zsh)',
     // A zsh expression for the user to type, not a template.
     // eslint-disable-next-line no-template-curly-in-string
-    '  zsh:  source <(kreorg autocomplete zsh)    or   kreorg autocomplete zsh > "${fpath[1]}/_kreorg"',
-    '  fish: kreorg autocomplete fish | source    or   kreorg autocomplete fish > ~/.config/fish/completions/kreorg.fish',
-  ].join('\n')
+    '<%= config.bin %> autocomplete zsh > "${fpath[1]}/_<%= config.bin %>"',
+    '<%= config.bin %> autocomplete fish > ~/.config/fish/completions/<%= config.bin %>.fish',
+  ]
 
-  static override examples = ['<%= config.bin %> autocomplete bash', 'source <(<%= config.bin %> autocomplete zsh)']
+  // A script is all it prints: no --json.
+  static override baseFlags = {}
 
   static override args = {
     shell: Args.string({description: 'shell to complete for [default: the one in $SHELL, else bash]', options: [...SHELLS]}),

@@ -9,10 +9,17 @@
  * are handed over in order and stay counted (so later sends queue behind them) until the releaser
  * finishes them, because kafkajs may reorder sends that run concurrently.
  */
-import type {RecordMetadata} from '../kafka/client.js'
+import type {Message, ProducerBatch, RecordMetadata} from '../kafka/client.js'
 import {HeldSendsFullError, SendDeadlineError} from './errors.js'
 import {DEFAULT_MAX_HELD_SENDS} from './options.js'
-import type {HeldBatch} from './release.js'
+
+/** A held send's payload, released later as one ordered batch (see release.ts). */
+export interface HeldBatch {
+  acks?: number | undefined
+  timeout?: number | undefined
+  compression?: ProducerBatch['compression'] | undefined
+  topicMessages: ReadonlyArray<{topic: string; messages: readonly Message[]}>
+}
 
 export interface HeldSend {
   readonly topics: readonly string[]

@@ -10,16 +10,12 @@
  * A merged batch that fails fails every send merged into it (each would have met the same broker).
  */
 import type {Message, ProducerBatch, RecordMetadata} from '../kafka/client.js'
-import type {HeldSend, HeldSends, TopicsOpen} from './held-sends.js'
+import type {HeldBatch, HeldSend, HeldSends, TopicsOpen} from './held-sends.js'
+
+export type {HeldBatch} from './held-sends.js'
 import {errorMessage, type AgentLifecycle} from './options.js'
 
 /** A held send's content: what `send` or `sendBatch` was called with. */
-export interface HeldBatch {
-  acks?: number | undefined
-  timeout?: number | undefined
-  compression?: ProducerBatch['compression'] | undefined
-  topicMessages: ReadonlyArray<{topic: string; messages: readonly Message[]}>
-}
 
 /** Bounds of one merged batch: well below the broker's default message.max.bytes (1 MiB) for any one partition. */
 export const MAX_MERGED_BYTES = 512 * 1024

@@ -3,13 +3,14 @@
  * read; any number of `from → to` questions are then answered from the table without hashing again.
  *
  * Distinct keys are told apart by a 63/64-bit fingerprint, not by their bytes: the partitioner hash
- * (needed anyway) plus an independent 32-bit hash computed in the same loop over the key. Two
- * different keys count as one with probability about n²/2⁶⁴ (≈ 5·10⁻⁶ for 10M keys). A slot is 16
- * bytes whatever the key's size, and the table never exceeds `maxTrackedKeys` (262,144 by default: an
- * 8 MiB table, small enough to stay in cache, so a key costs about its hash): past that it keeps a uniform sample of the distinct keys — those whose second hash falls below a
- * threshold that halves whenever the table fills (distinct sampling) — and scales the counts by the
- * inverse of the kept fraction. Because the second hash is independent of the partitioner hash, the
- * sample is unbiased for every partition question; `estimated` in the figures says when it applies.
+ * (needed anyway) plus an independent 32-bit second hash. Two different keys count as one with
+ * probability about n²/2⁶⁴ (≈ 5·10⁻⁶ for 10M keys). A slot is 16 bytes whatever the key's size, and
+ * the table holds at most `maxTrackedKeys` (262,144 by default: 8 MiB, small enough to stay in
+ * cache). Past that it keeps a uniform sample of the distinct keys — those whose second hash falls
+ * below a threshold that halves whenever the table fills (distinct sampling) — and scales the counts
+ * by the inverse of the kept fraction; a key outside the sample costs only its second hash. Because
+ * the second hash is independent of the partitioner's, the sample is unbiased for every partition
+ * question; `estimated` in the figures says when it applies.
  */
 import {gcd, murmur2} from './murmur2.js'
 import {positiveHashWith, type PartitionerName} from './partitioners.js'

@@ -58,12 +58,12 @@ async function crashAndResume(killAt: (event: GrowEvent) => boolean, options: Cr
   await sleep(2_000)
   let args = world.growArgs(TO, stateDir, ['--yes'])
   if (options.lease) args = args.map((arg, i) => (args[i - 1] === '--lease' ? options.lease! : arg))
-  const killed = await runCliUntil(args, killAt, {env: cliEnv(), timeoutMs: 90_000})
+  const killed = await runCliUntil(args, killAt, {env: cliEnv(), timeoutMs: 180_000})
   // Right after the kill: the dead run's lease still holds, so its producers must still be paused.
   const pausedAfterKill = world.agents.map((a) => a.topicState(world.topic).state)
   const partitionsAfterKill = await world.partitionCount()
   await options.beforeResume?.(world)
-  const resumed = await runGrowCli(['resume', '--latest', '--state-dir', stateDir, '--yes'])
+  const resumed = await runGrowCli(['resume', '--latest', '--state-dir', stateDir, '--yes'], {timeoutMs: 240_000})
   world.unthrottle()
   await sleep(2_000)
   const reports = await world.settle()
@@ -119,7 +119,7 @@ describe('kreorg grow killed with SIGKILL, then `kreorg resume --latest`', () =>
     const done = crash.resumed.events.filter((e) => e.event === 'step:done').map((e) => e.step)
     expect(done).toEqual(['prime-consumers', 'pause-producers', 'quiesce', 'drain', 'verify-mapping', 'resume-producers', 'post-check'])
     await expectOrderedAndComplete(crash)
-  }, 180_000)
+  }, 420_000)
 
   it('killed in drain (lagging group still behind, producers paused): resume drains and finishes with 0 violations, 0 lost, 0 duplicated', async () => {
     const crash = await crashAndResume((e) => e.event === 'step:start' && e.step === 'drain')
@@ -137,7 +137,7 @@ describe('kreorg grow killed with SIGKILL, then `kreorg resume --latest`', () =>
     const done = crash.resumed.events.filter((e) => e.event === 'step:done').map((e) => e.step)
     expect(done).toEqual(['drain', 'verify-mapping', 'resume-producers', 'post-check'])
     await expectOrderedAndComplete(crash)
-  }, 180_000)
+  }, 420_000)
 
   it('killed in drain and the lease lapses before resume: producers resume by themselves still pinned, the new partitions hold only markers, resume pauses and drains again', async () => {
     let stateDuringLapse: Array<{state: string; pinnedPartitions?: number}> = []
@@ -174,5 +174,5 @@ describe('kreorg grow killed with SIGKILL, then `kreorg resume --latest`', () =>
     const done = crash.resumed.events.filter((e) => e.event === 'step:done').map((e) => e.step)
     expect(done.slice(0, 3)).toEqual(['pause-producers', 'quiesce', 'drain'])
     await expectOrderedAndComplete(crash)
-  }, 240_000)
+  }, 480_000)
 })

@@ -48,7 +48,9 @@ beforeAll(async () => {
   await Promise.all([kreorg.start(), naive.start()])
   // Let the lagging groups build a backlog (it keeps growing while preflight and plan run).
   await sleep(2_000)
-  const [result] = await Promise.all([runGrowCli(kreorg.growArgs(TO, stateDir, ['--yes'])), cluster.createPartitions(naive.topic, TO)])
+  // Prime-consumers waits, with producers writing pinned, until the lagging group has passed a marker
+  // on each new partition; its backlog then takes a while to drain: give the run minutes, not seconds.
+  const [result] = await Promise.all([runGrowCli(kreorg.growArgs(TO, stateDir, ['--yes']), {timeoutMs: 240_000}), cluster.createPartitions(naive.topic, TO)])
   grow = result
   // The lag did its job (the naive twin reorders meanwhile); let both topics' backlogs clear quickly.
   kreorg.unthrottle()
@@ -56,7 +58,7 @@ beforeAll(async () => {
   // Traffic keeps flowing a little under the new layout on both topics.
   await sleep(2_000)
   ;[kreorgReports, naiveReports] = await Promise.all([kreorg.settle(), naive.settle()])
-}, 240_000)
+}, 420_000)
 
 afterAll(async () => {
   await Promise.all([kreorg?.close(), naive?.close()])

@@ -31,6 +31,15 @@ const CLIENT_SECRET = `client-secret-${Math.random().toString(36).slice(2)}`
  */
 const REAUTH_MS = 12_000
 
+/** An RFC 6749 token response; its field names are the wire format's. */
+function tokenResponse(accessToken: string, expiresIn: number): Record<string, unknown> {
+  return Object.fromEntries([
+    ['access_token', accessToken],
+    ['token_type', 'Bearer'],
+    ['expires_in', expiresIn],
+  ])
+}
+
 function unsecuredJwt(sub: string, lifetimeSeconds: number, alg = 'none'): string {
   const now = Math.floor(Date.now() / 1000)
   const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url')
@@ -48,7 +57,7 @@ function tokenCommand(options: {lifetimeSeconds: number; counter?: string}): str
       'if (counter) appendFileSync(counter, "run\\n")',
       'const now = Math.floor(Date.now() / 1000)',
       "const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url')",
-      "process.stdout.write(`${part({alg: 'none'})}.${part({sub, iat: now, exp: now + Number(lifetime)})}.\\n`)",
+      "process.stdout.write(part({alg: 'none'}) + '.' + part({sub, iat: now, exp: now + Number(lifetime)}) + '.\\n')",
       '',
     ].join('\n'),
   )
@@ -121,7 +130,9 @@ beforeAll(async () => {
   // A client-credentials token endpoint, as an identity provider would run it.
   tokenEndpoint = http.createServer((req, res) => {
     let body = ''
-    req.on('data', (chunk: Buffer) => (body += chunk.toString()))
+    req.on('data', (chunk: Buffer) => {
+      body += chunk.toString()
+    })
     req.on('end', () => {
       endpointCalls.push(body)
       const expected = `Basic ${Buffer.from(`kreorg-cli:${CLIENT_SECRET}`).toString('base64')}`
@@ -131,7 +142,7 @@ beforeAll(async () => {
       }
       res
         .writeHead(200, {'content-type': 'application/json'})
-        .end(JSON.stringify({access_token: unsecuredJwt('admin', 3600), token_type: 'Bearer', expires_in: 3600}))
+        .end(JSON.stringify(tokenResponse(unsecuredJwt('admin', 3600), 3600)))
     })
   })
   await new Promise<void>((resolve) => tokenEndpoint.listen(0, '127.0.0.1', resolve))

@@ -118,15 +118,18 @@ describe('token from a client-credentials endpoint', () => {
   let server: http.Server
   let url: string
   const seen: Array<{authorization: string | undefined; body: string}> = []
-  let reply: {status: number; body: unknown} = {status: 200, body: {}}
+  // Raw JSON text: OAuth's snake_case field names are the wire format's.
+  let reply: {status: number; body: string} = {status: 200, body: '{}'}
 
   beforeAll(async () => {
     server = http.createServer((req, res) => {
       let body = ''
-      req.on('data', (chunk: Buffer) => (body += chunk.toString()))
+      req.on('data', (chunk: Buffer) => {
+      body += chunk.toString()
+    })
       req.on('end', () => {
         seen.push({authorization: req.headers.authorization, body})
-        res.writeHead(reply.status, {'content-type': 'application/json'}).end(JSON.stringify(reply.body))
+        res.writeHead(reply.status, {'content-type': 'application/json'}).end(reply.body)
       })
     })
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -136,7 +139,7 @@ describe('token from a client-credentials endpoint', () => {
 
   it('posts grant_type and scope with HTTP Basic client authentication, and refreshes from expires_in', async () => {
     seen.length = 0
-    reply = {status: 200, body: {access_token: 'opaque-access-token-1', token_type: 'Bearer', expires_in: 300}}
+    reply = {status: 200, body: '{"access_token": "opaque-access-token-1", "token_type": "Bearer", "expires_in": 300}'}
     let now = 3_000_000_000_000
     const provider = oauthTokenProvider(
       {
@@ -164,7 +167,7 @@ describe('token from a client-credentials endpoint', () => {
   })
 
   it('reports the OAuth error code of a refusal, not the secret', async () => {
-    reply = {status: 401, body: {error: 'invalid_client', error_description: 'Client authentication failed'}}
+    reply = {status: 401, body: '{"error": "invalid_client", "error_description": "Client authentication failed"}'}
     const error = await failure(
       fetchOAuthToken({
         kind: 'client-credentials',

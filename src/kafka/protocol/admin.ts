@@ -14,8 +14,9 @@
  * itself. Extending kafkajs keeps one client, one auth/TLS stack and one adapter; revisit when kreorg
  * drops Node 20.
  */
-import {KreorgError} from '../../core/errors.js'
 import type {KafkaClient} from '../client.js'
+
+import {KreorgError} from '../../core/errors.js'
 import {fetchBatchHeaders, type FetchedPartition} from './fetch-batches.js'
 import {
   API_CONSUMER_GROUP_DESCRIBE,
