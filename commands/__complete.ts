@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base-command.js'
 import {DYNAMIC_KINDS, dynamicValues, type DynamicKind} from '../src/cli/completion/index.js'
 
@@ -10,7 +10,7 @@ export default class Complete extends BaseCommand<typeof Complete> {
   static override hidden = true
   static override summary = 'List completion candidates (used by `kreorg autocomplete` scripts)'
   static override strict = false
-  static override baseFlags = {}
+  static override baseFlags = {json: Flags.boolean({hidden: true})}
 
   static override args = {
     kind: Args.string({description: 'what to list', options: [...DYNAMIC_KINDS], required: true}),

@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../src/cli/base-command.js'
 import {SHELLS, completionScript, completionSpec, defaultShell, type Shell} from '../src/cli/completion/index.js'
 
@@ -21,7 +21,7 @@ export default class Autocomplete extends BaseCommand<typeof Autocomplete> {
   ]
 
   // A script is all it prints: no --json.
-  static override baseFlags = {}
+  static override baseFlags = {json: Flags.boolean({hidden: true})}
 
   static override args = {
     shell: Args.string({description: 'shell to complete for [default: the one in $SHELL, else bash]', options: [...SHELLS]}),

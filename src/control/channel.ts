@@ -360,7 +360,11 @@ export class ControlChannel implements ControlChannelPort {
       ack: (t: string, agentId: string) => this.state.ack(t, agentId),
       heartbeat: (agentId: string) => this.directory.heartbeat(agentId),
     }
-    return waitForAcks(source, this.changes, topic, options)
+    // An ack of an earlier command with the same run, epoch and state (a resume before this resume)
+    // must not count for the command this channel just published.
+    const last = this.published.get(topic)
+    const after = last && last.runId === options.runId && last.epoch === options.epoch && last.state === options.state ? last.offset : -1
+    return waitForAcks(source, this.changes, topic, options, after)
   }
 
   /** Stops lease renewals (without releasing: see Lease.stop) and disconnects. */

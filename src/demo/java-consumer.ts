@@ -50,10 +50,16 @@ export class JavaDemoGroup {
     ]
     const child = spawn(javaCommand(), args, {stdio: ['pipe', 'pipe', 'pipe']})
     this.child = child
+    // The demo interrupted (Ctrl-C, an error) must not leave a JVM consuming forever.
+    const orphanGuard = () => child.kill('SIGKILL')
+    process.once('exit', orphanGuard)
     this.exit = new Promise((resolve) => {
       child.on('exit', resolve)
       child.on('error', resolve)
-    }).then(() => (this.exited = true))
+    }).then(() => {
+      this.exited = true
+      process.off('exit', orphanGuard)
+    })
     let pending = ''
     const onText = (text: string) => {
       pending += text

@@ -244,7 +244,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
             topic,
             groupId: `${topic}-${name}`,
             metadataMaxAgeMs: options.metadataMaxAgeMs,
-            ...(lagging ? {maxRatePerSec: options.laggingRatePerSec} : {}),
+            // Small fetches: a lagging kafkajs group notices new partitions only between fetches (see DemoGroupOptions).
+            ...(lagging ? {maxRatePerSec: options.laggingRatePerSec, maxBytesPerPartition: 8 * 1024} : {}),
           }),
         ]),
       ),

@@ -78,6 +78,11 @@ export interface DemoGroupOptions {
   maxRatePerSec?: number
   /** How often the consumer refreshes metadata (and so notices new partitions). */
   metadataMaxAgeMs: number
+  /**
+   * kafkajs fetch size per partition (default 1 MB). A kafkajs consumer looks at new partitions only
+   * between fetches, after it processed the last one: a slow group with big fetches can take minutes.
+   */
+  maxBytesPerPartition?: number
 }
 
 /** A consumer group that records every (key, seq) it sees, in the order it processes them. */
@@ -90,7 +95,14 @@ export class DemoGroup {
 
   async start(): Promise<void> {
     const {kafka, topic, groupId, metadataMaxAgeMs} = this.options
-    const consumer = kafka.consumer({groupId, metadataMaxAge: metadataMaxAgeMs, sessionTimeout: 10_000, heartbeatInterval: 1_000})
+    const {maxBytesPerPartition} = this.options
+    const consumer = kafka.consumer({
+      groupId,
+      metadataMaxAge: metadataMaxAgeMs,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
+      ...(maxBytesPerPartition ? {maxBytesPerPartition, maxBytes: maxBytesPerPartition * 8} : {}),
+    })
     this.consumer = consumer
     await consumer.connect()
     // Like most applications: auto.offset.reset=latest (kafkajs fromBeginning: false).

@@ -79,13 +79,18 @@ export class ConsoleConsumerJudge {
       stdio: ['pipe', 'pipe', 'pipe'],
     })
     this.child = child
+    // A test worker torn down mid-run (a timeout) must not leave a JVM consuming forever.
+    const orphanGuard = () => child.kill('SIGKILL')
+    process.once('exit', orphanGuard)
     this.exit = new Promise((resolve) => {
       child.on('exit', (code) => {
         this.exitCode = code
+        process.off('exit', orphanGuard)
         resolve(code)
       })
       child.on('error', () => {
         this.exitCode = null
+        process.off('exit', orphanGuard)
         resolve(null)
       })
     })

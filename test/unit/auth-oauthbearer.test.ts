@@ -125,8 +125,8 @@ describe('token from a client-credentials endpoint', () => {
     server = http.createServer((req, res) => {
       let body = ''
       req.on('data', (chunk: Buffer) => {
-      body += chunk.toString()
-    })
+        body += chunk.toString()
+      })
       req.on('end', () => {
         seen.push({authorization: req.headers.authorization, body})
         res.writeHead(reply.status, {'content-type': 'application/json'}).end(reply.body)

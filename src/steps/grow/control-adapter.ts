@@ -37,7 +37,6 @@ export function controlPortOf(channel: ControlChannelPort): ControlPort {
       const now = Date.now()
       return infos.filter((info) => within === undefined || info.alive || now - info.lastHeartbeat <= within).map((info) => agentViewOf(info, topic))
     },
-    supportsPin: true,
     pin: (topic, command) => channel.pin(topic, command),
     pause: (topic, command) => channel.pause(topic, command),
     refresh: (topic, command) => channel.refresh(topic, command),

@@ -64,8 +64,6 @@ export interface ControlPort {
   currentLease(topic: string): Promise<{runId: string; host: string; expiresAt: number} | undefined>
   /** Live agents of the topic; with `includeStaleWithinMs`, also those whose last heartbeat is that recent. */
   agents(topic: string, options?: {includeStaleWithinMs?: number}): Promise<AgentView[]>
-  /** Whether the channel can publish `pin` (protocol 1.1). */
-  readonly supportsPin: boolean
   /** Producers keep writing, partitioning as if the topic had `pinPartitions` partitions, until a resume with a target. */
   pin(topic: string, command: CommandIdentity & {pinPartitions: number}): Promise<void>
   /** Uses the lease this channel holds for the topic (acquired above). */

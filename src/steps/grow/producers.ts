@@ -44,14 +44,6 @@ export async function pinProducers(ctx: GrowContext): Promise<PinResult> {
       suggestions: ['upgrade them to control protocol 1.1'],
     })
   }
-  if (!control.supportsPin) {
-    if (agents.length > 0)
-      throw new KreorgError('precondition', 'this kreorg cannot publish pin commands (control protocol 1.1); nothing was changed')
-    ctx.warn(
-      `no pin was published for ${topic} (this control channel predates protocol 1.1); an agent starting now would not be pinned, and add-partitions refuses one`,
-    )
-    return {epoch: ctx.services.epoch, agents: [], pinPartitions, pinnedAt: Date.now()}
-  }
   ctx.progress(`pinning ${agents.length} producer agent(s) to ${pinPartitions} partitions (they keep writing)`)
   await control.pin(topic, {runId: ctx.runId, epoch: ctx.services.epoch, pinPartitions})
   const acks = await collectAcks(
