@@ -72,35 +72,41 @@ export class Releaser {
       this.pending = this.pending.slice(this.head).concat(sends)
       this.head = 0
     }
-    if (!this.running) this.running = this.run()
+    if (!this.running) {
+      // Cleared in a callback, never inside run(): a run with nothing to await finishes synchronously,
+      // before this assignment, and would leave a settled promise here that drained() awaits forever.
+      const running: Promise<void> = this.run()
+        // A bug in the release must not strand its callers: they fail instead of waiting forever.
+        .catch((error: unknown) => this.failRest(error instanceof Error ? error : new Error(errorMessage(error))))
+        .finally(() => {
+          if (this.running === running) this.running = undefined
+        })
+      this.running = running
+    }
   }
 
   private async run(): Promise<void> {
     const held = this.options.held()
-    try {
-      while (this.head < this.pending.length) {
-        const next = this.pending[this.head]!
-        if (this.options.lifecycle.closed) {
-          this.failRest(new Error('kreorg agent closed while the send was held by a pause; the records were not sent'))
-          break
-        }
-        // A pause arrived meanwhile: what was not written yet waits for the next resume, in order.
-        if (!this.options.isOpen(next.topics)) {
-          held.requeue(this.pending.slice(this.head))
-          this.pending = []
-          this.head = 0
-          break
-        }
-        if (!next.payload) {
-          // Waits its turn only (a transaction's begin): everything before it is written.
-          this.head++
-          held.finish(next, {metadata: []})
-          continue
-        }
-        await this.write(this.takeChunk())
+    while (this.head < this.pending.length) {
+      const next = this.pending[this.head]!
+      if (this.options.lifecycle.closed) {
+        this.failRest(new Error('kreorg agent closed while the send was held by a pause; the records were not sent'))
+        break
       }
-    } finally {
-      this.running = undefined
+      // A pause arrived meanwhile: what was not written yet waits for the next resume, in order.
+      if (!this.options.isOpen(next.topics)) {
+        held.requeue(this.pending.slice(this.head))
+        this.pending = []
+        this.head = 0
+        break
+      }
+      if (!next.payload) {
+        // Waits its turn only (a transaction's begin): everything before it is written.
+        this.head++
+        held.finish(next, {metadata: []})
+        continue
+      }
+      await this.write(this.takeChunk())
     }
   }
 

@@ -31,12 +31,13 @@ export async function waitForAcks(
   /** Acks at or below this offset answer an earlier command (same run, epoch and state): not counted. */
   afterOffset = -1,
 ): Promise<Ack[]> {
+  const after = Math.max(afterOffset, options.afterOffset ?? -1)
   const pending = new Set(options.agentIds)
   const acks = new Map<string, Ack>()
   const inRequestOrder = () => options.agentIds.filter((id) => acks.has(id)).map((id) => acks.get(id)!)
   const check = (agentId: string) => {
     const entry = state.ack(topic, agentId)
-    if (entry && entry.offset > (options.afterOffset ?? -1) && matches(entry.ack, options) && pending.delete(agentId)) {
+    if (entry && entry.offset > after && matches(entry.ack, options) && pending.delete(agentId)) {
       acks.set(agentId, entry.ack)
       options.onAck?.(entry.ack)
     }

@@ -276,8 +276,8 @@ describe('faults on a three-node cluster with live keyed traffic', () => {
     await expectNoLossNoReorder(world)
   }, 240_000)
 
-  for (const boundary of ['drain', 'add-partitions'] as const) {
-    it(`(c) kreorg SIGKILLed right after ${boundary}; the lease lapses, agents resume by themselves; resume${boundary === 'add-partitions' ? ' from another machine (--state kafka)' : ''} finishes`, async () => {
+  for (const boundary of ['add-partitions', 'drain'] as const) {
+    it(`(c) kreorg SIGKILLed right after ${boundary}: producers stay pinned to the old count${boundary === 'drain' ? ' (paused ones resume by themselves when the lease lapses)' : ''}; resume${boundary === 'add-partitions' ? ' from another machine (--state kafka)' : ''} finishes`, async () => {
       const {world, stateDir} = await newWorld()
       const leaseMs = 8_000
       const shared = ['--state', 'kafka', '--state-topic', world.controlTopic]
@@ -287,12 +287,22 @@ describe('faults on a three-node cluster with live keyed traffic', () => {
       expect(killed.signal, describeRun(killed)).toBe('SIGKILL')
       const runId = String(killed.events[0]?.runId)
       const killedAt = Date.now()
-      expect(world.agents.map((a) => a.topicState(world.topic).state)).toEqual(world.agents.map(() => 'paused'))
-      // Nobody renews the lease now: every agent must resume by itself within the lease (plus a little slack).
-      await waitForAgents(world, 'running', leaseMs + 5_000)
-      expect(Date.now() - killedAt).toBeLessThan(leaseMs + 5_000)
+      // Pin first: the alter happened before the pause, so in both cases the topic already grew.
+      expect(await world.partitionCount()).toBe(TO)
+      const pins = () => world.agents.map((a) => a.topicState(world.topic).pinnedPartitions)
+      expect(pins()).toEqual(world.agents.map(() => FROM))
+      if (boundary === 'drain') {
+        expect(world.agents.map((a) => a.topicState(world.topic).state)).toEqual(world.agents.map(() => 'paused'))
+        // Nobody renews the lease now: every agent must resume by itself within the lease (plus a little slack).
+        await waitForAgents(world, 'running', leaseMs + 5_000)
+        expect(Date.now() - killedAt).toBeLessThan(leaseMs + 5_000)
+      } else {
+        expectAgentsRunning(world)
+      }
       expect(await world.trafficFlows()).toBe(true)
-      expect(await world.partitionCount()).toBe(boundary === 'add-partitions' ? TO : FROM)
+      // The pin outlives the lease: producers keep the old layout until a resume with the target lifts it.
+      await sleep(leaseMs)
+      expect(pins()).toEqual(world.agents.map(() => FROM))
 
       const resumeDir = boundary === 'add-partitions' ? await tempDir('kreorg-faults-other-machine-') : stateDir
       if (resumeDir !== stateDir) cleanups.push(() => fs.rm(resumeDir, {recursive: true, force: true}))
@@ -300,27 +310,22 @@ describe('faults on a three-node cluster with live keyed traffic', () => {
       expect(resumed.code, describeRun(resumed)).toBe(0)
       const started = resumed.events.filter((e) => e.event === 'step:start').map((e) => e.step)
       if (boundary === 'drain') {
-        // The pause lapsed before the alter: pause and drain again, never alter on a stale drain.
+        // The pause lapsed: pause and drain again, never resume on a stale drain.
         expect(resumed.events.some((e) => e.event === 'redo')).toBe(true)
         expect(started.slice(0, 3)).toEqual(['pause-producers', 'quiesce', 'drain'])
       } else {
-        // The alter is never repeated: the topic already has the target count.
-        expect(
-          resumed.events.some(
-            (e) =>
-              e.event === 'step:done' &&
-              e.step === 'add-partitions' &&
-              (e.result as {alreadyAtTarget?: boolean})?.alreadyAtTarget === false,
-          ),
-        ).toBe(false)
+        expect(started[0]).toBe('verify-partitions')
       }
+      // The alter is never repeated.
+      expect(started).not.toContain('add-partitions')
       expect(await world.partitionCount()).toBe(TO)
       expectAgentsRunning(world)
+      expect(pins()).toEqual(world.agents.map(() => undefined))
       await expectNoLossNoReorder(world)
     })
   }
 
-  it('(d) an agent that heartbeats but never acks: exit 4, the other producers resumed, partitions unchanged', async () => {
+  it('(d) an agent that heartbeats but never acks: exit 4 at pin-producers, the other producers unpinned, partitions unchanged', async () => {
     const {world, stateDir} = await newWorld()
     const silent = `${world.topic}-silent`
     const producer = createKafkaClient({
@@ -349,6 +354,9 @@ describe('faults on a three-node cluster with live keyed traffic', () => {
               heartbeatMs: 1_000,
               startedAt: Date.now(),
               states: {[world.topic]: {state: 'running'}},
+              // It claims protocol 1.1, so it passes the plan's capability check and is waited for.
+              capabilities: ['pause', 'pin', 'refresh', 'canary', 'fence', 'txn'],
+              language: 'other',
               at: Date.now(),
             }),
           },
@@ -360,7 +368,7 @@ describe('faults on a three-node cluster with live keyed traffic', () => {
       const result = await runKreorg(growArgs(world, stateDir, {ackTimeout: '4s'}))
       expect(result.code, describeRun(result)).toBe(4)
       expect(result.stderr).toContain(silent)
-      expect(lastLine(result.stderr)).toMatch(/^Error: \[pause-producers\]/)
+      expect(lastLine(result.stderr)).toMatch(/^Error: \[pin-producers\]/)
     } finally {
       clearInterval(timer)
       await producer
@@ -443,20 +451,21 @@ describe('faults on a three-node cluster with live keyed traffic', () => {
     await expectNoLossNoReorder(world)
   })
 
-  it('(f) the state dir breaks mid-run (checkpoint writes fail after the pause): exit 2 naming it, producers resumed', async () => {
+  it('(f) the state dir breaks mid-run (checkpoint writes fail after the pin): exit 2 naming it, producers unpinned', async () => {
     const {world, stateDir} = await newWorld()
     const runs = path.join(stateDir, 'runs')
     const result = await runKreorg(growArgs(world, stateDir), (event) => {
       // Like a full disk: every later checkpoint write fails.
-      if (event.event === 'step:done' && event.step === 'pause-producers') {
+      if (event.event === 'step:done' && event.step === 'pin-producers') {
         spawnSync('sh', ['-c', `rm -rf '${runs}' && echo x > '${runs}'`])
       }
     })
     expect(result.code, describeRun(result)).toBe(2)
     expect(lastLine(result.stderr)).toContain(runs)
     expect(await world.partitionCount()).toBe(FROM)
-    // Resumed by the failure path, not by the lease lapsing a minute later.
+    // Unpinned by the failure path (a pin does not lapse with the lease).
     expectAgentsRunning(world)
+    expect(world.agents.map((a) => a.topicState(world.topic).pinnedPartitions)).toEqual(world.agents.map(() => undefined))
     expect(await world.trafficFlows()).toBe(true)
     await expectNoLossNoReorder(world)
   })

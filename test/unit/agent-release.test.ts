@@ -136,6 +136,18 @@ describe('Releaser: held sends after a resume', () => {
     expect(h.gates.held.records).toBe(0)
   })
 
+  it('a release with nothing to write (only a transaction waiting its turn) finishes, and drained() settles', async () => {
+    const h = new Harness()
+    const turn = h.gates.admitSend(['a'], 0, undefined, undefined)
+    expect(turn).toBeInstanceOf(Promise)
+    h.resume('a')
+    await turn
+    // Before the fix this spun the event loop forever: run() finished synchronously and left a settled promise behind.
+    const drained = await Promise.race([h.releaser.drained().then(() => 'drained'), new Promise((resolve) => setTimeout(() => resolve('stuck'), 1_000))])
+    expect(drained).toBe('drained')
+    expect(h.batches).toHaveLength(0)
+  })
+
   it('new sends made while the release is still writing queue behind it', async () => {
     const h = new Harness()
     let unblock!: () => void
