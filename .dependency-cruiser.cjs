@@ -60,7 +60,7 @@ const LAYERS = [
   ],
 ]
 
-const escape = (folder) => folder.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')
+const escape = (folder) => folder.replaceAll(/[.*+?^${}()|[\]\\/-]/g, String.raw`\$&`)
 const under = (folders) => `^(${folders.map(escape).join('|')})/`
 const KNOWN = LAYERS.map(([folder]) => folder)
 

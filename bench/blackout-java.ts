@@ -1,3 +1,4 @@
+import {counts} from '../test/judges/report.js'
 /**
  * Blackout with Apache Kafka's Java consumers at their DEFAULT `metadata.max.age.ms` (5 minutes):
  * issue 13's target is a producer blackout of at most the drain time + 2 s, with 0 records lost.
@@ -17,8 +18,7 @@
  * time no send completed, measured by the producers), prime wait, and every group's judged losses.
  */
 import {runJudgedScenario, standardJudges} from '../test/judges/scenario.js'
-import {counts} from '../test/judges/report.js'
-import {arg, round, summary, type BenchContext} from './common.js'
+import {arg, type BenchContext, round, summary} from './common.js'
 
 const FROM = 12
 const TO = 16
@@ -130,7 +130,7 @@ export async function javaBlackoutBench(ctx: BenchContext): Promise<object> {
     },
     targets: {
       'blackout ≤ drain + 2 s (every run)':
-        ok.length > 0 && ok.every((r) => typeof r.overheadAboveDrainMs === 'number' && r.overheadAboveDrainMs <= 2_000),
+        ok.length > 0 && ok.every((r) => typeof r.overheadAboveDrainMs === 'number' && r.overheadAboveDrainMs <= 2000),
       '0 lost': runs.length > 0 && lost === 0,
       'max overhead above drain (ms)': round(overhead.max, 0),
     },

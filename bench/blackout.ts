@@ -28,37 +28,38 @@ import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {performance} from 'node:perf_hooks'
+
 import {createProducerAgent, type ProducerAgent} from '../src/agent/index.js'
-import {createKafkaClient, javaCompatiblePartitioner, type KafkaClient, type Message} from '../src/kafka/client.js'
 import {ControlChannel} from '../src/control/channel.js'
+import {DemoGroup, demoKeys, KeyedTraffic} from '../src/demo/traffic.js'
+import {createKafkaClient, javaCompatiblePartitioner, type KafkaClient, type Message} from '../src/kafka/client.js'
 import {KafkajsCluster} from '../src/kafka/kafkajs-cluster.js'
-import {DemoGroup, KeyedTraffic, demoKeys} from '../src/demo/traffic.js'
+import {javaBlackoutBench} from './blackout-java.js'
 import {
   arg,
   benchContext,
+  type BenchContext,
   hasFlag,
   isMain,
-  RESULTS_DIR,
   kafkaInfo,
   kafkaTool,
   kreorg,
   machine,
   median,
+  RESULTS_DIR,
   round,
   runStandalone,
   sleep,
   summary,
   writeResult,
-  type BenchContext,
 } from './common.js'
-import {javaBlackoutBench} from './blackout-java.js'
 
 const FROM = 6
 const TO = 12
 const RATE = 500
 const KEYS = 1000
-const METADATA_MAX_AGE_MS = 3_000
-const POLL_MS = 5_000
+const METADATA_MAX_AGE_MS = 3000
+const POLL_MS = 5000
 const GROW_FLAGS = [
   '--quiet-period',
   '1s',
@@ -157,7 +158,7 @@ async function prefill(kafka: KafkaClient, topic: string, count: number): Promis
   const producer = kafka.producer({createPartitioner: javaCompatiblePartitioner, allowAutoTopicCreation: false})
   await producer.connect()
   const keys = demoKeys(KEYS)
-  const batch = 5_000
+  const batch = 5000
   let sent = 0
   const inflight = new Set<Promise<unknown>>()
   while (sent < count) {
@@ -183,7 +184,7 @@ async function rig(ctx: BenchContext, cluster: KafkajsCluster, controlTopic: str
   const topic = name
   await cluster.createTopic({topic, partitions: FROM, replicationFactor: 1})
   // Right after CreateTopics the broker may still answer NOT_LEADER to ListOffsets: let it settle.
-  await sleep(1_000)
+  await sleep(1000)
   const agents: ProducerAgent[] = []
   for (let i = 0; i < 3; i++) {
     agents.push(
@@ -193,8 +194,8 @@ async function rig(ctx: BenchContext, cluster: KafkajsCluster, controlTopic: str
         controlTopic,
         agentId: `${topic}-p${i}`,
         producer: {idempotent: true, metadataMaxAge: METADATA_MAX_AGE_MS},
-        heartbeatMs: 1_000,
-        logger: {warn: () => {}},
+        heartbeatMs: 1000,
+        logger: {warn() {}},
       }),
     )
   }
@@ -204,11 +205,11 @@ async function rig(ctx: BenchContext, cluster: KafkajsCluster, controlTopic: str
   const analytics = group(groupIds[1]!)
   await billing.start()
   await analytics.start()
-  await sleep(3_000)
+  await sleep(3000)
   const writers = agents.map((a) => (messages: Message[]) => a.send({topic, messages, acks: -1}))
   const traffic = new KeyedTraffic({writers, keys: demoKeys(KEYS), ratePerSec: RATE})
   traffic.start()
-  await sleep(2_000)
+  await sleep(2000)
   // The lagging group stops fetching (still Stable, offsets committed) while the backlog is written;
   // it drains at full speed from the moment producers are paused (kreorg) or stopped (manual).
   // Only the partitions that exist now: it must still read kreorg's markers on the new ones (and commit
@@ -265,7 +266,7 @@ async function kreorgRep(ctx: BenchContext, r: Rig, sampler: Sampler, controlTop
       ],
       {
         timeoutMs: 45 * 60_000,
-        onLine: (line) => {
+        onLine(line) {
           if (line.includes('"step:done"') && line.includes('"pause-producers"')) r.analytics.resume()
         },
       },
@@ -359,11 +360,11 @@ function floorOf(sampler: Sampler, pausedAt: number, addDoneAt: number, addRttMs
   const before = sampler.lastBefore(pausedAt)
   const drained = sampler.drainedAt(pausedAt)
   const picked = sampler.pickedUpAt(addDoneAt, TO)
-  const backlog = before ? Math.max(...groupIds.map((g) => before.lag[g] ?? 0)) : NaN
+  const backlog = before ? Math.max(...groupIds.map((g) => before.lag[g] ?? 0)) : Number.NaN
   const slowest = before ? groupIds.reduce((a, b) => ((before.lag[a] ?? 0) >= (before.lag[b] ?? 0) ? a : b)) : groupIds[1]!
-  const drainMs = drained ? Math.max(0, drained.t - pausedAt) : NaN
-  const consumed = drained && before ? (drained.committed[slowest] ?? 0) - (before.committed[slowest] ?? 0) : NaN
-  const pickupMs = picked ? Math.max(0, picked.t - addDoneAt) : NaN
+  const drainMs = drained ? Math.max(0, drained.t - pausedAt) : Number.NaN
+  const consumed = drained && before ? (drained.committed[slowest] ?? 0) - (before.committed[slowest] ?? 0) : Number.NaN
+  const pickupMs = picked ? Math.max(0, picked.t - addDoneAt) : Number.NaN
   return {
     slowestGroup: slowest.split('-').pop(),
     backlogAtPause: backlog,
@@ -422,7 +423,7 @@ export async function blackoutBench(ctx: BenchContext): Promise<object> {
           try {
             if (variant === 'kreorg') {
               const k = await kreorgRep(ctx, r, sampler, controlTopic)
-              await sleep(1_000)
+              await sleep(1000)
               await sampler.stop()
               const floor = floorOf(sampler, k.pauseAckedAt, k.addDoneAt, k.addRttMs, r.groupIds)
               row.kreorg = {
@@ -435,7 +436,7 @@ export async function blackoutBench(ctx: BenchContext): Promise<object> {
             } else {
               const m = await manualRep(ctx, r)
               // Pickup happens after producers restart here (nothing waits for it): sample a little longer.
-              await sleep(METADATA_MAX_AGE_MS + 3_000)
+              await sleep(METADATA_MAX_AGE_MS + 3000)
               await sampler.stop()
               const floor = floorOf(sampler, m.pauseAckedAt, m.addDoneAt, 0, r.groupIds)
               row.manual = {
@@ -493,7 +494,7 @@ export async function blackoutBench(ctx: BenchContext): Promise<object> {
           createPartitionsRttMs: pick((r) => (r.kreorg as {floor: {createPartitionsRttMs: number}}).floor.createPartitionsRttMs),
           pickupMs: pick((r) => (r.kreorg as {floor: {pickupMs: number}}).floor.pickupMs),
         },
-        targets: {'kreorg overhead above floor ≤ 1 s': overhead.median <= 1_000, 'kreorg window below manual': kw.median < mw.median},
+        targets: {'kreorg overhead above floor ≤ 1 s': overhead.median <= 1000, 'kreorg window below manual': kw.median < mw.median},
         runs: repetitions,
       })
     }

@@ -8,7 +8,8 @@ import {cpus, hostname, release, tmpdir, totalmem} from 'node:os'
 import path from 'node:path'
 import {performance} from 'node:perf_hooks'
 import {fileURLToPath, pathToFileURL} from 'node:url'
-import {cachedKafkaJars, javaCommand, KAFKA_VERSION, startLocalKafka, type LocalKafka} from '../src/local-kafka/index.js'
+
+import {cachedKafkaJars, javaCommand, KAFKA_VERSION, type LocalKafka, startLocalKafka} from '../src/local-kafka/index.js'
 import {isolatedXdgDirs, runCli, type XdgDirs} from '../src/process/run-cli.js'
 
 /** Repository root, from dist/bench/common.js or bench/common.ts alike. */
@@ -52,7 +53,7 @@ export const round = (n: number, digits = 2) => {
 }
 
 export function median(values: readonly number[]): number {
-  if (values.length === 0) return NaN
+  if (values.length === 0) return Number.NaN
   const sorted = [...values].sort((a, b) => a - b)
   const mid = Math.floor(sorted.length / 2)
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
@@ -60,14 +61,14 @@ export function median(values: readonly number[]): number {
 
 export function summary(values: readonly number[]) {
   const sorted = [...values].sort((a, b) => a - b)
-  return {median: round(median(sorted)), min: round(sorted[0] ?? NaN), max: round(sorted.at(-1) ?? NaN), n: sorted.length}
+  return {median: round(median(sorted)), min: round(sorted[0] ?? Number.NaN), max: round(sorted.at(-1) ?? Number.NaN), n: sorted.length}
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 export function arg(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`)
-  return index >= 0 && process.argv[index + 1] ? process.argv[index + 1]! : fallback
+  return index !== -1 && process.argv[index + 1] ? process.argv[index + 1]! : fallback
 }
 
 export const hasFlag = (name: string) => process.argv.includes(`--${name}`)
@@ -142,7 +143,7 @@ export function timed(
       if (cpuFile) {
         try {
           const [user, system] = readFileSync(cpuFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number)
-          cpuMs = ((user ?? NaN) + (system ?? NaN)) * 1000
+          cpuMs = ((user ?? Number.NaN) + (system ?? Number.NaN)) * 1000
         } catch {
           cpuMs = undefined
         }
@@ -209,7 +210,7 @@ export async function benchContext(
         quick,
         log,
       },
-      stop: async () => {},
+      async stop() {},
     }
   }
   log('starting a dedicated Kafka broker (jars, KRaft)…')
@@ -226,7 +227,7 @@ export async function brokerlessContext(): Promise<{ctx: BenchContext; stop: () 
   const log = (l: string) => process.stderr.write(`${l}\n`)
   return {
     ctx: {brokers: '', kafkaVersion: KAFKA_VERSION, toolsClasspath: await toolsClasspath(), quick: hasFlag('quick'), log},
-    stop: async () => {},
+    async stop() {},
   }
 }
 

@@ -13,12 +13,14 @@
  * (`sendTimeoutMs`, one timer per held send). Results: bench/results/held-release.json.
  */
 import {performance} from 'node:perf_hooks'
+
+import type {TransactionTracker} from '../src/agent/transactions.js'
+import type {ProducerBatch, RecordMetadata} from '../src/kafka/client.js'
+
 import {PauseGates} from '../src/agent/gate.js'
 import {HeldSends} from '../src/agent/held-sends.js'
 import {AgentLifecycle} from '../src/agent/options.js'
 import {Releaser} from '../src/agent/release.js'
-import type {ProducerBatch, RecordMetadata} from '../src/kafka/client.js'
-import type {TransactionTracker} from '../src/agent/transactions.js'
 import {arg, isMain, machine, median, round, writeResult} from './common.js'
 
 const TOPIC = 'orders'
@@ -33,7 +35,7 @@ interface Sample {
 }
 
 /** No transactions are open: closing and opening a gate never waits on them. */
-const noTransactions = {openCount: 0, openTransactions: [], waitForMarkers: async () => {}} as unknown as TransactionTracker
+const noTransactions = {openCount: 0, openTransactions: [], async waitForMarkers() {}} as unknown as TransactionTracker
 
 async function once(count: number, deadlineMs: number | undefined): Promise<Sample> {
   const lifecycle = new AgentLifecycle()
@@ -45,8 +47,8 @@ async function once(count: number, deadlineMs: number | undefined): Promise<Samp
     lifecycle,
     sendBatch: (batch, topics) => gates.track(topics, () => producerSendBatch(batch)),
     // The stub has one partition: what the producer's partitioner would report.
-    capture: (_topic, messages) => ({partitions: new Int32Array(messages.length), done: () => {}}),
-    warn: () => {},
+    capture: (_topic, messages) => ({partitions: new Int32Array(messages.length), done() {}}),
+    warn() {},
   })
   const gates: PauseGates = new PauseGates({
     topics: [TOPIC],
@@ -55,10 +57,10 @@ async function once(count: number, deadlineMs: number | undefined): Promise<Samp
     held: new HeldSends({
       limit: Number.MAX_SAFE_INTEGER,
       maxRecords: Number.MAX_SAFE_INTEGER,
-      warn: () => {},
+      warn() {},
       release: (sends) => releaser.accept(sends),
     }),
-    onOpened: () => {},
+    onOpened() {},
   })
   let nextOffset = 0
   let batches = 0

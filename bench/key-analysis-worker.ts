@@ -12,6 +12,7 @@
  *        hash-loop — the Java baseline's loop in JS: murmur2 per key, count moved, no de-duplication
  */
 import {performance} from 'node:perf_hooks'
+
 import * as keyAnalysis from '../src/kafka/key-analysis.js'
 import {murmur2, toPositive} from '../src/kafka/murmur2.js'
 import {keyMovementBefore} from './baseline/key-movement-before.js'

@@ -16,9 +16,10 @@
  */
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
+
 import {DEFAULT_MAX_TRACKED_KEYS} from '../src/kafka/key-analysis.js'
 import {javaCommand} from '../src/local-kafka/index.js'
-import {arg, isMain, kafkaInfo, machine, REPO_ROOT, round, runStandalone, summary, timed, type BenchContext} from './common.js'
+import {arg, type BenchContext, isMain, kafkaInfo, machine, REPO_ROOT, round, runStandalone, summary, timed} from './common.js'
 
 const FROM = 12
 const TO = 16
@@ -76,7 +77,7 @@ const SHARE_TOLERANCE = 0.01
 
 /** Exact variants must count the same moved keys; sampled ones must come close to that share. */
 /** `records-before` → `recordsBefore`, as the result file names variants. */
-const camel = (variant: string) => variant.replace(/-(\w)/g, (_, c: string) => c.toUpperCase())
+const camel = (variant: string) => variant.replaceAll(/-(\w)/g, (_, c: string) => c.toUpperCase())
 
 function checkAgreement(keys: number, measured: Array<Measurement & {variant: string}>): void {
   const exact = measured.filter((m) => m.trackedKeys === undefined)

@@ -10,7 +10,7 @@
  */
 import {createKafkaClient, javaCompatiblePartitioner} from '../src/kafka/client.js'
 import {KafkajsCluster} from '../src/kafka/kafkajs-cluster.js'
-import {arg, isMain, kafkaInfo, kafkaTool, kreorg, machine, round, runStandalone, summary, type BenchContext} from './common.js'
+import {arg, type BenchContext, isMain, kafkaInfo, kafkaTool, kreorg, machine, round, runStandalone, summary} from './common.js'
 
 const PARTITIONS = 64
 const RECORDS_PER_PARTITION = 100

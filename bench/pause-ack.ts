@@ -1,3 +1,4 @@
+import {mkdirSync, writeFileSync} from 'node:fs'
 /**
  * Benchmark (not a test): pause-ack latency for 1, 10 and 50 producer agents on a real broker.
  *
@@ -7,11 +8,11 @@
  * is read back from the control topic (what `grow` waits for). Each agent sends keyed records at a
  * steady rate, so the pause includes flushing in-flight sends. Results: bench/results/pause-ack.json.
  */
-import {cpus, totalmem, hostname, release} from 'node:os'
-import {mkdirSync, writeFileSync} from 'node:fs'
+import {cpus, hostname, release, totalmem} from 'node:os'
 import path from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {performance} from 'node:perf_hooks'
+import {fileURLToPath} from 'node:url'
+
 import {createProducerAgent, type ProducerAgent} from '../src/agent/index.js'
 import {ControlChannel, localHolder} from '../src/control/channel.js'
 import {createKafkaClient} from '../src/kafka/client.js'
@@ -20,11 +21,11 @@ import {KAFKA_VERSION} from '../src/local-kafka/index.js'
 
 function arg(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`)
-  return index >= 0 && process.argv[index + 1] ? process.argv[index + 1]! : fallback
+  return index !== -1 && process.argv[index + 1] ? process.argv[index + 1]! : fallback
 }
 
 function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN
+  if (sorted.length === 0) return Number.NaN
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
   return sorted[rank]!
 }
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
       const kafka = createKafkaClient(connection)
       const agents: ProducerAgent[] = []
       for (let i = 0; i < count; i++)
-        agents.push(await createProducerAgent({kafka, topics: [topic], controlTopic, heartbeatMs: 2_000, logger: {warn: () => {}}}))
+        agents.push(await createProducerAgent({kafka, topics: [topic], controlTopic, heartbeatMs: 2000, logger: {warn() {}}}))
       let running = true
       const traffic = agents.map(async (agent, i) => {
         for (let seq = 0; running; seq++) {
@@ -137,7 +138,7 @@ async function main(): Promise<void> {
       repetitions: reps,
       sendIntervalMs,
       partitions: 6,
-      heartbeatMs: 2_000,
+      heartbeatMs: 2000,
       note: 'all agents in one Node process, each with its own producer and control consumer',
     },
     definition:

@@ -6,11 +6,13 @@
  */
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
+
 import {isMain, REPO_ROOT, RESULTS_DIR} from './common.js'
 
 const START = '<!-- bench:start -->'
 const END = '<!-- bench:end -->'
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed result files of several shapes
 type Json = Record<string, any> // parsed result files, local to this renderer
 
 function load(name: string): Json | undefined {
@@ -87,7 +89,7 @@ export function renderTable(): string {
     const text = readFileSync(readme, 'utf8')
     const start = text.indexOf(START)
     const end = text.indexOf(END)
-    if (start >= 0 && end > start) {
+    if (start !== -1 && end > start) {
       writeFileSync(readme, `${text.slice(0, start + START.length)}\n${table}\n${text.slice(end)}`)
     }
   }

@@ -9,6 +9,7 @@
  * Order: blackout first, on a broker that holds only its own groups; lag-snapshot leaves 500 groups.
  */
 import {performance} from 'node:perf_hooks'
+
 import {blackoutBench} from './blackout.js'
 import {arg, benchContext, type BenchContext, writeResult} from './common.js'
 import {keyAnalysisBench} from './key-analysis.js'

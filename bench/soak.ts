@@ -13,9 +13,10 @@
  *   BENCH_BROKERS=127.0.0.1:9092 npm run soak     # an existing cluster
  */
 import {performance} from 'node:perf_hooks'
+
 import {counts} from '../test/judges/report.js'
-import {JUDGE_GROW_FLAGS, runJudgedScenario, standardJudges, type ScenarioResult} from '../test/judges/scenario.js'
-import {arg, benchContext, isMain, kafkaInfo, machine, summary, writeResult, type BenchContext} from './common.js'
+import {JUDGE_GROW_FLAGS, runJudgedScenario, type ScenarioResult, standardJudges} from '../test/judges/scenario.js'
+import {arg, benchContext, type BenchContext, isMain, kafkaInfo, machine, summary, writeResult} from './common.js'
 
 const FROM = 12
 const TO = 16
@@ -139,7 +140,7 @@ export async function soak(ctx: BenchContext, write: (report: object) => void): 
         producerStallMs: nums((r) => r.producerStallMs),
         growMs: nums((r) => r.growMs),
         totalMs: nums((r) => r.totalMs),
-        wallMinutes: Math.round((performance.now() - started) / 6_000) / 10,
+        wallMinutes: Math.round((performance.now() - started) / 6000) / 10,
       },
       runs: results,
     }

@@ -11,8 +11,10 @@
 import {cpSync, mkdtempSync, rmSync, symlinkSync} from 'node:fs'
 import {loadavg, tmpdir} from 'node:os'
 import path from 'node:path'
+
 import {
   arg,
+  type BenchContext,
   isMain,
   kafkaInfo,
   kafkaTool,
@@ -22,7 +24,6 @@ import {
   runStandalone,
   summary,
   timed,
-  type BenchContext,
   type TimedRun,
 } from './common.js'
 

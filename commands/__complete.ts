@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
+
 import {BaseCommand} from '../src/cli/base-command.js'
-import {DYNAMIC_KINDS, dynamicValues, type DynamicKind} from '../src/cli/completion/index.js'
+import {DYNAMIC_KINDS, type DynamicKind, dynamicValues} from '../src/cli/completion/index.js'
 
 /**
  * Called by the completion scripts at TAB time: `kreorg __complete topics -- <words so far>` prints

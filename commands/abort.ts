@@ -1,8 +1,10 @@
 import {Args} from '@oclif/core'
-import {RunCommand} from '../src/cli/run-command.js'
-import {resolveConnection, type ConnectionFlags} from '../src/config/resolve.js'
-import {KafkajsCluster} from '../src/kafka/kafkajs-cluster.js'
+
 import type {ConnectionOptions} from '../src/kafka/types.js'
+
+import {RunCommand} from '../src/cli/run-command.js'
+import {type ConnectionFlags, resolveConnection} from '../src/config/resolve.js'
+import {KafkajsCluster} from '../src/kafka/kafkajs-cluster.js'
 import {growAbortRefusal} from '../src/steps/grow/abort-guard.js'
 
 export default class Abort extends RunCommand<typeof Abort> {

@@ -1,4 +1,5 @@
 import {Args, Flags} from '@oclif/core'
+
 import {parseCandidates, runAudit} from '../src/audit/run.js'
 import {KafkaCommand} from '../src/cli/base-command.js'
 import {durationFlag, formatDuration} from '../src/cli/duration.js'

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
+
 import {BaseCommand} from '../src/cli/base-command.js'
-import {SHELLS, completionScript, completionSpec, defaultShell, type Shell} from '../src/cli/completion/index.js'
+import {completionScript, completionSpec, defaultShell, type Shell, SHELLS} from '../src/cli/completion/index.js'
 
 export default class Autocomplete extends BaseCommand<typeof Autocomplete> {
   static override summary = 'Print the shell completion script for bash, zsh or fish'

@@ -1,8 +1,9 @@
 import {Flags} from '@oclif/core'
+
 import {BaseCommand} from '../src/cli/base-command.js'
 import {durationOption, formatDuration} from '../src/cli/duration.js'
-import {runDemo, type DemoResult} from '../src/demo/run-demo.js'
 import {renderTable} from '../src/core/table.js'
+import {type DemoResult, runDemo} from '../src/demo/run-demo.js'
 
 export default class Demo extends BaseCommand<typeof Demo> {
   static override summary = 'Naive partition add vs `kreorg grow`, side by side, on a local Kafka with live keyed traffic'
@@ -22,8 +23,8 @@ export default class Demo extends BaseCommand<typeof Demo> {
     rate: Flags.integer({description: 'keyed records per second into each topic', default: 600, min: 1}),
     'lagging-rate': Flags.integer({description: 'records per second the lagging group processes', default: 450, min: 1}),
     warmup: durationOption('traffic before the change (builds the lagging backlog)', 12_000),
-    after: durationOption('traffic after the change', 6_000),
-    'metadata-max-age': durationOption('metadata refresh of the demo producers and consumers', 3_000),
+    after: durationOption('traffic after the change', 6000),
+    'metadata-max-age': durationOption('metadata refresh of the demo producers and consumers', 3000),
   }
 
   public async run(): Promise<void> {
@@ -99,7 +100,7 @@ function renderDemo(result: DemoResult): string {
     .flatMap((side) =>
       Object.entries(side.groups).map(
         ([group, r]) =>
-          `  ${group}: ${r.consumed} consumed, ${r.violations} violations, ${r.lost} lost, ${r.duplicated} duplicated${r.violatingKeys.length ? ` (e.g. ${r.violatingKeys.slice(0, 2).join(', ')})` : ''}`,
+          `  ${group}: ${r.consumed} consumed, ${r.violations} violations, ${r.lost} lost, ${r.duplicated} duplicated${r.violatingKeys.length > 0 ? ` (e.g. ${r.violatingKeys.slice(0, 2).join(', ')})` : ''}`,
       ),
     )
     .join('\n')

@@ -1,16 +1,18 @@
-import {hostname} from 'node:os'
 import {Args, Flags} from '@oclif/core'
+import {hostname} from 'node:os'
+
+import type {GrowInputs} from '../src/steps/grow/context.js'
+import type {GrowSummary} from '../src/steps/grow/results.js'
+
 import {growRunbook} from '../runbooks/grow.js'
+import {controlFlags} from '../src/cli/control-flags.js'
 import {durationFlag, durationOption} from '../src/cli/duration.js'
 import {RunCommand} from '../src/cli/run-command.js'
-import {controlFlags} from '../src/cli/control-flags.js'
 import {KreorgError} from '../src/core/errors.js'
-import type {GrowInputs} from '../src/steps/grow/context.js'
-import {growDryRun} from '../src/steps/grow/dry-run.js'
 import {growAlreadyAtTarget} from '../src/steps/grow/at-target.js'
+import {growDryRun} from '../src/steps/grow/dry-run.js'
 import {readReplicaAssignment} from '../src/steps/grow/replica-assignment.js'
 import {renderGrowPlan} from '../src/ui/plan-view.js'
-import type {GrowSummary} from '../src/steps/grow/results.js'
 
 function renderNothingToDo(summary: GrowSummary): string {
   return [
@@ -59,7 +61,7 @@ export default class Grow extends RunCommand<typeof Grow> {
     }),
     'drain-timeout': durationOption('give up draining after this long (producers are resumed)', 30 * 60_000),
     'ack-timeout': durationOption('how long to wait for producer agents to ack a command', 30_000),
-    'quiet-period': durationOption('end offsets must stand still this long after the pause', 3_000),
+    'quiet-period': durationOption('end offsets must stand still this long after the pause', 3000),
     lease: durationOption('pause lease; agents resume by themselves if kreorg dies and it lapses', 120_000),
     'prime-timeout': durationOption(
       "how long prime-consumers waits for every group's position on the new partitions while producers run pinned (Java classic groups notice at their metadata refresh, 5m by default)",

@@ -1,4 +1,5 @@
 import {Args, Flags} from '@oclif/core'
+
 import {KafkaCommand} from '../src/cli/base-command.js'
 import {durationOption} from '../src/cli/duration.js'
 import {outputFlags} from '../src/cli/output-flags.js'
@@ -27,7 +28,7 @@ export default class Lag extends KafkaCommand<typeof Lag> {
     group: Flags.string({char: 'g', description: 'only this consumer group (repeatable)', multiple: true}),
     partitions: Flags.boolean({description: 'show per-partition rows for groups without lag too'}),
     watch: Flags.boolean({char: 'w', description: 'refresh until interrupted'}),
-    interval: durationOption('refresh interval for --watch', 2_000),
+    interval: durationOption('refresh interval for --watch', 2000),
     ...outputFlags,
   }
 

@@ -1,9 +1,10 @@
 import {Args} from '@oclif/core'
+
 import {KafkaCommand} from '../src/cli/base-command.js'
-import {durationOption} from '../src/cli/duration.js'
 import {controlFlags, controlSecret} from '../src/cli/control-flags.js'
-import {manualPause} from '../src/control/manual.js'
+import {durationOption} from '../src/cli/duration.js'
 import {ControlChannel} from '../src/control/channel.js'
+import {manualPause} from '../src/control/manual.js'
 
 export default class Pause extends KafkaCommand<typeof Pause> {
   static override summary = "Pause a topic's producer agents (manual emergency)"

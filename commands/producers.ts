@@ -1,4 +1,5 @@
 import {Args} from '@oclif/core'
+
 import {KafkaCommand} from '../src/cli/base-command.js'
 import {controlFlags, controlSecret} from '../src/cli/control-flags.js'
 import {outputFlags} from '../src/cli/output-flags.js'

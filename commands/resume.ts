@@ -1,4 +1,5 @@
 import {Args, Flags} from '@oclif/core'
+
 import {RunCommand} from '../src/cli/run-command.js'
 import {KreorgError} from '../src/core/errors.js'
 

@@ -1,11 +1,12 @@
 import {Args, Flags} from '@oclif/core'
+
 import {findRunbook} from '../runbooks/index.js'
 import {KafkaCommand} from '../src/cli/base-command.js'
 import {outputFlags} from '../src/cli/output-flags.js'
 import {stateDirFlag, stateModeFlags} from '../src/cli/run-command.js'
 import {KreorgError} from '../src/core/errors.js'
-import {runStoreFor} from '../src/runbook/store/index.js'
 import {buildStatus} from '../src/runbook/status.js'
+import {runStoreFor} from '../src/runbook/store/index.js'
 import {renderStatus} from '../src/ui/runs-view.js'
 
 export default class Status extends KafkaCommand<typeof Status> {

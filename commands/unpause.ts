@@ -1,9 +1,10 @@
 import {Args, Flags} from '@oclif/core'
+
 import {KafkaCommand} from '../src/cli/base-command.js'
-import {durationOption} from '../src/cli/duration.js'
 import {controlFlags, controlSecret} from '../src/cli/control-flags.js'
-import {manualUnpause} from '../src/control/manual.js'
+import {durationOption} from '../src/cli/duration.js'
 import {ControlChannel} from '../src/control/channel.js'
+import {manualUnpause} from '../src/control/manual.js'
 import {KreorgError} from '../src/core/errors.js'
 import {forceUnpause, forceUnpauseRisk, unfinishedGrowRun} from '../src/steps/grow/unfinished.js'
 

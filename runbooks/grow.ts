@@ -5,17 +5,18 @@
  */
 import type {DeclaredStep, Runbook, RunEnvironment} from '../src/runbook/types.js'
 import type {GrowInputs, GrowResults, GrowServices} from '../src/steps/grow/context.js'
-import {parseGrowInputs} from '../src/steps/grow/inputs.js'
-import {openGrowServices, type GrowEnvironment} from '../src/steps/grow/services.js'
-import {preflight, releaseLease} from '../src/steps/grow/preflight.js'
-import {planStep} from '../src/steps/grow/plan-step.js'
-import {pauseProducers, pinProducers, resumeProducers, unpinProducers} from '../src/steps/grow/producers.js'
+
 import {drain, quiesce} from '../src/steps/grow/drain.js'
-import {addPartitions, alreadyGrown, verifyPartitions} from '../src/steps/grow/partitions.js'
-import {primeConsumers} from '../src/steps/grow/prime.js'
-import {postCheck, verifyMapping} from '../src/steps/grow/mapping.js'
 import {afterAlter} from '../src/steps/grow/incomplete.js'
+import {parseGrowInputs} from '../src/steps/grow/inputs.js'
+import {postCheck, verifyMapping} from '../src/steps/grow/mapping.js'
+import {addPartitions, alreadyGrown, verifyPartitions} from '../src/steps/grow/partitions.js'
+import {planStep} from '../src/steps/grow/plan-step.js'
+import {preflight, releaseLease} from '../src/steps/grow/preflight.js'
+import {primeConsumers} from '../src/steps/grow/prime.js'
+import {pauseProducers, pinProducers, resumeProducers, unpinProducers} from '../src/steps/grow/producers.js'
 import {revalidateGrow, undoBeforeAlter} from '../src/steps/grow/recovery.js'
+import {type GrowEnvironment, openGrowServices} from '../src/steps/grow/services.js'
 
 /** Each step's id names its result type in GrowResults. */
 type GrowStep = DeclaredStep<GrowInputs, GrowServices, GrowResults>

@@ -1,6 +1,7 @@
 import type {TestProject} from 'vitest/node'
-import {startLocalKafka, type LocalKafka} from '../src/local-kafka/index.js'
+
 import {isKreorgError} from '../src/core/errors.js'
+import {type LocalKafka, startLocalKafka} from '../src/local-kafka/index.js'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -37,7 +38,8 @@ function startOnce(): Promise<LocalKafka> {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const global = globalThis as SharedGlobal
   const first = global[SHARED] === undefined
-  const shared = (global[SHARED] ??= {kafka: startOnce(), users: 0})
+  global[SHARED] ??= {kafka: startOnce(), users: 0}
+  const shared = global[SHARED]
   shared.users++
   const kafka = await shared.kafka
   process.env.KAFKA_BROKERS = kafka.brokers

@@ -1,10 +1,10 @@
+import {type KeyedRecord, keyId} from '../../src/kafka/key-analysis.js'
 /**
  * keyMovement as it was before KeyHasher (git 2fec9dd, src/kafka/key-analysis.ts), kept only so
  * bench/key-analysis.ts can report before/after on the same machine in the same run. Not used by kreorg.
  */
 import {gcd} from '../../src/kafka/murmur2.js'
 import {positiveHashWith} from '../../src/kafka/partitioners.js'
-import {keyId, type KeyedRecord} from '../../src/kafka/key-analysis.js'
 
 export function keyMovementBefore(
   records: readonly KeyedRecord[],

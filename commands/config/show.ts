@@ -1,6 +1,7 @@
+import type {ConnectionFlags} from '../../src/config/resolve.js'
+
 import {KafkaCommand} from '../../src/cli/base-command.js'
 import {outputFlags} from '../../src/cli/output-flags.js'
-import type {ConnectionFlags} from '../../src/config/resolve.js'
 import {showConnectionConfig} from '../../src/config/show.js'
 
 export default class ConfigShow extends KafkaCommand<typeof ConfigShow> {

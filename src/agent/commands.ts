@@ -6,13 +6,14 @@
  * docs/control-protocol.md for the state machine.
  */
 import type {ControlFeed} from '../control/feed.js'
-import {PROTOCOL_VERSION, keys, type Ack, type AckState, type Command} from '../control/schema.js'
 import type {CommandEntry, StateChange} from '../control/state.js'
 import type {AgentEvents} from './events.js'
 import type {PauseGates, TopicGate} from './gate.js'
 import type {Heartbeats} from './heartbeat.js'
-import {errorMessage, type AgentLifecycle} from './options.js'
 import type {AgentProducer} from './producer.js'
+
+import {type Ack, type AckState, type Command, keys, PROTOCOL_VERSION} from '../control/schema.js'
+import {type AgentLifecycle, errorMessage} from './options.js'
 
 export interface CommandFollowerOptions {
   agentId: string
@@ -89,13 +90,16 @@ export class CommandFollower {
     const gate = this.options.gates.get(entry.command.topic)
     if (!gate) return
     switch (entry.command.action) {
-      case 'resume':
+      case 'resume': {
         return this.resume(gate, entry, initial)
+      }
       case 'pause':
-      case 'refresh':
+      case 'refresh': {
         return this.hold(gate, entry, initial)
-      case 'pin':
+      }
+      case 'pin': {
         return this.pin(gate, entry, initial)
+      }
     }
   }
 

@@ -3,6 +3,7 @@
  * Every warning the agent logs is also a `warning` event, so an application can route them itself.
  */
 import type {EventEmitter} from 'node:events'
+
 import type {AgentLogger} from './options.js'
 
 export interface AgentPausedEvent {

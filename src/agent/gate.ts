@@ -4,11 +4,12 @@
  * once `close` resolves nothing more is written to it.
  */
 import type {RecordMetadata} from '../kafka/client.js'
+import type {AgentLifecycle} from './options.js'
+import type {HeldBatch} from './release.js'
+import type {TransactionTracker} from './transactions.js'
+
 import {HeldSends} from './held-sends.js'
 import {InFlight} from './in-flight.js'
-import type {HeldBatch} from './release.js'
-import type {AgentLifecycle} from './options.js'
-import type {TransactionTracker} from './transactions.js'
 
 export interface TopicGate {
   readonly topic: string

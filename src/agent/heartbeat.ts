@@ -4,10 +4,12 @@
  * state change to `<controlTopic>-heartbeats` (protocol 1.1 A), and a tombstone when it stops cleanly.
  */
 import {hostname} from 'node:os'
+
 import type {ControlFeed} from '../control/feed.js'
-import {AGENT_CAPABILITIES, PROTOCOL_VERSION, keys, type AgentTopicState, type Heartbeat, type LastWrite} from '../control/schema.js'
 import type {AgentEvents} from './events.js'
-import {errorMessage, type AgentLifecycle} from './options.js'
+
+import {AGENT_CAPABILITIES, type AgentTopicState, type Heartbeat, keys, type LastWrite, PROTOCOL_VERSION} from '../control/schema.js'
+import {type AgentLifecycle, errorMessage} from './options.js'
 
 /** What a heartbeat says about the agent besides its topics' states; fixed for its life. */
 export interface AgentIdentity {

@@ -10,6 +10,7 @@
  * finishes them, because kafkajs may reorder sends that run concurrently.
  */
 import type {Message, ProducerBatch, RecordMetadata} from '../kafka/client.js'
+
 import {HeldSendsFullError, SendDeadlineError} from './errors.js'
 import {DEFAULT_MAX_HELD_SENDS} from './options.js'
 

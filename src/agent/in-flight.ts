@@ -44,6 +44,6 @@ export class InFlight {
     if (pending.length === 0) return Promise.resolve()
     this.current = new Generation()
     this.older = pending
-    return Promise.all(pending.map((g) => g.settled())).then(() => undefined)
+    return Promise.all(pending.map((g) => g.settled())).then(() => {})
   }
 }

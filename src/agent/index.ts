@@ -12,41 +12,43 @@
  * ```
  */
 import {EventEmitter} from 'node:events'
+
 import type {ProducerBatch, ProducerRecord, RecordMetadata, Transaction} from '../kafka/client.js'
-import {ControlLog} from '../kafka/control-log.js'
+
 import {ControlFeed} from '../control/feed.js'
 import {
+  agentIdSchema,
+  type AgentTopicState,
   CONTROL_TOPIC_CONFIG,
   DEFAULT_CONTROL_TOPIC,
   HEARTBEAT_TOPIC_CONFIG,
-  agentIdSchema,
   heartbeatTopicOf,
-  type AgentTopicState,
   type LastWrite,
 } from '../control/schema.js'
+import {ControlLog} from '../kafka/control-log.js'
 import {CommandFollower} from './commands.js'
-import {AgentEvents, type AgentEventMap} from './events.js'
+import {type AgentEventMap, AgentEvents} from './events.js'
 import {PauseGates} from './gate.js'
 import {Heartbeats} from './heartbeat.js'
 import {HeldSends} from './held-sends.js'
 import {
   AgentLifecycle,
+  consoleLogger,
   DEFAULT_BUFFER_LIMIT,
   DEFAULT_HEARTBEAT_MS,
   DEFAULT_MAX_HELD_SENDS,
   DEFAULT_REFRESH_TIMEOUT_MS,
-  TRANSACTION_MARKER_TIMEOUT_MS,
-  consoleLogger,
   defaultAgentId,
   packageVersion,
   type ProducerAgentOptions,
+  TRANSACTION_MARKER_TIMEOUT_MS,
 } from './options.js'
 import {AgentProducer} from './producer.js'
 import {Releaser} from './release.js'
 import {TransactionTracker} from './transactions.js'
 
-export type {AgentTopicState, Ack, Command} from '../control/schema.js'
-export type {AgentLogger, ProducerAgentOptions} from './options.js'
+export type {Ack, AgentTopicState, Command} from '../control/schema.js'
+export {HeldSendsFullError, SendDeadlineError} from './errors.js'
 export type {
   AgentEvent,
   AgentEventMap,
@@ -57,7 +59,7 @@ export type {
   AgentResumedEvent,
   AgentWarningEvent,
 } from './events.js'
-export {HeldSendsFullError, SendDeadlineError} from './errors.js'
+export type {AgentLogger, ProducerAgentOptions} from './options.js'
 
 /** Per call: overrides the agent's `sendTimeoutMs` for this send. */
 export interface SendOptions {
@@ -105,20 +107,21 @@ export class ProducerAgent extends EventEmitter<AgentEventMap> {
     )
     this.feed = new ControlFeed(new ControlLog(kafka, {topic: controlTopic, role: 'agent', topicConfig: CONTROL_TOPIC_CONFIG}), {
       secret: options.secret,
-      onIgnored: (record, reason) => {
+      onIgnored(record, reason) {
         // Other agents' acks and heartbeats failing our secret, and run state records, are noise; everything else is worth a warning.
         if (!/^(ack|agent|run)\//.test(reason)) events.warn(`control topic offset ${record.offset}: ignored: ${reason}`)
       },
     })
     // Held sends are written in merged batches, one after another: kafkajs may reorder concurrent sends.
-    const releaser = (this.releaser = new Releaser({
+    const releaser = new Releaser({
       held: () => this.gates.held,
       isOpen: (topics) => this.gates.isOpen(topics),
       lifecycle,
       sendBatch: (batch, topics) => this.gates.track(topics, () => this.producer.producer.sendBatch(batch)),
       capture: (topic, messages) => this.producer.capture(topic, messages),
       warn: (message) => events.warn(message),
-    }))
+    })
+    this.releaser = releaser
     this.transactions = new TransactionTracker({
       kafka,
       manages: (topic) => this.gates.has(topic),

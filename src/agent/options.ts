@@ -4,6 +4,7 @@ import {readFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
+
 import type {KafkaClient, ProducerConfig} from '../kafka/client.js'
 
 export interface AgentLogger {
@@ -49,7 +50,7 @@ export interface ProducerAgentOptions {
   logger?: AgentLogger
 }
 
-export const DEFAULT_HEARTBEAT_MS = 5_000
+export const DEFAULT_HEARTBEAT_MS = 5000
 export const DEFAULT_BUFFER_LIMIT = 10_000
 export const DEFAULT_MAX_HELD_SENDS = 100_000
 export const DEFAULT_REFRESH_TIMEOUT_MS = 30_000
@@ -82,7 +83,7 @@ export function packageVersion(): string {
 
 export function defaultAgentId(): string {
   const host = hostname()
-    .replace(/[^a-zA-Z0-9._-]/g, '_')
+    .replaceAll(/[^a-zA-Z0-9._-]/g, '_')
     .slice(0, 100)
   return `${host}-${process.pid}-${randomBytes(3).toString('hex')}`
 }

@@ -2,7 +2,8 @@
  * Partitioning through a pin: while a topic is pinned, partitions at or above the pinned count are
  * invisible to the application's partitioner, so keys map exactly as before the grow.
  */
-import type {ICustomPartitioner, Message, PartitionMetadata, PartitionerArgs} from '../kafka/client.js'
+import type {ICustomPartitioner, Message, PartitionerArgs, PartitionMetadata} from '../kafka/client.js'
+
 import {Partitioners} from '../kafka/client.js'
 
 export type Partition = (args: PartitionerArgs) => number

@@ -3,11 +3,12 @@
  * metadata kept current on demand, and the partition any key would get right now.
  */
 import type {KafkaClient, Message, PartitionMetadata, Producer, ProducerConfig} from '../kafka/client.js'
+import type {AgentEvents} from './events.js'
+
 import {Partitioners} from '../kafka/client.js'
 import {createTrackedProducer, type ProducerMetadataHandle} from '../kafka/producer-metadata.js'
-import type {AgentEvents} from './events.js'
 import {errorMessage, sleep} from './options.js'
-import {partitionOfKey, partitionerNameOf, pinnedPartitioner, syntheticPartitions, type Partition} from './pin.js'
+import {type Partition, partitionerNameOf, partitionOfKey, pinnedPartitioner, syntheticPartitions} from './pin.js'
 import {captureProducerCluster, watchProducerIds} from './producer-id.js'
 
 interface PartitionCapture {
@@ -141,8 +142,7 @@ export class AgentProducer {
     const deadline = Date.now() + this.options.refreshTimeoutMs
     for (;;) {
       try {
-        if (this.metadata) await this.metadata.refresh([...this.options.topics])
-        else await this.recreate()
+        await (this.metadata ? this.metadata.refresh([...this.options.topics]) : this.recreate())
       } catch (error) {
         this.options.events.warn(`metadata refresh failed: ${errorMessage(error)}`)
       }

@@ -13,7 +13,7 @@ import type {Message, ProducerBatch, RecordMetadata} from '../kafka/client.js'
 import type {HeldBatch, HeldSend, HeldSends, TopicsOpen} from './held-sends.js'
 
 export type {HeldBatch} from './held-sends.js'
-import {errorMessage, type AgentLifecycle} from './options.js'
+import {type AgentLifecycle, errorMessage} from './options.js'
 
 /** A held send's content: what `send` or `sendBatch` was called with. */
 

@@ -4,7 +4,8 @@
  */
 import type {KafkaClient, Producer, RecordMetadata, Transaction} from '../kafka/client.js'
 import type {AgentEvents} from './events.js'
-import {errorMessage, sleep, type AgentLifecycle} from './options.js'
+
+import {type AgentLifecycle, errorMessage, sleep} from './options.js'
 
 export interface TransactionTrackerOptions {
   kafka: KafkaClient

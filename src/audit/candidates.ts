@@ -1,12 +1,13 @@
+import type {SampledRecord} from '../kafka/sampler.js'
+import type {AuditInput, CandidateFigures, CandidateRanking} from './types.js'
+
 /**
  * Candidate partition counts judged against each other: how many keys and records move, and the
  * load skew each count would leave. The key-movement check words it; the report lists it.
  */
 import {keyId, keyMovement} from '../kafka/key-analysis.js'
-import {positiveHashWith, type PartitionerName} from '../kafka/partitioners.js'
-import type {SampledRecord} from '../kafka/sampler.js'
-import {THRESHOLDS, maxOverMean, ratio} from './figures.js'
-import type {AuditInput, CandidateFigures, CandidateRanking} from './types.js'
+import {type PartitionerName, positiveHashWith} from '../kafka/partitioners.js'
+import {maxOverMean, ratio, THRESHOLDS} from './figures.js'
 
 interface KeyLoad {
   hash: number

@@ -1,12 +1,13 @@
+import type {KafkaCluster} from '../kafka/types.js'
+
+import {KreorgError} from '../core/errors.js'
 /**
  * The audit's I/O: describe the topic, sample recent records, read consumer group lag, then hand
  * everything to the pure verdict logic in ./verdicts.ts.
  */
 import {readTopicLag} from '../kafka/lag.js'
 import {sampleTopicDetailed} from '../kafka/sampler.js'
-import type {KafkaCluster} from '../kafka/types.js'
-import {KreorgError} from '../core/errors.js'
-import {auditVerdicts, defaultCandidates, type AuditReport} from './verdicts.js'
+import {type AuditReport, auditVerdicts, defaultCandidates} from './verdicts.js'
 
 export interface AuditOptions {
   /** Candidate partition counts (each above the current count); default 2×, 3×, 4× the current count. */

@@ -1,6 +1,6 @@
 import type {PartitionerMatch} from '../kafka/key-analysis.js'
-import type {PartitionerName} from '../kafka/partitioners.js'
 import type {GroupLag} from '../kafka/lag.js'
+import type {PartitionerName} from '../kafka/partitioners.js'
 import type {PartitionSample, SampledRecord} from '../kafka/sampler.js'
 
 export type Verdict = 'pass' | 'warn' | 'fail'

@@ -1,3 +1,5 @@
+import type {AuditContext, AuditInput, AuditReport, Verdict} from './types.js'
+
 /**
  * The audit's judgement, as pure functions of what was read: sampled records, offsets and consumer
  * group lag go in, checks with a verdict and one line of why come out. No I/O here, so every
@@ -9,11 +11,10 @@ import {PARTITIONER_NAMES, type PartitionerName} from '../kafka/partitioners.js'
 import {rankCandidates} from './candidates.js'
 import {AUDIT_CHECKS} from './checks/index.js'
 import {partitionWeights, worst} from './figures.js'
-import type {AuditContext, AuditInput, AuditReport, Verdict} from './types.js'
 
-export type {AuditCheck, AuditContext, AuditInput, AuditReport, CandidateFigures, Check, CheckId, Verdict} from './types.js'
-export {THRESHOLDS, displayKey, partitionWeights, percent, worst} from './figures.js'
 export {defaultCandidates} from './candidates.js'
+export {displayKey, partitionWeights, percent, THRESHOLDS, worst} from './figures.js'
+export type {AuditCheck, AuditContext, AuditInput, AuditReport, CandidateFigures, Check, CheckId, Verdict} from './types.js'
 
 export function auditVerdicts(input: AuditInput): AuditReport {
   const weights = partitionWeights(input.partitions, input.records)

@@ -1,12 +1,14 @@
 import {Command, Flags, type Interfaces} from '@oclif/core'
-import {KafkajsCluster} from '../kafka/kafkajs-cluster.js'
+
 import type {ConnectionOptions, KafkaCluster} from '../kafka/types.js'
-import {ExitCode, KreorgError, describeCause, exitCodeHelp, isKreorgError} from '../core/errors.js'
-import {connectionFlags} from './config-flags.js'
-import {outputFormatOf, type OutputFormat} from './output-flags.js'
-import {formatOutput, formatStreamed} from '../ui/output-format.js'
+
+import {type ConnectionFlags, resolveConnection} from '../config/resolve.js'
+import {describeCause, isKreorgError, KreorgError} from '../core/errors.js'
+import {KafkajsCluster} from '../kafka/kafkajs-cluster.js'
 import {errorLine, maskedError} from '../ui/error-text.js'
-import {resolveConnection, type ConnectionFlags} from '../config/resolve.js'
+import {formatOutput, formatStreamed} from '../ui/output-format.js'
+import {connectionFlags} from './config-flags.js'
+import {type OutputFormat, outputFormatOf} from './output-flags.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -79,8 +81,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     // oclif's own errors (parse errors exit 2, this.exit) already carry their exit code.
     // A flag value a custom parser rejected (e.g. --lease soon) is bad usage, whatever the parser threw.
-    if (!isKreorgError(error) && /^Parsing --/.test(error.message ?? '')) {
-      return this.catch(new KreorgError('usage', error.message.replace(/\s+/g, ' ').trim(), {cause: error}) as never)
+    if (!isKreorgError(error) && (error.message ?? '').startsWith('Parsing --')) {
+      return this.catch(new KreorgError('usage', error.message.replaceAll(/\s+/g, ' ').trim(), {cause: error}) as never)
     }
     if (error.oclif?.exit !== undefined && !isKreorgError(error)) return super.catch(error)
     const kreorgError = isKreorgError(error)
@@ -133,4 +135,4 @@ export abstract class KafkaCommand<T extends typeof Command> extends BaseCommand
   }
 }
 
-export {ExitCode, exitCodeHelp}
+export {ExitCode, exitCodeHelp} from '../core/errors.js'

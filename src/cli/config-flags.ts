@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
-import {durationFlag} from './duration.js'
+
 import {DEFAULT_CLIENT_ID, DEFAULT_CONNECT_TIMEOUT_MS} from '../config/resolve.js'
+import {durationFlag} from './duration.js'
 
 /**
  * `KafkaCommand`'s connection flags. None has an oclif `default` or `env`: the resolver

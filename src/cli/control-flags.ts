@@ -1,4 +1,5 @@
 import {Flags} from '@oclif/core'
+
 import {DEFAULT_CONTROL_TOPIC} from '../control/schema.js'
 
 /** Flags every command that talks to producer agents shares (grow declares the same names). */

@@ -1,11 +1,12 @@
 import {Errors, Flags} from '@oclif/core'
+
 import {formatDuration, parseDuration} from '../core/duration.js'
 
 export {formatDuration, parseDuration} from '../core/duration.js'
 
 /** A flag holding a duration; oclif reports a bad value as a usage error (exit 2). */
 export const durationFlag = Flags.custom<number>({
-  parse: async (input) => {
+  async parse(input) {
     try {
       return parseDuration(input)
     } catch (error) {

@@ -1,4 +1,5 @@
 import {Command, Help} from '@oclif/core'
+
 import {exitCodeHelp} from '../core/errors.js'
 
 /** Every command's `--help` ends with the exit-code table, so scripts can be written from `--help` alone. */

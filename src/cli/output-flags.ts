@@ -1,4 +1,5 @@
 import {Flags} from '@oclif/core'
+
 import {KreorgError} from '../core/errors.js'
 import {OUTPUT_FORMATS, type OutputFormat} from '../ui/output-format.js'
 

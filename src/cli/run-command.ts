@@ -1,21 +1,23 @@
 import {type Command, Flags} from '@oclif/core'
+
+import type {ConnectionOptions} from '../kafka/types.js'
+import type {Runbook} from '../runbook/types.js'
+
 import {findRunbook} from '../../runbooks/index.js'
 import {type ConnectionFlags, resolveConnection} from '../config/resolve.js'
-import type {ConnectionOptions} from '../kafka/types.js'
-import {type EngineOptions, type RecordedEnvironment, type RunOutcome, abortRun, resumeRun, startRun} from '../runbook/engine.js'
-import {ExitCode, KreorgError} from '../core/errors.js'
-import {defaultStateDir} from '../runbook/state-dir.js'
 import {DEFAULT_CONTROL_TOPIC} from '../control/schema.js'
+import {ExitCode, KreorgError} from '../core/errors.js'
+import {abortRun, type EngineOptions, type RecordedEnvironment, resumeRun, type RunOutcome, startRun} from '../runbook/engine.js'
+import {defaultStateDir} from '../runbook/state-dir.js'
 import {
-  type RunStore,
-  type StateMode,
-  type StoredRunSummary,
-  STATE_MODES,
   resolveStateDir,
+  type RunStore,
   runStoreFor,
+  STATE_MODES,
+  type StateMode,
   stateModeOf,
+  type StoredRunSummary,
 } from '../runbook/store/index.js'
-import type {Runbook} from '../runbook/types.js'
 import {createRunUi, renderModeFor} from '../ui/run-renderer.js'
 import {KafkaCommand} from './base-command.js'
 
@@ -52,7 +54,7 @@ export interface StateModeFlags {
 export {resolveStateDir, stateModeOf} from '../runbook/store/index.js'
 
 function shellQuote(value: string): string {
-  return /^[A-Za-z0-9_./:=@%+-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`
 }
 
 export interface ExecuteOptions {
@@ -155,6 +157,7 @@ export abstract class RunCommand<T extends typeof Command> extends KafkaCommand<
         return
       }
       // Checkpoints are replaced atomically, so leaving now can't damage the last one.
+      // eslint-disable-next-line n/no-process-exit, unicorn/no-process-exit -- a second Ctrl-C means leave now
       process.exit(ExitCode.INTERRUPTED)
     }
     process.on('SIGINT', onSignal)

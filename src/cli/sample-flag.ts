@@ -1,11 +1,12 @@
 import {Errors, Flags} from '@oclif/core'
+
 import type {KafkaCluster} from '../kafka/types.js'
 
 export type SampleSize = number | 'all'
 
 /** `--sample 5000` (records per partition, the most recent) or `--sample all` (the whole topic). */
 export const sampleFlag = Flags.custom<SampleSize>({
-  parse: async (input) => {
+  async parse(input) {
     const value = input.trim()
     if (value.toLowerCase() === 'all') return 'all'
     const n = Number(value)

@@ -1,10 +1,12 @@
+import type {ZodError} from 'zod'
+
 import {existsSync, readFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {parse as parseYaml} from 'yaml'
-import type {ZodError} from 'zod'
-import {KreorgError, describeCause} from '../core/errors.js'
-import {configFileSchema, type ConfigFile} from './schema.js'
+
+import {describeCause, KreorgError} from '../core/errors.js'
+import {type ConfigFile, configFileSchema} from './schema.js'
 
 export type Env = Readonly<Record<string, string | undefined>>
 

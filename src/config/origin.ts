@@ -1,8 +1,10 @@
 import {readFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import {KreorgError, describeCause} from '../core/errors.js'
+
 import type {Env} from './load.js'
+
+import {describeCause, KreorgError} from '../core/errors.js'
 
 /**
  * The pieces every connection setting is resolved with (src/config/resolve.ts for the connection,
@@ -74,28 +76,36 @@ export interface EffectiveSetting {
 
 export function describeOrigin(origin: Origin): string {
   switch (origin.kind) {
-    case 'flag':
+    case 'flag': {
       return `flag --${origin.name}`
-    case 'env':
+    }
+    case 'env': {
       return `env ${origin.name}`
-    case 'profile':
+    }
+    case 'profile': {
       return `profile ${origin.profile} (${origin.key})`
-    case 'default':
+    }
+    case 'default': {
       return 'default'
+    }
   }
 }
 
 /** Where a setting lives, phrased for an error message ("--tls-ca", "KAFKA_TLS_CA_FILE", "tls.caFile of profile prod in <file>"). */
 export function whereSet(origin: Origin): string {
   switch (origin.kind) {
-    case 'flag':
+    case 'flag': {
       return `--${origin.name}`
-    case 'env':
+    }
+    case 'env': {
       return origin.name
-    case 'profile':
+    }
+    case 'profile': {
       return `${origin.key} of profile ${origin.profile} in ${origin.file}`
-    case 'default':
+    }
+    case 'default': {
       return 'the default'
+    }
   }
 }
 

@@ -1,31 +1,30 @@
 import path from 'node:path'
-import {parseDuration} from '../core/duration.js'
-import {parseBrokers} from '../kafka/brokers.js'
+
 import type {ConnectionOptions, SaslOptions, TlsOptions} from '../kafka/types.js'
-import {describeCause, isKreorgError} from '../core/errors.js'
-import {configDir, loadConfigFile, type Env} from './load.js'
-import {registerSecret} from '../core/redact.js'
 import type {ProfileConfig} from './schema.js'
+
+import {parseDuration} from '../core/duration.js'
+import {describeCause, isKreorgError} from '../core/errors.js'
+import {registerSecret} from '../core/redact.js'
+import {parseBrokers} from '../kafka/brokers.js'
+import {configDir, type Env, loadConfigFile} from './load.js'
 import {
   CONNECTION_ENV,
+  type ConnectionFlags,
   describeOrigin,
+  type EffectiveSetting,
   first,
   fromEnv,
   fromFlag,
+  type FromProfile,
   parseBool,
+  type Picked,
   readSettingFile,
   usage,
   whereSet,
-  type ConnectionFlags,
-  type EffectiveSetting,
-  type FromProfile,
-  type Picked,
 } from './origin.js'
 import {checkForeignSettings, chooseMechanism, pickSasl} from './sasl-picks.js'
 import {resolveSasl} from './sasl.js'
-
-export {CONNECTION_ENV, describeOrigin}
-export type {ConnectionFlags, EffectiveSetting}
 
 /**
  * Connection settings come from three layers, highest first: command-line flags, environment
@@ -234,3 +233,5 @@ export function resolveConnectionDetails(flags: ConnectionFlags, env: Env, optio
 export function resolveConnection(flags: ConnectionFlags, env: Env = process.env): ConnectionOptions {
   return resolveConnectionDetails(flags, env).options
 }
+
+export {CONNECTION_ENV, type ConnectionFlags, describeOrigin, type EffectiveSetting} from './origin.js'

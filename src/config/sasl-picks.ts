@@ -1,6 +1,7 @@
 import type {Env} from './load.js'
-import {CONNECTION_ENV, first, fromEnv, fromFlag, usage, whereSet, type ConnectionFlags, type FromProfile, type Picked} from './origin.js'
-import {SASL_MECHANISMS, saslMechanismSchema, type ProfileConfig, type SaslMechanism} from './schema.js'
+
+import {CONNECTION_ENV, type ConnectionFlags, first, fromEnv, fromFlag, type FromProfile, type Picked, usage, whereSet} from './origin.js'
+import {type ProfileConfig, SASL_MECHANISMS, type SaslMechanism, saslMechanismSchema} from './schema.js'
 
 /**
  * Every SASL setting, each taken from the first layer that sets it (flags > env > profile), before

@@ -1,13 +1,14 @@
+import type {OAuthTokenSource, SaslOptions} from '../kafka/types.js'
+import type {Env} from './load.js'
+import type {MechanismChoice, SaslPicks, SecretRef} from './sasl-picks.js'
+
 import {parseDuration} from '../core/duration.js'
 import {describeCause} from '../core/errors.js'
 import {MASK, registerSecret} from '../core/redact.js'
-import {SaslAuthError} from '../kafka/auth/sasl-auth-error.js'
 import {planAwsCredentials} from '../kafka/auth/aws-credentials.js'
 import {isAwsRegion, regionFromMskHost} from '../kafka/auth/msk-iam.js'
-import type {OAuthTokenSource, SaslOptions} from '../kafka/types.js'
-import type {Env} from './load.js'
-import {describeOrigin, readSettingFile, usage, whereSet, type EffectiveSetting, type Picked} from './origin.js'
-import type {MechanismChoice, SaslPicks, SecretRef} from './sasl-picks.js'
+import {SaslAuthError} from '../kafka/auth/sasl-auth-error.js'
+import {describeOrigin, type EffectiveSetting, type Picked, readSettingFile, usage, whereSet} from './origin.js'
 
 /**
  * Turns the picked SASL settings into `SaslOptions` for the chosen mechanism: reads secrets (from
@@ -81,7 +82,7 @@ function oauthSasl(choice: MechanismChoice, picks: SaslPicks, ctx: SaslContext):
     ])
   }
   // The first token is fetched inside the connect deadline: stop just before it, so the failure names the token source.
-  const timeoutMs = picks.tokenTimeout ? durationMs(picks.tokenTimeout) : Math.max(1_000, ctx.connectTimeoutMs - 1_000)
+  const timeoutMs = picks.tokenTimeout ? durationMs(picks.tokenTimeout) : Math.max(1000, ctx.connectTimeoutMs - 1000)
   let source: OAuthTokenSource
   if (token.value.kind === 'command') {
     source = {kind: 'command', command: token.value.value, timeoutMs}
@@ -148,7 +149,7 @@ function endpointSource(
 
 function brokerHost(broker: string): string {
   const colon = broker.lastIndexOf(':')
-  return (colon > 0 ? broker.slice(0, colon) : broker).replace(/^\[|\]$/g, '')
+  return (colon > 0 ? broker.slice(0, colon) : broker).replaceAll(/^\[|\]$/g, '')
 }
 
 /** Region: --aws-region or the profile, else the MSK broker host names, else AWS_REGION/AWS_DEFAULT_REGION. */
@@ -213,11 +214,14 @@ export function resolveSasl(choice: MechanismChoice, picks: SaslPicks, ctx: Sasl
   if (choice.implied) ctx.add({key: 'sasl.mechanism', value: choice.mechanism, source: `implied by ${describeOrigin(choice.pick.origin)}`})
   else ctx.show('sasl.mechanism', choice.pick, choice.mechanism)
   switch (choice.mechanism) {
-    case 'oauthbearer':
+    case 'oauthbearer': {
       return oauthSasl(choice, picks, ctx)
-    case 'aws-msk-iam':
+    }
+    case 'aws-msk-iam': {
       return mskIamSasl(choice, picks, ctx)
-    default:
+    }
+    default: {
       return passwordSasl(choice, picks, ctx)
+    }
   }
 }

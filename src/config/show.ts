@@ -1,8 +1,9 @@
-import {renderTable} from '../core/table.js'
 import type {Env} from './load.js'
-import {configCandidates} from './load.js'
+
 import {redact} from '../core/redact.js'
-import {resolveConnectionDetails, type ConnectionFlags, type EffectiveSetting} from './resolve.js'
+import {renderTable} from '../core/table.js'
+import {configCandidates} from './load.js'
+import {type ConnectionFlags, type EffectiveSetting, resolveConnectionDetails} from './resolve.js'
 
 export interface ConfigView {
   profile: {name: string; file: string; selectedBy: string} | null

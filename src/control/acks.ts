@@ -1,9 +1,11 @@
 /** Waiting for agents' acks to a command, on the fold and the stream of its changes. */
 import type {EventEmitter} from 'node:events'
-import {KreorgError} from '../core/errors.js'
+
+import type {WaitForAcksOptions} from './port.js'
 import type {Ack, Heartbeat} from './schema.js'
 import type {AckEntry, StateChange} from './state.js'
-import type {WaitForAcksOptions} from './port.js'
+
+import {KreorgError} from '../core/errors.js'
 
 /** The channel emits every change its folds report (control topic and heartbeat topic). */
 export type ControlChanges = {change: [StateChange]}
@@ -42,7 +44,7 @@ export async function waitForAcks(
       options.onAck?.(entry.ack)
     }
   }
-  for (const agentId of [...pending]) check(agentId)
+  for (const agentId of pending) check(agentId)
   if (pending.size === 0) return inRequestOrder()
   return new Promise<Ack[]>((resolve, reject) => {
     const finish = (error?: Error) => {

@@ -1,11 +1,11 @@
+import type {AgentInfo, AgentQueryOptions} from './port.js'
+import type {Heartbeat} from './schema.js'
 /**
  * The agents an orchestrator knows of, from their heartbeats: protocol 1.1 heartbeats on
  * `<controlTopic>-heartbeats`, and v1 `agent/<id>` records still folded from the control topic (older
  * agents write them there). The newer heartbeat of an agent wins.
  */
 import type {AgentEntry, ControlState} from './state.js'
-import type {Heartbeat} from './schema.js'
-import type {AgentInfo, AgentQueryOptions} from './port.js'
 
 type Source = NonNullable<AgentInfo['heartbeatSource']>
 
@@ -50,7 +50,7 @@ export class AgentDirectory {
 }
 
 export function agentInfoOf({heartbeat, timestamp, source}: SourcedAgentEntry, options: AgentQueryOptions, now: number): AgentInfo {
-  const maxAge = options.maxAgeMs ?? Math.max(3 * heartbeat.heartbeatMs, 3_000)
+  const maxAge = options.maxAgeMs ?? Math.max(3 * heartbeat.heartbeatMs, 3000)
   return {
     agentId: heartbeat.agentId,
     host: heartbeat.host,

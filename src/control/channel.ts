@@ -5,31 +5,8 @@
  * lease.ts. See docs/control-protocol.md.
  */
 import {EventEmitter} from 'node:events'
-import {createKafkaClient} from '../kafka/client.js'
-import {ControlLog} from '../kafka/control-log.js'
+
 import type {ConnectionOptions} from '../kafka/types.js'
-import {KreorgError, describeCause} from '../core/errors.js'
-import {waitForAcks, type ControlChanges} from './acks.js'
-import {AgentDirectory} from './agents.js'
-import {ControlFeed} from './feed.js'
-import {HeartbeatTail} from './heartbeat-tail.js'
-import {Leases, type Lease, type LeaseLog} from './lease.js'
-import {decode} from './codec.js'
-import {
-  CONTROL_TOPIC_CONFIG,
-  DEFAULT_CONTROL_TOPIC,
-  HEARTBEAT_LOOKBACK_MS,
-  HEARTBEAT_TOPIC_CONFIG,
-  PROTOCOL_VERSION,
-  heartbeatTopicOf,
-  keys,
-  type Ack,
-  type AckState,
-  type Command,
-  type CommandAction,
-  type LeaseRecord,
-} from './schema.js'
-import {ControlState} from './state.js'
 import type {
   AgentInfo,
   AgentQueryOptions,
@@ -45,10 +22,35 @@ import type {
   WaitForAcksOptions,
 } from './port.js'
 
-export type * from './port.js'
-export {localHolder} from './lease.js'
+import {describeCause, KreorgError} from '../core/errors.js'
+import {createKafkaClient} from '../kafka/client.js'
+import {ControlLog} from '../kafka/control-log.js'
+import {type ControlChanges, waitForAcks} from './acks.js'
+import {AgentDirectory} from './agents.js'
+import {decode} from './codec.js'
+import {ControlFeed} from './feed.js'
+import {HeartbeatTail} from './heartbeat-tail.js'
+import {type Lease, type LeaseLog, Leases} from './lease.js'
+import {
+  type Ack,
+  type AckState,
+  type Command,
+  type CommandAction,
+  CONTROL_TOPIC_CONFIG,
+  DEFAULT_CONTROL_TOPIC,
+  HEARTBEAT_LOOKBACK_MS,
+  HEARTBEAT_TOPIC_CONFIG,
+  heartbeatTopicOf,
+  keys,
+  type LeaseRecord,
+  PROTOCOL_VERSION,
+} from './schema.js'
+import {ControlState} from './state.js'
 
-const silentLogger: ControlLogger = {warn: () => {}}
+export {localHolder} from './lease.js'
+export type * from './port.js'
+
+const silentLogger: ControlLogger = {warn() {}}
 
 const ACK_STATE_OF: Record<CommandAction, AckState> = {pause: 'paused', refresh: 'refreshed', resume: 'resumed', pin: 'pinned'}
 

@@ -4,7 +4,8 @@
  * so readers log it and move on (one bad record must never stop an agent).
  */
 import {createHmac, timingSafeEqual} from 'node:crypto'
-import {PROTOCOL_VERSION, parseKey, schemaForKey, type ControlMessage, type ParsedKey} from './schema.js'
+
+import {type ControlMessage, type ParsedKey, parseKey, PROTOCOL_VERSION, schemaForKey} from './schema.js'
 
 const SIG_PREFIX = 'hmac-sha256:'
 

@@ -4,8 +4,9 @@
  * topic (e.g. a heartbeat topic) folds into the same kind of state the same way.
  */
 import type {ControlLog, RawControlRecord} from '../kafka/control-log.js'
-import {decode, encode} from './codec.js'
 import type {ControlMessage} from './schema.js'
+
+import {decode, encode} from './codec.js'
 import {ControlState, type StateChange} from './state.js'
 
 export interface ControlFeedOptions {

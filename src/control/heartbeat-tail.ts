@@ -5,10 +5,12 @@
  * follows the partition from there. Knows nothing about the records themselves.
  */
 import {randomUUID} from 'node:crypto'
+
 import type {Consumer, KafkaClient} from '../kafka/client.js'
 import type {RawControlRecord} from '../kafka/control-log.js'
-import {INTERNAL_GROUP_PREFIX} from '../kafka/lag.js'
+
 import {KreorgError} from '../core/errors.js'
+import {INTERNAL_GROUP_PREFIX} from '../kafka/lag.js'
 
 export interface HeartbeatTailOptions {
   /** How far back to start, in ms before now. */
@@ -42,8 +44,8 @@ export class HeartbeatTail {
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: 250,
       sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
-      retry: {retries: 10, initialRetryTime: 100, maxRetryTime: 2_000},
+      heartbeatInterval: 3000,
+      retry: {retries: 10, initialRetryTime: 100, maxRetryTime: 2000},
     })
     this.consumer = consumer
     await consumer.connect()
@@ -104,7 +106,7 @@ export class HeartbeatTail {
     return new Promise((resolve, reject) => {
       const waiter = {
         offset,
-        resolve: () => {
+        resolve() {
           clearTimeout(timer)
           resolve()
         },

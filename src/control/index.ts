@@ -1,3 +1,7 @@
+export {ControlChannel, type ControlChannelOptions} from './channel.js'
+export {ControlFeed, type ControlFeedOptions} from './feed.js'
+export {Lease, localHolder} from './lease.js'
+export {MANUAL_RUN_PREFIX, manualPause, type ManualPauseResult, manualUnpause, type ManualUnpauseResult} from './manual.js'
 /**
  * The control protocol's public surface. `ControlChannelPort` is what callers should depend on;
  * `ControlChannel` is its Kafka implementation.
@@ -17,16 +21,12 @@ export type {
   ResumeOptions,
   WaitForAcksOptions,
 } from './port.js'
-export {ControlChannel, type ControlChannelOptions} from './channel.js'
-export {Lease, localHolder} from './lease.js'
-export {ControlFeed, type ControlFeedOptions} from './feed.js'
-export {MANUAL_RUN_PREFIX, manualPause, manualUnpause, type ManualPauseResult, type ManualUnpauseResult} from './manual.js'
+export * from './schema.js'
 export {controlSecret} from './secret.js'
 export {
   checkControlTopicConfig,
+  type ControlTopicProblem,
   describeControlTopicProblem,
   judgeControlTopic,
   judgeHeartbeatTopic,
-  type ControlTopicProblem,
 } from './topic-config.js'
-export * from './schema.js'

@@ -3,10 +3,12 @@
  * `lease/<topic>`, judged by the fold (state.ts) so that every reader agrees on the holder.
  */
 import {hostname} from 'node:os'
-import {KreorgError, describeCause} from '../core/errors.js'
-import {MAX_LEASE_MS, type LeaseRecord} from './schema.js'
-import type {LeaseHolder, LeaseOutcome} from './state.js'
+
 import type {CommandOptions, ControlLease, ControlLogger, LeaseHolderIdentity, LeaseInfo} from './port.js'
+import type {LeaseHolder, LeaseOutcome} from './state.js'
+
+import {describeCause, KreorgError} from '../core/errors.js'
+import {type LeaseRecord, MAX_LEASE_MS} from './schema.js'
 
 /** What leases need from the channel: the fold's view of holders and a way to append lease records. */
 export interface LeaseLog {

@@ -3,10 +3,12 @@
  * manual pause and a grow run can never act on a topic at the same time.
  */
 import {randomBytes} from 'node:crypto'
-import {KreorgError} from '../core/errors.js'
-import {localHolder} from './lease.js'
+
 import type {AgentInfo, ControlChannelPort} from './port.js'
 import type {Ack} from './schema.js'
+
+import {KreorgError} from '../core/errors.js'
+import {localHolder} from './lease.js'
 
 export const MANUAL_RUN_PREFIX = 'manual-'
 

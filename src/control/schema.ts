@@ -170,14 +170,18 @@ export type ControlMessage = LeaseRecord | Command | Ack | Heartbeat
 /** Schema for a key kind: the record's `type` must match its key, or it is rejected. */
 export function schemaForKey(key: ParsedKey): z.ZodType<ControlMessage> {
   switch (key.kind) {
-    case 'cmd':
+    case 'cmd': {
       return commandSchema
-    case 'lease':
+    }
+    case 'lease': {
       return leaseRecordSchema
-    case 'ack':
+    }
+    case 'ack': {
       return ackSchema
-    case 'agent':
+    }
+    case 'agent': {
       return heartbeatSchema
+    }
   }
 }
 

@@ -6,5 +6,5 @@ export function controlSecret(envName: string | undefined, env: NodeJS.ProcessEn
   const value = env[envName]
   // Masked in every message and --json line from here on, like SASL passwords.
   if (value) registerSecret(value)
-  return value ? value : undefined
+  return value || undefined
 }

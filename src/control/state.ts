@@ -1,11 +1,12 @@
+import type {Decoded} from './codec.js'
 /**
  * The control topic folded into state, record by record, in log order. The orchestrator and every
  * agent run the same fold over the same single partition, so they agree on who holds a lease and
  * which command is in force without talking to each other. Pure logic: no Kafka here.
  */
 import type {Ack, Command, Heartbeat, LeaseRecord} from './schema.js'
+
 import {keys} from './schema.js'
-import type {Decoded} from './codec.js'
 
 export interface ControlRecord {
   offset: number

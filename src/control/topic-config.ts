@@ -4,6 +4,7 @@
  * the failure it causes shows up much later (a lost command, a lease judged on skewed clocks).
  */
 import type {KafkaCluster} from '../kafka/types.js'
+
 import {CONTROL_TOPIC_CONFIG, heartbeatTopicOf} from './schema.js'
 
 export type ControlTopicSetting =

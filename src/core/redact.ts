@@ -38,7 +38,7 @@ export function isSecretField(name: string): boolean {
 
 /** Masks registered (and extra) secret values and PEM private keys inside a string. */
 export function maskSecrets(text: string, extra: readonly string[] = []): string {
-  let out = text.replace(PEM_PRIVATE_KEY, MASK)
+  let out = text.replaceAll(PEM_PRIVATE_KEY, MASK)
   // Longest first, so a secret that contains another is masked whole.
   const secrets = [...registered, ...extra.filter((s) => s.length >= MIN_MASKABLE_LENGTH)].sort((a, b) => b.length - a.length)
   for (const secret of secrets) out = out.split(secret).join(MASK)

@@ -1,9 +1,11 @@
-import {spawn, type ChildProcessWithoutNullStreams} from 'node:child_process'
+import {type ChildProcessWithoutNullStreams, spawn} from 'node:child_process'
 import {setTimeout as sleep} from 'node:timers/promises'
+
 import type {KafkaCluster} from '../kafka/types.js'
+import type {DemoValue} from './traffic.js'
+
 import {detectJava, javaCommand} from '../local-kafka/index.js'
 import {ReceivedLedger} from './ledger.js'
-import type {DemoValue} from './traffic.js'
 
 /**
  * Apache Kafka's own console consumer (the broker's jars) in a consumer group with

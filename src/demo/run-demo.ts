@@ -2,16 +2,18 @@ import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
+
+import type {LedgerReport, ReceivedLedger} from './ledger.js'
+
 import {createProducerAgent, type ProducerAgent} from '../agent/index.js'
+import {KreorgError} from '../core/errors.js'
 import {createKafkaClient, javaCompatiblePartitioner, type Producer} from '../kafka/client.js'
 import {KafkajsCluster} from '../kafka/kafkajs-cluster.js'
 import {readTopicLag} from '../kafka/lag.js'
-import {startLocalKafka, type LocalKafka} from '../local-kafka/index.js'
-import {KreorgError} from '../core/errors.js'
+import {type LocalKafka, startLocalKafka} from '../local-kafka/index.js'
 import {runCli} from '../process/run-cli.js'
 import {JavaDemoGroup} from './java-consumer.js'
-import type {LedgerReport, ReceivedLedger} from './ledger.js'
-import {DemoGroup, KeyedTraffic, demoKeys} from './traffic.js'
+import {DemoGroup, demoKeys, KeyedTraffic} from './traffic.js'
 
 export interface DemoOptions {
   from: number
@@ -130,18 +132,33 @@ async function runGrow(
     xdg: {configHome: path.join(stateDir, 'xdg-config'), stateHome: path.join(stateDir, 'xdg-state')},
     ndjson: {
       nonJson: 'skip',
-      onEvent: (event) => {
+      onEvent(event) {
         if (typeof event.runId === 'string') runId = event.runId
-        if (event.event === 'step:done') {
-          const result = event.result as Record<string, unknown> | undefined
-          if (event.step === 'post-check' && typeof result?.pausedMs === 'number') pausedMs = result.pausedMs
-          log(`  kreorg | ${String(event.step).padEnd(18)} done in ${event.durationMs}ms`)
-        } else if (event.event === 'step:skip') {
-          log(`  kreorg | ${String(event.step).padEnd(18)} skipped`)
-        } else if (event.event === 'warning') {
-          log(`  kreorg | warning: ${String(event.message)}`)
-        } else if (event.event === 'step:fail' || event.event === 'error') {
-          log(`  kreorg | failed: ${JSON.stringify(event)}`)
+        switch (event.event) {
+          case 'step:done': {
+            const result = event.result as Record<string, unknown> | undefined
+            if (event.step === 'post-check' && typeof result?.pausedMs === 'number') pausedMs = result.pausedMs
+            log(`  kreorg | ${String(event.step).padEnd(18)} done in ${event.durationMs}ms`)
+
+            break
+          }
+          case 'step:skip': {
+            log(`  kreorg | ${String(event.step).padEnd(18)} skipped`)
+
+            break
+          }
+          case 'warning': {
+            log(`  kreorg | warning: ${String(event.message)}`)
+
+            break
+          }
+          case 'step:fail':
+          case 'error': {
+            log(`  kreorg | failed: ${JSON.stringify(event)}`)
+
+            break
+          }
+          // No default
         }
       },
     },
@@ -203,7 +220,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
           topics: [ordersTopic],
           agentId: `demo-producer-${i}-${suffix}`,
           producer: {idempotent: true, metadataMaxAge: options.metadataMaxAgeMs},
-          heartbeatMs: 1_000,
+          heartbeatMs: 1000,
           logger: {warn: (message) => log(`  agent  | ${message}`)},
         }),
       )
@@ -278,7 +295,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       for (const side of sides) await side.close().catch(() => {})
     })
     // Let every group join before traffic starts: with auto.offset.reset=latest they would skip earlier records.
-    await sleep(3_000)
+    await sleep(3000)
     if (javaGroups.length > 0) log('waiting for the Java console consumers to join (JVM start-up)…')
     for (const group of javaGroups) await group.ready(cluster, options.from, 180_000, options.signal)
     for (const side of sides) side.traffic.start()
@@ -297,7 +314,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     for (const side of sides) await side.traffic.stop()
     await waitForDrain(cluster, [naiveTopic, ordersTopic], 60_000, options.signal)
     // Consumers with a stale layout may still be catching up on new partitions: give them a refresh period.
-    await sleep(Math.min(5_000, options.metadataMaxAgeMs + 1_000))
+    await sleep(Math.min(5000, options.metadataMaxAgeMs + 1000))
     await waitForDrain(cluster, [naiveTopic, ordersTopic], 30_000, options.signal)
     // A Java group that has not yet looked at the new partitions (its metadata refresh) still counts: let it look.
     if (javaGroups.length > 0) await sleep(JAVA_METADATA_MAX_AGE_MS, undefined, {signal: options.signal})

@@ -1,5 +1,7 @@
 import {setTimeout as sleep} from 'node:timers/promises'
+
 import type {Consumer, KafkaClient, Message} from '../kafka/client.js'
+
 import {ReceivedLedger, SentLedger} from './ledger.js'
 
 /** Record values carry the key and its sequence number so consumers can check order. */
@@ -100,7 +102,7 @@ export class DemoGroup {
       groupId,
       metadataMaxAge: metadataMaxAgeMs,
       sessionTimeout: 10_000,
-      heartbeatInterval: 1_000,
+      heartbeatInterval: 1000,
       ...(maxBytesPerPartition ? {maxBytesPerPartition, maxBytes: maxBytesPerPartition * 8} : {}),
     })
     this.consumer = consumer
@@ -112,7 +114,7 @@ export class DemoGroup {
       partitionsConsumedConcurrently: 4,
       // Without an interval (or threshold) kafkajs never commits a position on a partition where it read
       // nothing but a control record, so no one outside the group could see it start the new partitions.
-      autoCommitInterval: 1_000,
+      autoCommitInterval: 1000,
       eachMessage: async ({message}) => {
         if (interval > 0) {
           // A shared schedule across partitions: the group as a whole processes maxRatePerSec.

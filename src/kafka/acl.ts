@@ -1,5 +1,6 @@
-import {KreorgError, describeCause} from '../core/errors.js'
-import type {AclBinding, AclOperation, AclResource, AclResourceType, KafkaCluster} from './types.js'
+import type {AclBinding, AclOperation, AclResource, KafkaCluster} from './types.js'
+
+import {describeCause, KreorgError} from '../core/errors.js'
 
 /**
  * Least privilege, checked before anything is paused: can this principal do everything a `grow` run
@@ -302,4 +303,4 @@ export function formatMissingPermissions(findings: readonly PermissionFinding[])
   return findings.map((f) => `${f.operation} on ${f.resource} (${f.reason})`).join('; ')
 }
 
-export type {AclResourceType}
+export {type AclResourceType} from './types.js'

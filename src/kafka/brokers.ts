@@ -16,8 +16,8 @@ export function parseBrokers(raw: string | undefined): string[] {
     .filter((entry) => entry !== '')
     .map((entry) => {
       const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/.exec(entry)
-      const port = match ? Number(match[2]) : NaN
-      if (!match || port < 1 || port > 65535) {
+      const port = match ? Number(match[2]) : Number.NaN
+      if (!match || port < 1 || port > 65_535) {
         throw new KreorgError('usage', `malformed broker address "${entry}" in --brokers: expected host:port`, {
           suggestions: ['example: --brokers kafka-1:9092,kafka-2:9092 (or KAFKA_BROKERS)'],
         })

@@ -1,30 +1,33 @@
+import type {Kafka as KafkaClient, KafkaConfig, LogEntry, Mechanism, SASLOptions} from 'kafkajs'
+
 /**
  * The only module that imports kafkajs. Everything else gets Kafka through `KafkaCluster`
  * (src/kafka/types.ts) or through the re-exported client types below (the producer agent wraps a
  * user's kafkajs producer, so it needs the client's own types).
  */
 import kafkajs from 'kafkajs'
-import type {Kafka as KafkaClient, KafkaConfig, LogEntry, Mechanism, SASLOptions} from 'kafkajs'
-import {kafkaSasl} from './auth/index.js'
+
 import type {ConnectionOptions} from './types.js'
 
+import {kafkaSasl} from './auth/index.js'
+
 export type {
-  Kafka as KafkaClient,
-  Producer,
-  Consumer,
   Admin,
-  EachMessagePayload,
+  Consumer,
   EachBatchPayload,
+  EachMessagePayload,
+  ICustomPartitioner,
+  Kafka as KafkaClient,
   KafkaMessage,
   Message,
-  ProducerRecord,
-  ProducerBatch,
-  RecordMetadata,
-  Transaction,
-  ICustomPartitioner,
-  ProducerConfig,
   PartitionerArgs,
   PartitionMetadata,
+  Producer,
+  ProducerBatch,
+  ProducerConfig,
+  ProducerRecord,
+  RecordMetadata,
+  Transaction,
 } from 'kafkajs'
 
 export const {Kafka, Partitioners, AssignerProtocol, logLevel, CompressionTypes} = kafkajs
@@ -56,7 +59,7 @@ export function kafkaConfig(options: ConnectionOptions): KafkaConfig {
     sasl: saslConfig(options),
     logCreator: debugLogCreator(),
     // A few quick retries; callers bound the total with their own deadlines.
-    retry: {retries: 3, initialRetryTime: 200, maxRetryTime: 2_000},
+    retry: {retries: 3, initialRetryTime: 200, maxRetryTime: 2000},
   }
 }
 

@@ -4,10 +4,12 @@
  * producer agent with the application's kafkajs client. Knows nothing about the protocol itself.
  */
 import {randomUUID} from 'node:crypto'
+
 import type {Admin, Consumer, KafkaClient, Producer, RecordMetadata} from './client.js'
+
+import {describeCause, KreorgError} from '../core/errors.js'
 import {Partitioners} from './client.js'
 import {INTERNAL_GROUP_PREFIX} from './lag.js'
-import {KreorgError, describeCause} from '../core/errors.js'
 
 export interface RawControlRecord {
   key: string | null
@@ -99,8 +101,8 @@ export class ControlLog {
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: 250,
       sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
-      retry: {retries: 10, initialRetryTime: 100, maxRetryTime: 2_000},
+      heartbeatInterval: 3000,
+      retry: {retries: 10, initialRetryTime: 100, maxRetryTime: 2000},
     })
     this.consumer = consumer
     await consumer.connect()
@@ -148,7 +150,7 @@ export class ControlLog {
     return new Promise((resolve, reject) => {
       const waiter = {
         offset,
-        resolve: () => {
+        resolve() {
           clearTimeout(timer)
           resolve()
         },
@@ -191,7 +193,7 @@ export class ControlLog {
         createPartitioner: Partitioners.DefaultPartitioner,
         // One request at a time keeps this writer's records in the order it wrote them.
         maxInFlightRequests: 1,
-        retry: {retries: 5, initialRetryTime: 100, maxRetryTime: 1_000},
+        retry: {retries: 5, initialRetryTime: 100, maxRetryTime: 1000},
       })
       await producer.connect()
       this.producer = producer

@@ -20,7 +20,7 @@ export function isTransientKafkaError(error: unknown, depth = 0): boolean {
   return depth < 3 && cause !== error && isTransientKafkaError(cause, depth + 1)
 }
 
-const MEMBERSHIP_CHANGED = ['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'REBALANCE_IN_PROGRESS']
+const MEMBERSHIP_CHANGED = new Set(['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'REBALANCE_IN_PROGRESS'])
 
 /**
  * An offset commit for a group believed empty was refused because members (re)joined it meanwhile
@@ -29,6 +29,6 @@ const MEMBERSHIP_CHANGED = ['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'REBALANC
  */
 export function membersJoinedMeanwhile(error: unknown): boolean {
   const type = (error as {type?: unknown} | null)?.type
-  if (typeof type === 'string' && MEMBERSHIP_CHANGED.includes(type)) return true
+  if (typeof type === 'string' && MEMBERSHIP_CHANGED.has(type)) return true
   return error instanceof KreorgError && /active member/.test(error.message)
 }

@@ -1,15 +1,4 @@
 import type {Admin, KafkaClient} from './client.js'
-import {createKafkaClient} from './client.js'
-import {commitOffsetsAsAdmin} from './offset-commit.js'
-import {writeAbortMarkers} from './abort-markers.js'
-import {describeAclsWith} from './acl-describe.js'
-import {isTransientKafkaError} from './errors.js'
-import {producerIdOfBatchAt, scanRecentBatchProducers} from './batch-producers.js'
-import {describeGroupsWith, listGroupsWith} from './groups.js'
-import {ProtocolAdmin} from './protocol/admin.js'
-import {describeProducersWith, describeTransactionsWith, highWatermarksWith, listTransactionsWith} from './writers.js'
-import {findSaslAuthError, saslFailureHint, saslMechanismLabel} from './auth/index.js'
-import {KreorgError, describeCause} from '../core/errors.js'
 import type {
   AbortMarkerResult,
   AclBinding,
@@ -30,6 +19,18 @@ import type {
   TransactionDescription,
   TransactionFilter,
 } from './types.js'
+
+import {describeCause, KreorgError} from '../core/errors.js'
+import {writeAbortMarkers} from './abort-markers.js'
+import {describeAclsWith} from './acl-describe.js'
+import {findSaslAuthError, saslFailureHint, saslMechanismLabel} from './auth/index.js'
+import {producerIdOfBatchAt, scanRecentBatchProducers} from './batch-producers.js'
+import {createKafkaClient} from './client.js'
+import {isTransientKafkaError} from './errors.js'
+import {describeGroupsWith, listGroupsWith} from './groups.js'
+import {commitOffsetsAsAdmin} from './offset-commit.js'
+import {ProtocolAdmin} from './protocol/admin.js'
+import {describeProducersWith, describeTransactionsWith, highWatermarksWith, listTransactionsWith} from './writers.js'
 
 /** kafkajs error names that mean "the topic is not there". */
 const MISSING_TOPIC_ERRORS = new Set(['UNKNOWN_TOPIC_OR_PARTITION'])
@@ -67,7 +68,7 @@ const GROUP_COORDINATOR_BUDGET_MS = 20_000
  * broker restarting) for a few seconds: a lag read or a drain poll must not fail on a failover that the
  * next request would survive. Anything else is rethrown at once.
  */
-async function retryTransient<T>(work: () => Promise<T>, budgetMs = 5_000): Promise<T> {
+async function retryTransient<T>(work: () => Promise<T>, budgetMs = 5000): Promise<T> {
   const deadline = Date.now() + budgetMs
   for (;;) {
     try {
@@ -242,7 +243,7 @@ export class KafkajsCluster implements KafkaCluster {
     // Right after a topic is created (or partitions added) a broker can answer metadata without the
     // new partitions for a moment; kafkajs then fails inside fetchTopicOffsets with a TypeError.
     // That is "not yet", not a bug of the caller: retry briefly before calling the topic missing.
-    const deadline = Date.now() + 5_000
+    const deadline = Date.now() + 5000
     for (;;) {
       try {
         const offsets = await this.admin.fetchTopicOffsets(topic)

@@ -13,7 +13,7 @@
  * question; `estimated` in the figures says when it applies.
  */
 import {gcd, murmur2} from './murmur2.js'
-import {positiveHashWith, type PartitionerName} from './partitioners.js'
+import {type PartitionerName, positiveHashWith} from './partitioners.js'
 
 export interface SourcePartitionMovement {
   /** Partition the key maps to with `from` partitions. */
@@ -123,14 +123,14 @@ export class KeyHasher {
     // The sample is decided by the second hash alone: a key left out is never hashed for its partition.
     const second = secondHash(key)
     if (second >>> 0 >= this.threshold) return
-    const hash = this.partitioner === 'murmur2' ? murmur2(key) & 0x7fffffff : positiveHashWith(this.partitioner, key)!
+    const hash = this.partitioner === 'murmur2' ? murmur2(key) & 0x7f_ff_ff_ff : positiveHashWith(this.partitioner, key)!
     this.insert(hash | 0, second, records)
   }
 
   private insert(hash: number, second: number, records: number): void {
     const slots = this.slots
     const mask = this.mask
-    for (let slot = Math.imul(hash ^ second, 0x9e3779b1) & mask; ; slot = (slot + 1) & mask) {
+    for (let slot = Math.imul(hash ^ second, 0x9e_37_79_b1) & mask; ; slot = (slot + 1) & mask) {
       const at = slot * STRIDE
       const stored = slots[at + 2]!
       if (stored === 0) {
@@ -172,7 +172,7 @@ export class KeyHasher {
     let kept = 0
     for (let at = 0; at < old.length; at += STRIDE) {
       if (old[at + 2] === 0 || old[at + 1]! >>> 0 >= threshold) continue
-      let slot = Math.imul(old[at]! ^ old[at + 1]!, 0x9e3779b1) & mask
+      let slot = Math.imul(old[at]! ^ old[at + 1]!, 0x9e_37_79_b1) & mask
       while (slots[slot * STRIDE + 2] !== 0) slot = (slot + 1) & mask
       const to = slot * STRIDE
       slots[to] = old[at]!
@@ -255,35 +255,38 @@ export function ratio(a: number, b: number): number {
  */
 export function secondHash(data: Uint8Array): number {
   const length = data.length
-  let g = 0x2f0b3c5d ^ length
+  let g = 0x2f_0b_3c_5d ^ length
   const words = length >>> 2
   for (let i = 0; i < words; i++) {
     const i4 = i << 2
-    let k = Math.imul(data[i4]! | (data[i4 + 1]! << 8) | (data[i4 + 2]! << 16) | (data[i4 + 3]! << 24), 0xcc9e2d51)
+    let k = Math.imul(data[i4]! | (data[i4 + 1]! << 8) | (data[i4 + 2]! << 16) | (data[i4 + 3]! << 24), 0xcc_9e_2d_51)
     k = (k << 15) | (k >>> 17)
-    g ^= Math.imul(k, 0x1b873593)
+    g ^= Math.imul(k, 0x1b_87_35_93)
     g = (g << 13) | (g >>> 19)
-    g = (Math.imul(g, 5) + 0xe6546b64) | 0
+    g = (Math.imul(g, 5) + 0xe6_54_6b_64) | 0
   }
   const tail = words << 2
   let t = 0
   switch (length & 3) {
-    case 3:
+    case 3: {
       t ^= data[tail + 2]! << 16
+    }
     // falls through
-    case 2:
+    case 2: {
       t ^= data[tail + 1]! << 8
+    }
     // falls through
-    case 1:
+    case 1: {
       t ^= data[tail]!
-      t = Math.imul(t, 0xcc9e2d51)
+      t = Math.imul(t, 0xcc_9e_2d_51)
       t = (t << 15) | (t >>> 17)
-      g ^= Math.imul(t, 0x1b873593)
+      g ^= Math.imul(t, 0x1b_87_35_93)
+    }
   }
   g ^= g >>> 16
-  g = Math.imul(g, 0x85ebca6b)
+  g = Math.imul(g, 0x85_eb_ca_6b)
   g ^= g >>> 13
-  g = Math.imul(g, 0xc2b2ae35)
+  g = Math.imul(g, 0xc2_b2_ae_35)
   g ^= g >>> 16
   return g
 }

@@ -2,12 +2,12 @@
  * Pure figures over sampled records: which keys move when a topic grows, and which partitioner wrote
  * the records. No Kafka access here, so grow's plan, the audit and unit tests share one definition.
  */
-import {KeyHasher, checkCounts, ratio, type KeyMovement} from './key-analysis-hasher.js'
-import {PARTITIONER_NAMES, positiveHashWith, type PartitionerName} from './partitioners.js'
+import {checkCounts, KeyHasher, type KeyMovement, ratio} from './key-analysis-hasher.js'
+import {PARTITIONER_NAMES, type PartitionerName, positiveHashWith} from './partitioners.js'
 
 export {
-  KeyHasher,
   DEFAULT_MAX_TRACKED_KEYS,
+  KeyHasher,
   type KeyHasherOptions,
   type KeyMovement,
   type SourcePartitionMovement,

@@ -3,8 +3,8 @@
  * `Utils.toPositive(Utils.murmur2(keyBytes)) % numPartitions`. kafkajs's DefaultPartitioner uses the
  * same function; test/integration/murmur2-java.test.ts checks it against `Utils.murmur2` from the jars.
  */
-const SEED = 0x9747b28c
-const M = 0x5bd1e995
+const SEED = 0x97_47_b2_8c
+const M = 0x5b_d1_e9_95
 const R = 24
 
 export function murmur2(data: Uint8Array): number {
@@ -22,15 +22,18 @@ export function murmur2(data: Uint8Array): number {
   }
   const tail = length4 << 2
   switch (length % 4) {
-    case 3:
+    case 3: {
       h ^= (data[tail + 2]! & 0xff) << 16
+    }
     // falls through
-    case 2:
+    case 2: {
       h ^= (data[tail + 1]! & 0xff) << 8
+    }
     // falls through
-    case 1:
+    case 1: {
       h ^= data[tail]! & 0xff
       h = Math.imul(h, M)
+    }
   }
   h ^= h >>> 13
   h = Math.imul(h, M)
@@ -39,7 +42,7 @@ export function murmur2(data: Uint8Array): number {
 }
 
 export function toPositive(n: number): number {
-  return n & 0x7fffffff
+  return n & 0x7f_ff_ff_ff
 }
 
 const encoder = new TextEncoder()

@@ -1,3 +1,6 @@
+import type {KafkaClient} from './client.js'
+import type {CommittedOffset} from './types.js'
+
 /**
  * Committing offsets for a group with no members. kafkajs's `admin.setOffsets` does it by joining the
  * group with a throwaway consumer and waiting for a fetch (≈5 s per call). Kafka itself accepts an
@@ -7,9 +10,7 @@
  * kafkajs internals are not where 2.2 keeps them, callers fall back to setOffsets.
  */
 import {retry} from '../core/retry.js'
-import type {KafkaClient} from './client.js'
 import {isTransientKafkaError} from './errors.js'
-import type {CommittedOffset} from './types.js'
 
 const CREATE_CLUSTER = 'private:Kafka:createCluster'
 

@@ -10,6 +10,7 @@
  *   multiplication, so its hashes differ from Java's for most keys.
  */
 import {crc32 as zlibCrc32} from 'node:zlib'
+
 import {murmur2, toPositive} from './murmur2.js'
 
 export type PartitionerName = 'murmur2' | 'crc32' | 'legacy'
@@ -32,17 +33,17 @@ export function tableCrc32(data: Uint8Array): number {
     table = new Uint32Array(256)
     for (let n = 0; n < 256; n++) {
       let c = n
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xed_b8_83_20 ^ (c >>> 1) : c >>> 1
       table[n] = c >>> 0
     }
   }
-  let crc = 0xffffffff
+  let crc = 0xff_ff_ff_ff
   for (const byte of data) crc = table[(crc ^ byte) & 0xff]! ^ (crc >>> 8)
-  return (crc ^ 0xffffffff) >>> 0
+  return (crc ^ 0xff_ff_ff_ff) >>> 0
 }
 
-const SEED = 0x9747b28c
-const M = 0x5bd1e995
+const SEED = 0x97_47_b2_8c
+const M = 0x5b_d1_e9_95
 const R = 24
 
 /**
@@ -70,15 +71,18 @@ export function legacyMurmur2(data: Uint8Array): number {
   }
   const tail = length & ~3
   switch (length % 4) {
-    case 3:
+    case 3: {
       h ^= (byte(data, tail + 2) & 0xff) << 16
+    }
     // falls through
-    case 2:
+    case 2: {
       h ^= (byte(data, tail + 1) & 0xff) << 8
+    }
     // falls through
-    case 1:
+    case 1: {
       h ^= byte(data, tail) & 0xff
       h *= M
+    }
   }
   h ^= h >>> 13
   h *= M
@@ -96,24 +100,30 @@ function byte(data: Uint8Array, index: number): number {
  */
 export function partitionWith(name: PartitionerName, key: Uint8Array, numPartitions: number): number | null {
   switch (name) {
-    case 'murmur2':
+    case 'murmur2': {
       return toPositive(murmur2(key)) % numPartitions
-    case 'crc32':
+    }
+    case 'crc32': {
       return key.length === 0 ? null : crc32(key) % numPartitions
-    case 'legacy':
+    }
+    case 'legacy': {
       return toPositive(legacyMurmur2(key)) % numPartitions
+    }
   }
 }
 
 /** The hash a partitioner reduces modulo the partition count (non-negative), or null when it ignores the key. */
 export function positiveHashWith(name: PartitionerName, key: Uint8Array): number | null {
   switch (name) {
-    case 'murmur2':
+    case 'murmur2': {
       return toPositive(murmur2(key))
-    case 'crc32':
+    }
+    case 'crc32': {
       return key.length === 0 ? null : crc32(key)
-    case 'legacy':
+    }
+    case 'legacy': {
       return toPositive(legacyMurmur2(key))
+    }
   }
 }
 
@@ -122,10 +132,10 @@ export function positiveHashWith(name: PartitionerName, key: Uint8Array): number
  * signed int, to match Sarama's NewHashPartitioner.
  */
 export function fnv1a32(data: Uint8Array): number {
-  let h = 0x811c9dc5 | 0
+  let h = 0x81_1c_9d_c5 | 0
   for (const byte of data) {
     h ^= byte
-    h = Math.imul(h, 0x01000193)
+    h = Math.imul(h, 0x01_00_01_93)
   }
   if (h < 0) h = -h | 0
   return h >>> 0
@@ -139,19 +149,24 @@ export function fnv1a32(data: Uint8Array): number {
 export function predictPartition(partitioner: string, key: Uint8Array, numPartitions: number): number | null {
   switch (partitioner) {
     case 'murmur2':
-    case 'murmur2_random':
+    case 'murmur2_random': {
       return partitionWith('murmur2', key, numPartitions)
+    }
     case 'consistent':
     case 'consistent_random':
-    case 'crc32':
+    case 'crc32': {
       return partitionWith('crc32', key, numPartitions)
+    }
     case 'fnv1a':
-    case 'fnv1a_random':
+    case 'fnv1a_random': {
       return key.length === 0 && partitioner === 'fnv1a_random' ? null : fnv1a32(key) % numPartitions
-    case 'legacy':
+    }
+    case 'legacy': {
       return partitionWith('legacy', key, numPartitions)
-    default:
+    }
+    default: {
       return null
+    }
   }
 }
 

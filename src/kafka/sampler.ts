@@ -10,14 +10,16 @@
  * (3 s by default) once per call.
  */
 import {randomBytes} from 'node:crypto'
+
 import type {Consumer, EachBatchPayload, KafkaClient, KafkaMessage} from './client.js'
+import type {KafkaCluster, PartitionOffsets} from './types.js'
+
+import {describeCause, KreorgError} from '../core/errors.js'
 import {KafkajsCluster} from './kafkajs-cluster.js'
 import {INTERNAL_GROUP_PREFIX} from './lag.js'
-import type {KafkaCluster, PartitionOffsets} from './types.js'
-import {KreorgError, describeCause} from '../core/errors.js'
 
-export {keyMovement, partitionerMatch, keyId} from './key-analysis.js'
-export type {KeyMovement, PartitionerMatch, SourcePartitionMovement, DetectedPartitioner, KeyedRecord} from './key-analysis.js'
+export {keyId, keyMovement, partitionerMatch} from './key-analysis.js'
+export type {DetectedPartitioner, KeyedRecord, KeyMovement, PartitionerMatch, SourcePartitionMovement} from './key-analysis.js'
 
 export interface SampledRecord {
   partition: number
@@ -175,7 +177,7 @@ export async function sampleTopicDetailed(
     // A partition with nothing left must not hold the fetch loop long.
     maxWaitTimeInMs: 200,
     sessionTimeout: 10_000,
-    heartbeatInterval: 1_000,
+    heartbeatInterval: 1000,
     retry: {retries: 2, restartOnFailure: async () => false},
   })
 

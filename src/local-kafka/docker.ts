@@ -1,8 +1,10 @@
 import net from 'node:net'
 import {setTimeout as sleep} from 'node:timers/promises'
+
+import type {LocalKafka, LocalKafkaNode} from './types.js'
+
 import {KreorgError} from '../core/errors.js'
 import {KAFKA_VERSION} from './jars.js'
-import type {LocalKafka, LocalKafkaNode} from './types.js'
 
 export const KAFKA_IMAGE = `apache/kafka:${KAFKA_VERSION}`
 const READY_LINE = 'Kafka Server started'
@@ -133,25 +135,25 @@ export async function startDockerCluster(options: {
     version: KAFKA_VERSION,
     mode: 'docker',
     nodes,
-    stop: async () => {
+    async stop() {
       if (stopped) return
       stopped = true
       await Promise.all(containers.map((c) => c.stop().catch(() => {})))
       await network.stop().catch(() => {})
     },
-    stopNode: async (id) => {
+    async stopNode(id) {
       check(id)
       await dockerContainer(id)
         .stop({t: 30})
         .catch(() => {})
     },
-    killNode: async (id) => {
+    async killNode(id) {
       check(id)
       await dockerContainer(id)
         .kill({signal: 'SIGKILL'})
         .catch(() => {})
     },
-    restartNode: async (id) => {
+    async restartNode(id) {
       check(id)
       await dockerContainer(id)
         .stop({t: 30})

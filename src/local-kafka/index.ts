@@ -1,22 +1,23 @@
+import type {LocalKafka, StartLocalKafkaOptions} from './types.js'
+
 import {KreorgError} from '../core/errors.js'
 import {dockerAvailable, startDockerCluster, testcontainersInstalled} from './docker.js'
 import {startJarCluster} from './jar-cluster.js'
-import {KAFKA_VERSION, cachedKafkaJars, detectJava, detectMaven, ensureKafkaJars} from './jars.js'
-import type {LocalKafka, StartLocalKafkaOptions} from './types.js'
+import {cachedKafkaJars, detectJava, detectMaven, ensureKafkaJars, KAFKA_VERSION} from './jars.js'
 
-export type {LocalKafka, LocalKafkaMode, LocalKafkaNode, StartLocalKafkaOptions} from './types.js'
+export {dockerAvailable, KAFKA_IMAGE} from './docker.js'
 export {
-  KAFKA_VERSION,
-  KAFKA_ARTIFACTS,
   cachedKafkaJars,
-  ensureKafkaJars,
-  kafkaCacheDir,
   detectJava,
   detectMaven,
+  ensureKafkaJars,
   javaCommand,
+  KAFKA_ARTIFACTS,
+  KAFKA_VERSION,
+  kafkaCacheDir,
 } from './jars.js'
 export type {KafkaJars} from './jars.js'
-export {KAFKA_IMAGE, dockerAvailable} from './docker.js'
+export type {LocalKafka, LocalKafkaMode, LocalKafkaNode, StartLocalKafkaOptions} from './types.js'
 
 /**
  * A real Apache Kafka for tests, the demo and benchmarks. In order:
@@ -47,7 +48,7 @@ export async function startLocalKafka(options: StartLocalKafkaOptions = {}): Pro
       mode: 'external',
       nodes: addresses.map((address, index) => ({id: index + 1, address})),
       ...(jars ? {toolsClasspath: jars.classpath} : {}),
-      stop: async () => {},
+      async stop() {},
       stopNode: async () => notOurs('stop'),
       killNode: async () => notOurs('kill'),
       restartNode: async () => notOurs('restart'),

@@ -1,4 +1,4 @@
-import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
+import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
 import {randomUUID} from 'node:crypto'
 import {closeSync, openSync} from 'node:fs'
 import {mkdir, mkdtemp, open, rm, stat, writeFile} from 'node:fs/promises'
@@ -6,8 +6,10 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
-import {KAFKA_VERSION, javaCommand, type KafkaJars} from './jars.js'
+
 import type {LocalKafka, LocalKafkaNode} from './types.js'
+
+import {javaCommand, KAFKA_VERSION, type KafkaJars} from './jars.js'
 import {killGroupSync, spawnWatchdog, trackProcessGroup, untrackProcessGroup, writePidsFile} from './watchdog.js'
 
 const READY_LINE = 'Kafka Server started'
@@ -283,7 +285,7 @@ export async function startJarCluster(options: {
     stop: stopAll,
     stopNode: (id) => terminate(nodeById(id), false),
     killNode: (id) => terminate(nodeById(id), true),
-    restartNode: async (id) => {
+    async restartNode(id) {
       const node = nodeById(id)
       await terminate(node, false)
       await launch(node)

@@ -1,6 +1,6 @@
 import {spawn, spawnSync} from 'node:child_process'
 import {existsSync} from 'node:fs'
-import {mkdir, readFile, readdir, rename, rm, writeFile} from 'node:fs/promises'
+import {mkdir, readdir, readFile, rename, rm, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 

@@ -3,10 +3,12 @@ import {promises as fs} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {z} from 'zod'
-import {redact} from '../core/redact.js'
-import {KreorgError, describeCause} from '../core/errors.js'
-import {atomicWriteFile, ensurePrivateDir, runsDir} from './state-dir.js'
+
 import type {AnyRunbook, ErrorInfo} from './types.js'
+
+import {describeCause, KreorgError} from '../core/errors.js'
+import {redact} from '../core/redact.js'
+import {atomicWriteFile, ensurePrivateDir, runsDir} from './state-dir.js'
 
 /** Bumped whenever the checkpoint layout changes incompatibly; resume refuses versions it doesn't know. */
 export const CHECKPOINT_SCHEMA_VERSION = 1
@@ -69,16 +71,16 @@ export function runbookHash(runbook: Pick<AnyRunbook, 'name' | 'version' | 'step
 function slug(value: string, max: number): string {
   const cleaned = value
     .toLowerCase()
-    .replace(/[^a-z0-9._-]+/g, '-')
-    .replace(/[-.]{2,}/g, '-')
-    .replace(/^[-.]+|[-.]+$/g, '')
+    .replaceAll(/[^a-z0-9._-]+/g, '-')
+    .replaceAll(/[-.]{2,}/g, '-')
+    .replaceAll(/^[-.]+|[-.]+$/g, '')
   return cleaned.slice(0, max).replace(/[-.]+$/, '') || 'run'
 }
 
 /** Sortable, readable, unique enough: `20261123-174512-grow-orders-3f9a` (UTC). */
 export function newRunId(runbookName: string, lockKey: string, now: Date = new Date()): string {
   const iso = now.toISOString() // 2026-11-23T17:45:12.345Z
-  const stamp = `${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}`
+  const stamp = `${iso.slice(0, 10).replaceAll('-', '')}-${iso.slice(11, 19).replaceAll(':', '')}`
   return `${stamp}-${slug(runbookName, 20)}-${slug(lockKey, 40)}-${randomBytes(2).toString('hex')}`
 }
 
@@ -275,8 +277,8 @@ export async function listRuns(stateDir: string, lookupSteps: (name: string) => 
 
 /** The newest run in the state dir (optionally only those a predicate accepts). */
 export async function latestRunId(stateDir: string, accept: (summary: RunSummary) => boolean = () => true): Promise<string> {
-  const runs = (await listRuns(stateDir)).filter(accept)
-  const newest = runs[0]
+  const run_ = (await listRuns(stateDir)).find(accept)
+  const newest = run_
   if (!newest) {
     throw new KreorgError('usage', `no matching runs in ${stateDir}`, {
       suggestions: ['list runs with `kreorg runs`', 'pass --state-dir (or KREORG_STATE_DIR) if the run used another state dir'],

@@ -2,7 +2,8 @@ import {promises as fs} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {z} from 'zod'
-import {KreorgError, describeCause} from '../core/errors.js'
+
+import {describeCause, KreorgError} from '../core/errors.js'
 import {pidAlive} from './checkpoint.js'
 import {ensurePrivateDir, fsyncDir, locksDir, writeTempFile} from './state-dir.js'
 

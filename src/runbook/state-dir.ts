@@ -1,8 +1,9 @@
 import {randomBytes} from 'node:crypto'
-import {constants as fsConstants, promises as fs} from 'node:fs'
+import {promises as fs, constants as fsConstants} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import {KreorgError, describeCause} from '../core/errors.js'
+
+import {describeCause, KreorgError} from '../core/errors.js'
 
 /**
  * The state dir holds checkpoints (`runs/<run-id>.json`) and per-topic locks (`locks/<key>.lock`).

@@ -1,5 +1,6 @@
-import {type Checkpoint, type RunStatus, effectiveStatus} from './checkpoint.js'
 import type {AnyRunbook, ErrorInfo} from './types.js'
+
+import {type Checkpoint, effectiveStatus, type RunStatus} from './checkpoint.js'
 
 export type StepStatusState = 'done' | 'skipped' | 'running' | 'interrupted' | 'failed' | 'undone' | 'pending'
 

@@ -1,4 +1,5 @@
 import {setTimeout as sleep} from 'node:timers/promises'
+
 import {KreorgError} from '../core/errors.js'
 import {isTransientKafkaError} from '../kafka/errors.js'
 

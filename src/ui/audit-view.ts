@@ -1,4 +1,5 @@
 import type {AuditReport, Verdict} from '../audit/verdicts.js'
+
 import {percent} from '../audit/verdicts.js'
 import {formatDuration} from '../core/duration.js'
 import {renderTable} from '../core/table.js'
@@ -50,7 +51,7 @@ export function progressMeter(
   stream: NodeJS.WriteStream,
   label: string,
 ): {update: (done: number, total: number) => void; done: () => void} {
-  if (!stream.isTTY) return {update: () => {}, done: () => {}}
+  if (!stream.isTTY) return {update() {}, done() {}}
   const started = Date.now()
   let last = 0
   let shown = false

@@ -1,5 +1,6 @@
-import {maskSecrets} from '../core/redact.js'
 import type {ErrorInfo} from '../runbook/types.js'
+
+import {maskSecrets} from '../core/redact.js'
 
 /**
  * Every error kreorg shows goes through here, so each is masked the same way: messages can quote

@@ -1,4 +1,5 @@
 import type {TopicLag} from '../kafka/lag.js'
+
 import {renderTable} from '../core/table.js'
 
 /** `kreorg lag` as text: one summary row per group, then per-partition lag for groups with any. */

@@ -8,12 +8,14 @@ import {
   PRESET_TIMER,
   type SimpleRenderer,
 } from 'listr2'
-import {maskSecrets} from '../core/redact.js'
+
 import type {RunEvent, RunListener} from '../runbook/types.js'
+import type {RunRenderer} from './renderer.js'
+
+import {maskSecrets} from '../core/redact.js'
 import {describeError} from './error-text.js'
 import {PlainRenderer} from './plain-renderer.js'
 import {promptConfirm, renderDetails} from './prompt.js'
-import type {RunRenderer} from './renderer.js'
 import {runSummaryLines} from './step-views.js'
 
 interface Deferred {
@@ -84,15 +86,18 @@ export class ListrRenderer implements RunRenderer {
 
   readonly listener: RunListener = (event) => {
     switch (event.event) {
-      case 'run:start':
+      case 'run:start': {
         this.start(event)
         return
-      case 'step:start':
+      }
+      case 'step:start': {
         this.current = event.step ?? undefined
         return
-      case 'step:progress':
+      }
+      case 'step:progress': {
         this.withTask(event.step, (task) => (task.output = maskSecrets(event.message)), event)
         return
+      }
       case 'step:skip': {
         const step = this.steps.get(event.step ?? '')
         if (!step) return this.plain.listener(event)
@@ -106,17 +111,19 @@ export class ListrRenderer implements RunRenderer {
         if (summary) this.after(() => this.write(summary.join('\n')))
         return
       }
-      case 'step:fail':
+      case 'step:fail': {
         // listr2 prints the rejection under the task: the step's error, shown once and masked.
         this.steps.get(event.step ?? '')?.reject(new Error(describeError(event.error)))
         return
-      case 'warning':
+      }
+      case 'warning': {
         if (this.running && event.step) {
           this.warnings.push(`warning (${event.step}): ${event.message}`)
           this.withTask(event.step, (task) => (task.output = maskSecrets(`warning: ${event.message}`)), event)
           return
         }
         return this.plain.listener(event)
+      }
       case 'run:interrupted': {
         const step = event.step ? this.steps.get(event.step) : undefined
         const error = new Error('interrupted')
@@ -128,18 +135,21 @@ export class ListrRenderer implements RunRenderer {
         ]
         return
       }
-      case 'confirm':
+      case 'confirm': {
         // The prompt itself showed the question and the answer.
         if (this.prompted.has(event.question)) return
         this.plain.listener(event)
         return
+      }
       case 'run:done':
       case 'run:fail':
-      case 'run:aborted':
+      case 'run:aborted': {
         this.after(() => this.plain.listener(event))
         return
-      default:
+      }
+      default: {
         this.plain.listener(event)
+      }
     }
   }
 
@@ -176,8 +186,8 @@ export class ListrRenderer implements RunRenderer {
     )
     this.running = list
       .run()
-      .then(() => undefined)
-      .catch(() => undefined)
+      .then(() => {})
+      .catch(() => {})
       .finally(() => {
         this.running = undefined
         for (const warning of this.warnings) this.write(warning)

@@ -1,6 +1,7 @@
-import {maskSecrets} from '../core/redact.js'
 import type {RunListener} from '../runbook/types.js'
 import type {RunRenderer} from './renderer.js'
+
+import {maskSecrets} from '../core/redact.js'
 
 /** `--json`: every engine event as one NDJSON line on stdout, exactly as emitted, secrets masked. */
 export class NdjsonRenderer implements RunRenderer {

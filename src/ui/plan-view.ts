@@ -1,5 +1,6 @@
-import {formatDuration} from '../core/duration.js'
 import type {GrowPlan} from '../steps/grow/plan.js'
+
+import {formatDuration} from '../core/duration.js'
 import {renderTable} from '../core/table.js'
 
 /** Shares as the plan's own messages print them (steps/grow/plan.ts): two decimals only below 1%. */

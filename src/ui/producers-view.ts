@@ -1,4 +1,5 @@
 import type {AgentInfo, LeaseInfo} from '../control/channel.js'
+
 import {formatDuration} from '../core/duration.js'
 import {renderTable} from '../core/table.js'
 

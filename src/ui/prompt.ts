@@ -1,4 +1,5 @@
 import {confirm as inquirerConfirm} from '@inquirer/prompts'
+
 import {stepValueLines} from './step-views.js'
 
 /** What a confirmation shows above its question: a step view (the grow plan), text, or nothing. */

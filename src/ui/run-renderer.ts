@@ -1,10 +1,11 @@
-import {KreorgError} from '../core/errors.js'
 import type {RunListener} from '../runbook/types.js'
+import type {RunRenderer} from './renderer.js'
+
+import {KreorgError} from '../core/errors.js'
 import {ListrRenderer} from './listr-renderer.js'
 import {NdjsonRenderer} from './ndjson-renderer.js'
 import {PlainRenderer} from './plain-renderer.js'
 import {isPromptCancel, promptConfirm} from './prompt.js'
-import type {RunRenderer} from './renderer.js'
 
 /**
  * Turns the engine's event stream into output. The engine never prints; for runs, the renderer
@@ -41,12 +42,15 @@ export interface RunUi {
 
 function rendererFor(mode: RenderMode, out: NodeJS.WritableStream): RunRenderer {
   switch (mode) {
-    case 'tty':
+    case 'tty': {
       return new ListrRenderer(out)
-    case 'plain':
+    }
+    case 'plain': {
       return new PlainRenderer(out)
-    case 'json':
+    }
+    case 'json': {
       return new NdjsonRenderer(out)
+    }
   }
 }
 

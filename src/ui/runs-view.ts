@@ -1,8 +1,9 @@
-import {formatDuration} from '../core/duration.js'
 import type {RunSummary} from '../runbook/checkpoint.js'
 import type {RunStatusReport} from '../runbook/status.js'
-import {describeError} from './error-text.js'
+
+import {formatDuration} from '../core/duration.js'
 import {renderTable} from '../core/table.js'
+import {describeError} from './error-text.js'
 
 function shortTime(iso: string | null): string {
   return iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-'

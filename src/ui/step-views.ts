@@ -1,6 +1,7 @@
-import {formatDuration} from '../core/duration.js'
 import type {GrowPlan} from '../steps/grow/plan.js'
 import type {GrowSummary} from '../steps/grow/results.js'
+
+import {formatDuration} from '../core/duration.js'
 import {renderGrowPlan} from './plan-view.js'
 
 function isGrowPlan(value: unknown): value is GrowPlan {

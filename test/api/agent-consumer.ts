@@ -7,6 +7,7 @@ import type {
   AgentLapsedEvent,
   AgentLogger,
   AgentPausedEvent,
+  AgentPinnedEvent,
   AgentResumedEvent,
   AgentTopicState,
   AgentWarningEvent,
@@ -30,8 +31,8 @@ function assertType<T extends true>(): T | undefined {
 }
 
 // The runtime exports, exactly: adding one is an API change too.
-assertType<Equal<keyof typeof agentModule, 'ProducerAgent' | 'createProducerAgent'>>()
-assertType<Equal<AgentEventName, 'paused' | 'resumed' | 'lapsed' | 'warning'>>()
+assertType<Equal<keyof typeof agentModule, 'ProducerAgent' | 'createProducerAgent' | 'HeldSendsFullError' | 'SendDeadlineError'>>()
+assertType<Equal<AgentEventName, 'paused' | 'resumed' | 'pinned' | 'lapsed' | 'warning'>>()
 assertType<Equal<AgentTopicState['state'], 'starting' | 'running' | 'paused'>>()
 
 const logger: AgentLogger = {warn: (message: string) => console.warn(message)}
@@ -71,6 +72,7 @@ export async function produce(): Promise<void> {
   console.log(sent, batch, id, topics, partitioner, held, count, effective, partition, explicit, state.state, state.partitionCount)
 
   agent.on('paused', ({topic, runId}: AgentPausedEvent) => console.log('paused', topic, runId))
+  agent.on('pinned', ({topic, partitions}: AgentPinnedEvent) => console.log('pinned', topic, partitions))
   agent.on('resumed', (event: AgentResumedEvent) => console.log('resumed', event.topic, event.runId))
   agent.on('lapsed', (event: AgentLapsedEvent) => console.log('lapsed', event.topic, event.runId ?? 'none', event.reason))
   agent.on('warning', (event: AgentWarningEvent) => console.log(event.message))
@@ -89,6 +91,10 @@ export function describe(event: AgentEvent): string {
     case 'paused':
     case 'resumed': {
       return `${event.type} ${event.topic} by ${event.runId}`
+    }
+
+    case 'pinned': {
+      return `pinned ${event.topic} to ${event.partitions} partitions`
     }
 
     case 'lapsed': {

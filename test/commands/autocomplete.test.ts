@@ -3,7 +3,9 @@ import {promises as fs} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
 import type {KafkaCluster} from '../../src/kafka/types.js'
+
 import {BIN, runCli} from '../helpers/cli.js'
 import {connectTestCluster, randomName, testBrokers} from '../helpers/kafka.js'
 
@@ -134,7 +136,7 @@ describe('kreorg autocomplete', () => {
     const result = await complete(['kreorg', 'lag', '--profile', 'prod', ''])
     expect(result.candidates).toEqual([])
     expect(result.stderr).toBe('')
-    expect(result.ms - baseline.ms).toBeLessThan(2_000 + 1_500)
+    expect(result.ms - baseline.ms).toBeLessThan(2000 + 1500)
   })
 
   it('__complete prints nothing and exits 0 on nonsense', async () => {
@@ -193,5 +195,4 @@ describe('kreorg autocomplete', () => {
     expect(offered('kreorg lag --profile s')).toEqual(['staging'])
     expect(offered(`kreorg lag --brokers ${testBrokers()} ${topic.slice(0, -3)}`)).toEqual([topic])
   })
-  /* eslint-enable no-template-curly-in-string */
 })

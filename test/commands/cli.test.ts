@@ -1,4 +1,5 @@
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
+
 import {runCli} from '../helpers/cli.js'
 import {connectTestCluster, randomName, testBrokers} from '../helpers/kafka.js'
 
@@ -41,7 +42,7 @@ describe('kreorg CLI (spawned bin/run.js)', () => {
     expect(result.code).toBe(2)
     expect(result.stderr.trim().split('\n')).toHaveLength(1)
     expect(result.stderr).toContain('10.255.255.1:9092')
-    expect(elapsed).toBeLessThan(9_000)
+    expect(elapsed).toBeLessThan(9000)
   })
 
   test('malformed --brokers exits 2 before connecting', async () => {
@@ -54,7 +55,7 @@ describe('kreorg CLI (spawned bin/run.js)', () => {
     expect(result.stderr.trim().split('\n')).toHaveLength(1)
     expect(result.stderr).toContain('malformed broker address "kafka-2"')
     assertNoStack(result.stderr)
-    expect(Date.now() - started).toBeLessThan(8_000)
+    expect(Date.now() - started).toBeLessThan(8000)
   })
 
   test('malformed KAFKA_BROKERS is reported the same way', async () => {
@@ -111,7 +112,7 @@ describe('kreorg lag against the test broker', () => {
   })
 
   test('--watch off a terminal appends snapshots until stopped', async () => {
-    const result = await runCli(['lag', topic, '--watch', '--interval', '500ms'], {env: {KAFKA_BROKERS: testBrokers()}, timeoutMs: 4_000})
+    const result = await runCli(['lag', topic, '--watch', '--interval', '500ms'], {env: {KAFKA_BROKERS: testBrokers()}, timeoutMs: 4000})
     const snapshots = result.stdout.split('\n').filter((line) => line.startsWith(`topic ${topic}:`))
     expect(snapshots.length).toBeGreaterThan(1)
     // Appended, not redrawn: no clear-screen escape off a TTY.

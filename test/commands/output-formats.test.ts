@@ -1,8 +1,10 @@
 import {promises as fs} from 'node:fs'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parseAllDocuments, parse as parseYaml} from 'yaml'
+
 import type {KafkajsCluster} from '../../src/kafka/kafkajs-cluster.js'
 import type {KafkaCluster} from '../../src/kafka/types.js'
+
 import {parseNdjson, runCli} from '../helpers/cli.js'
 import {connectTestCluster, randomName, testBrokers} from '../helpers/kafka.js'
 import {engineEnv, tempStateDir} from '../helpers/test-runbook.js'

@@ -1,10 +1,12 @@
 import {promises as fs} from 'node:fs'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
 import type {KafkaCluster} from '../../src/kafka/types.js'
+
 import {parseNdjson, runCli, runCliUntil} from '../helpers/cli.js'
 import {connectTestCluster, randomName} from '../helpers/kafka.js'
-import {type JsonEvent, TEST_RUN_TIMEOUT_MS, TEST_STEPS, engineEnv, tempStateDir} from '../helpers/test-runbook.js'
+import {engineEnv, type JsonEvent, tempStateDir, TEST_RUN_TIMEOUT_MS, TEST_STEPS} from '../helpers/test-runbook.js'
 
 let cluster: KafkaCluster
 const dirs: string[] = []
@@ -105,7 +107,7 @@ describe.concurrent('resume refusals leave the checkpoint untouched (exit 2)', (
     },
     {
       name: 'changed runbook (hash)',
-      tamper: (text) => {
+      tamper(text) {
         const checkpoint = JSON.parse(text)
         checkpoint.runbook.hash = 'f'.repeat(64)
         return JSON.stringify(checkpoint)
@@ -114,7 +116,7 @@ describe.concurrent('resume refusals leave the checkpoint untouched (exit 2)', (
     },
     {
       name: 'finished steps not a prefix of the runbook',
-      tamper: (text) => {
+      tamper(text) {
         const checkpoint = JSON.parse(text)
         checkpoint.steps = [checkpoint.steps[1], checkpoint.steps[0], checkpoint.steps[2]]
         return JSON.stringify(checkpoint)

@@ -1,10 +1,12 @@
 import {promises as fs} from 'node:fs'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
 import type {KafkaCluster} from '../../src/kafka/types.js'
+
 import {parseNdjson, runCli, runCliUntil} from '../helpers/cli.js'
 import {connectTestCluster, randomName} from '../helpers/kafka.js'
-import {type JsonEvent, TEST_RUN_TIMEOUT_MS, TEST_STEPS, endState, engineEnv, tempStateDir} from '../helpers/test-runbook.js'
+import {endState, engineEnv, type JsonEvent, tempStateDir, TEST_RUN_TIMEOUT_MS, TEST_STEPS} from '../helpers/test-runbook.js'
 
 /**
  * The engine's promise: kill kreorg at any moment and `kreorg resume` finishes the job, doing nothing

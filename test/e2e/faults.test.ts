@@ -3,14 +3,15 @@ import {promises as fs} from 'node:fs'
 import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
+
+import type {KafkaCluster, NewTopic} from '../../src/kafka/types.js'
+
 import {CONTROL_TOPIC_CONFIG} from '../../src/control/schema.js'
 import {createKafkaClient} from '../../src/kafka/client.js'
 import {KafkajsCluster} from '../../src/kafka/kafkajs-cluster.js'
-import type {KafkaCluster, NewTopic} from '../../src/kafka/types.js'
-import {javaCommand, startLocalKafka, type LocalKafka} from '../../src/local-kafka/index.js'
-import {runCliJson, type JsonCliResult} from '../helpers/cli.js'
-import {GrowWorld, describeRun, tempDir, type GrowEvent} from '../helpers/grow-fixtures.js'
-import {randomName} from '../helpers/kafka.js'
+import {javaCommand, type LocalKafka, startLocalKafka} from '../../src/local-kafka/index.js'
+import {type JsonCliResult, runCliJson} from '../helpers/cli.js'
+import {describeRun, type GrowEvent, GrowWorld, tempDir} from '../helpers/grow-fixtures.js'
 
 /**
  * Faults on a three-node cluster of our own (never the shared dev broker): combined KRaft nodes,
@@ -118,7 +119,7 @@ async function newWorld(): Promise<{world: GrowWorld; stateDir: string}> {
   await cluster.createTopic({topic: world.controlTopic, partitions: 1, configs: CONTROL_TOPIC_CONFIG})
   await world.start()
   // A backlog for the slow group, so drain has something to wait for.
-  await sleep(2_000)
+  await sleep(2000)
   return {world, stateDir}
 }
 
@@ -182,11 +183,6 @@ function activeController(): number | null {
   return null
 }
 
-/** Every node serving again (a killed one restarted), so the next scenario starts from three. */
-async function healCluster(down: number[]): Promise<void> {
-  for (const id of down) await kafka.restartNode(id)
-}
-
 /** Stops traffic, waits for every group to consume everything, and checks the ledger. */
 async function expectNoLossNoReorder(world: GrowWorld): Promise<void> {
   // The slow group's throttle only gave drain work; its backlog grows with the run's length, and
@@ -242,7 +238,7 @@ describe('faults on a three-node cluster with live keyed traffic', () => {
         victim = -1
         restarted = (async () => {
           victim = (await raw.describeTopic(world.topic)).partitions[0]!.leader
-          await crashAndRestart(victim, 3_000)
+          await crashAndRestart(victim, 3000)
         })()
       }
     })
@@ -265,7 +261,7 @@ describe('faults on a three-node cluster with live keyed traffic', () => {
     expect(controller).not.toBeNull()
     let restarted: Promise<void> | undefined
     const result = await runKreorg(growArgs(world, stateDir, {ackTimeout: '30s'}), (event) => {
-      if (!restarted && event.event === 'step:start' && event.step === 'add-partitions') restarted = crashAndRestart(controller!, 3_000)
+      if (!restarted && event.event === 'step:start' && event.step === 'add-partitions') restarted = crashAndRestart(controller!, 3000)
     })
     await restarted
     expect(restarted, 'add-partitions never started').toBeDefined()
@@ -279,7 +275,7 @@ describe('faults on a three-node cluster with live keyed traffic', () => {
   for (const boundary of ['add-partitions', 'drain'] as const) {
     it(`(c) kreorg SIGKILLed right after ${boundary}: producers stay pinned to the old count${boundary === 'drain' ? ' (paused ones resume by themselves when the lease lapses)' : ''}; resume${boundary === 'add-partitions' ? ' from another machine (--state kafka)' : ''} finishes`, async () => {
       const {world, stateDir} = await newWorld()
-      const leaseMs = 8_000
+      const leaseMs = 8000
       const shared = ['--state', 'kafka', '--state-topic', world.controlTopic]
       const killed = await runKreorg(growArgs(world, stateDir, {lease: '8s'}, shared), (event, kill) => {
         if (event.event === 'step:done' && event.step === boundary) kill()
@@ -294,8 +290,8 @@ describe('faults on a three-node cluster with live keyed traffic', () => {
       if (boundary === 'drain') {
         expect(world.agents.map((a) => a.topicState(world.topic).state)).toEqual(world.agents.map(() => 'paused'))
         // Nobody renews the lease now: every agent must resume by itself within the lease (plus a little slack).
-        await waitForAgents(world, 'running', leaseMs + 5_000)
-        expect(Date.now() - killedAt).toBeLessThan(leaseMs + 5_000)
+        await waitForAgents(world, 'running', leaseMs + 5000)
+        expect(Date.now() - killedAt).toBeLessThan(leaseMs + 5000)
       } else {
         expectAgentsRunning(world)
       }
@@ -320,7 +316,7 @@ describe('faults on a three-node cluster with live keyed traffic', () => {
       expect(started).not.toContain('add-partitions')
       expect(await world.partitionCount()).toBe(TO)
       expectAgentsRunning(world)
-      expect(pins()).toEqual(world.agents.map(() => undefined))
+      expect(pins().every((pin) => pin === undefined)).toBe(true)
       await expectNoLossNoReorder(world)
     })
   }
@@ -351,7 +347,7 @@ describe('faults on a three-node cluster with live keyed traffic', () => {
               topics: [world.topic],
               version: '0.1.0',
               partitioner: 'murmur2',
-              heartbeatMs: 1_000,
+              heartbeatMs: 1000,
               startedAt: Date.now(),
               states: {[world.topic]: {state: 'running'}},
               // It claims protocol 1.1, so it passes the plan's capability check and is waited for.
@@ -363,7 +359,7 @@ describe('faults on a three-node cluster with live keyed traffic', () => {
         ],
       })
     await beat()
-    const timer = setInterval(() => void beat().catch(() => {}), 1_000)
+    const timer = setInterval(() => void beat().catch(() => {}), 1000)
     try {
       const result = await runKreorg(growArgs(world, stateDir, {ackTimeout: '4s'}))
       expect(result.code, describeRun(result)).toBe(4)
@@ -465,7 +461,7 @@ describe('faults on a three-node cluster with live keyed traffic', () => {
     expect(await world.partitionCount()).toBe(FROM)
     // Unpinned by the failure path (a pin does not lapse with the lease).
     expectAgentsRunning(world)
-    expect(world.agents.map((a) => a.topicState(world.topic).pinnedPartitions)).toEqual(world.agents.map(() => undefined))
+    expect(world.agents.every((a) => a.topicState(world.topic).pinnedPartitions === undefined)).toBe(true)
     expect(await world.trafficFlows()).toBe(true)
     await expectNoLossNoReorder(world)
   })

@@ -1,10 +1,12 @@
 import {promises as fs} from 'node:fs'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
 import type {KafkaCluster} from '../../src/kafka/types.js'
-import {connectTestCluster} from '../helpers/kafka.js'
+
 import {runCliUntil} from '../helpers/cli.js'
-import {GrowWorld, cliEnv, describeRun, runGrowCli, stepResult, tempDir, type GrowEvent} from '../helpers/grow-fixtures.js'
+import {cliEnv, describeRun, type GrowEvent, GrowWorld, runGrowCli, stepResult, tempDir} from '../helpers/grow-fixtures.js'
+import {connectTestCluster} from '../helpers/kafka.js'
 
 /**
  * kreorg dies (SIGKILL: no handler runs, no checkpoint flush, no lease release) in the middle of a
@@ -55,7 +57,7 @@ async function crashAndResume(killAt: (event: GrowEvent) => boolean, options: Cr
     () => fs.rm(stateDir, {recursive: true, force: true}),
   )
   await world.start()
-  await sleep(2_000)
+  await sleep(2000)
   let args = world.growArgs(TO, stateDir, ['--yes'])
   if (options.lease) args = args.map((arg, i) => (args[i - 1] === '--lease' ? options.lease! : arg))
   const killed = await runCliUntil(args, killAt, {env: cliEnv(), timeoutMs: 180_000})
@@ -65,7 +67,7 @@ async function crashAndResume(killAt: (event: GrowEvent) => boolean, options: Cr
   await options.beforeResume?.(world)
   const resumed = await runGrowCli(['resume', '--latest', '--state-dir', stateDir, '--yes'], {timeoutMs: 240_000})
   world.unthrottle()
-  await sleep(2_000)
+  await sleep(2000)
   const reports = await world.settle()
   return {world, killed, pausedAfterKill, partitionsAfterKill, resumed, reports}
 }
@@ -85,7 +87,7 @@ async function expectOrderedAndComplete(crash: Crash): Promise<void> {
   expect(resumed.events.find((e) => e.event === 'run:start')?.runId).toBe(crash.killed.events[0]?.runId)
   expect(await world.partitionCount()).toBe(TO)
   const produced = world.traffic.sent.total
-  expect(produced).toBeGreaterThan(2_000)
+  expect(produced).toBeGreaterThan(2000)
   for (const [name, report] of Object.entries(reports)) {
     expect({group: name, violations: report.violations, lost: report.lost, duplicated: report.duplicated}).toEqual({
       group: name,
@@ -148,7 +150,7 @@ describe('kreorg grow killed with SIGKILL, then `kreorg resume --latest`', () =>
       // A group that notices new partitions only after 45 s, with auto.offset.reset=latest: it would
       // skip records written to partitions 12..15 before it owns them (KAFKA-12478).
       groups: [{name: 'fast'}, {name: 'lagging', ratePerSec: 150}, {name: 'slowmeta', metadataMaxAgeMs: 45_000}],
-      beforeResume: async (world) => {
+      async beforeResume(world) {
         endsBeforeLapse = (await cluster.endOffsets(world.topic)).filter((o) => o.partition < FROM).reduce((sum, o) => sum + o.high, 0)
         await sleep(12_000)
         stateDuringLapse = world.agents.map((a) => a.topicState(world.topic))

@@ -1,10 +1,12 @@
 import {promises as fs} from 'node:fs'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
 import type {LedgerReport} from '../../src/demo/ledger.js'
 import type {KafkaCluster} from '../../src/kafka/types.js'
+
+import {describeRun, type GrowEvent, GrowWorld, runGrowCli, stepResult, tempDir} from '../helpers/grow-fixtures.js'
 import {connectTestCluster} from '../helpers/kafka.js'
-import {GrowWorld, describeRun, runGrowCli, stepResult, tempDir, type GrowEvent} from '../helpers/grow-fixtures.js'
 
 /**
  * The product's promise, end to end: `kreorg grow` takes a 12-partition topic to 16 while keyed
@@ -47,16 +49,19 @@ beforeAll(async () => {
   naive = new GrowWorld({cluster, partitions: FROM, writers: 'plain', groups: GROUPS})
   await Promise.all([kreorg.start(), naive.start()])
   // Let the lagging groups build a backlog (it keeps growing while preflight and plan run).
-  await sleep(2_000)
+  await sleep(2000)
   // Prime-consumers waits, with producers writing pinned, until the lagging group has passed a marker
   // on each new partition; its backlog then takes a while to drain: give the run minutes, not seconds.
-  const [result] = await Promise.all([runGrowCli(kreorg.growArgs(TO, stateDir, ['--yes']), {timeoutMs: 240_000}), cluster.createPartitions(naive.topic, TO)])
+  const [result] = await Promise.all([
+    runGrowCli(kreorg.growArgs(TO, stateDir, ['--yes']), {timeoutMs: 240_000}),
+    cluster.createPartitions(naive.topic, TO),
+  ])
   grow = result
   // The lag did its job (the naive twin reorders meanwhile); let both topics' backlogs clear quickly.
   kreorg.unthrottle()
   naive.unthrottle()
   // Traffic keeps flowing a little under the new layout on both topics.
-  await sleep(2_000)
+  await sleep(2000)
   ;[kreorgReports, naiveReports] = await Promise.all([kreorg.settle(), naive.settle()])
 }, 420_000)
 
@@ -96,7 +101,7 @@ describe(`kreorg grow ${FROM} → ${TO} under live keyed traffic with a lagging 
 
   it('0 per-key ordering violations, 0 lost, 0 duplicated in both groups', () => {
     const produced = kreorg.traffic.sent.total
-    expect(produced).toBeGreaterThan(2_000)
+    expect(produced).toBeGreaterThan(2000)
     for (const [name, report] of Object.entries(kreorgReports)) {
       expect({
         group: name,

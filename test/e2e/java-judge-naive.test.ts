@@ -1,9 +1,10 @@
 import {describe, expect, it} from 'vitest'
+
+import {testBrokers} from '../helpers/kafka.js'
 import {javaJudgeClasspath} from '../judges/console-consumer.js'
 import {describeVerdicts} from '../judges/report.js'
-import {runJudgedScenario, standardJudges, type ScenarioResult} from '../judges/scenario.js'
+import {runJudgedScenario, type ScenarioResult, standardJudges} from '../judges/scenario.js'
 import {parseConsoleConsumerLine, SentRecords, SequenceJudge} from '../judges/sequence-judge.js'
-import {testBrokers} from '../helpers/kafka.js'
 
 /**
  * The judges can fail: the same traffic and the same independent consumer groups as
@@ -15,7 +16,12 @@ import {testBrokers} from '../helpers/kafka.js'
 
 describe('the per-key judge itself', () => {
   it('reads ConsoleConsumer lines (print.partition, print.offset, print.key) and nothing else', () => {
-    expect(parseConsoleConsumerLine('Partition:13\tOffset:0\tkey-0007\tkey-0007:42')).toEqual({partition: 13, offset: 0, key: 'key-0007', seq: 42})
+    expect(parseConsoleConsumerLine('Partition:13\tOffset:0\tkey-0007\tkey-0007:42')).toEqual({
+      partition: 13,
+      offset: 0,
+      key: 'key-0007',
+      seq: 42,
+    })
     expect(parseConsoleConsumerLine('Partition:1\tOffset:5\ta:b\ta:b:3')).toEqual({partition: 1, offset: 5, key: 'a:b', seq: 3})
     expect(parseConsoleConsumerLine('Processed a total of 3 messages')).toBeUndefined()
     expect(parseConsoleConsumerLine('Partition:1\tOffset:5\tkey-1\tkey-2:3')).toBeUndefined()
@@ -35,7 +41,12 @@ describe('the per-key judge itself', () => {
     read('a', 9, 4) // never sent
     read('b', 1, 5) // b:2 never read: lost; b:3 uncertain, not lost
     const verdict = judge.verdict(sent)
-    expect({lost: verdict.lost, reordered: verdict.reordered, duplicated: verdict.duplicated, unexpected: verdict.unexpected}).toEqual({lost: 3, reordered: 1, duplicated: 1, unexpected: 1})
+    expect({lost: verdict.lost, reordered: verdict.reordered, duplicated: verdict.duplicated, unexpected: verdict.unexpected}).toEqual({
+      lost: 3,
+      reordered: 1,
+      duplicated: 1,
+      unexpected: 1,
+    })
     expect(verdict.samples.lost).toEqual(['a:4,5', 'b:2'])
     expect(judge.sawAll(sent)).toBe(false)
   })
@@ -57,13 +68,13 @@ describe.skipIf(skip !== undefined)('independent judges on a naive partition add
       to: 16,
       ...standardJudges(20_000),
       // Long enough after the alter for producers to write to new partitions before the groups notice them.
-      afterMs: 8_000,
+      afterMs: 8000,
       settleTimeoutMs: 60_000,
       log: (line) => process.stdout.write(`${line}\n`),
     })
     process.stdout.write(`${describeVerdicts(result)}\n`)
     expect(result.partitionsAfter).toBe(16)
-    expect(result.produced).toBeGreaterThan(2_000)
+    expect(result.produced).toBeGreaterThan(2000)
     const earliest = result.groups.find((g) => g.group === 'java-classic-earliest')!
     const onNew = [12, 13, 14, 15].reduce((sum, p) => sum + (earliest.recordsByPartition[p] ?? 0), 0)
     expect(onNew, describeVerdicts(result)).toBeGreaterThan(0)

@@ -1,8 +1,9 @@
 import {describe, expect, it} from 'vitest'
+
+import {testBrokers} from '../helpers/kafka.js'
 import {javaJudgeClasspath} from '../judges/console-consumer.js'
 import {counts, describeVerdicts} from '../judges/report.js'
 import {runJudgedScenario, standardJudges} from '../judges/scenario.js'
-import {testBrokers} from '../helpers/kafka.js'
 
 /**
  * Issue 13, judged by clients kreorg did not write: `kreorg grow <topic> --to 16 --yes --json` (the
@@ -39,7 +40,7 @@ describe.skipIf(skip !== undefined)('kreorg grow 12 → 16 under live traffic, j
       process.stdout.write(`${story}\n`)
       expect(result.exitCode, story).toBe(0)
       expect(result.partitionsAfter).toBe(16)
-      expect(result.produced, story).toBeGreaterThan(2_000)
+      expect(result.produced, story).toBeGreaterThan(2000)
       expect(result.groups).toHaveLength(4)
       for (const verdict of result.groups) {
         expect(counts(verdict), story).toEqual({group: verdict.group, lost: 0, reordered: 0, duplicated: 0, unexpected: 0})

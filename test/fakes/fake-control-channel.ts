@@ -1,4 +1,3 @@
-import {KreorgError} from '../../src/core/errors.js'
 import type {
   AgentInfo,
   AgentQueryOptions,
@@ -12,14 +11,16 @@ import type {
   ResumeOptions,
   WaitForAcksOptions,
 } from '../../src/control/port.js'
+
 import {
-  DEFAULT_CONTROL_TOPIC,
-  PROTOCOL_VERSION,
   type Ack,
   type AckState,
   type AgentTopicState,
   type CommandAction,
+  DEFAULT_CONTROL_TOPIC,
+  PROTOCOL_VERSION,
 } from '../../src/control/schema.js'
+import {KreorgError} from '../../src/core/errors.js'
 import {keyBytes} from '../../src/kafka/murmur2.js'
 import {predictPartition} from '../../src/kafka/partitioners.js'
 import {FaultPlan} from './faults.js'
@@ -221,14 +222,14 @@ export class FakeControlChannel implements ControlChannelPort {
   currentLease(topic: string): Promise<LeaseInfo | undefined> {
     return this.call('currentLease', () => {
       const entry = this.validEntry(topic)
-      if (!entry) return undefined
+      if (!entry) return
       const {released: _, ...info} = entry
       return info
     })
   }
 
   currentCommand(topic: string): CurrentCommand | undefined {
-    return this.commands.filter((c) => c.topic === topic).at(-1)
+    return this.commands.findLast((c) => c.topic === topic)
   }
 
   agents(topic?: string, options: AgentQueryOptions = {}): Promise<AgentInfo[]> {
@@ -247,7 +248,7 @@ export class FakeControlChannel implements ControlChannelPort {
             partitioner: agent.partitioner,
             startedAt: agent.startedAt,
             lastHeartbeat: Date.now() - agent.staleForMs,
-            heartbeatMs: 1_000,
+            heartbeatMs: 1000,
             alive: agent.staleForMs === 0,
             states: structuredClone(agent.states),
           }
@@ -297,7 +298,9 @@ export class FakeControlChannel implements ControlChannelPort {
     return this.call('refresh', () => {
       const lease = this.authorize(topic, options, 'refresh')
       this.publish(topic, 'refresh', options, lease.expiresAt)
-      this.deliver(topic, 'refreshed', options, (state) => ({...state, partitionCount: options.targetPartitions}), {canaryKeys: options.canaryKeys})
+      this.deliver(topic, 'refreshed', options, (state) => ({...state, partitionCount: options.targetPartitions}), {
+        canaryKeys: options.canaryKeys,
+      })
     })
   }
 

@@ -1,4 +1,5 @@
 import type {GrowContext, GrowInputs, GrowResults, GrowServices} from '../../src/steps/grow/context.js'
+
 import {controlPortOf} from '../../src/steps/grow/control-adapter.js'
 import {FakeControlChannel} from './fake-control-channel.js'
 import {FakeKafkaCluster} from './fake-kafka-cluster.js'
@@ -41,11 +42,11 @@ export function fakeGrow(
     topic,
     to: options.to ?? 8,
     ignoreGroups: [],
-    drainTimeoutMs: 5_000,
+    drainTimeoutMs: 5000,
     ackTimeoutMs: 50,
     quietPeriodMs: 0,
     leaseMs: 60_000,
-    pickupTimeoutMs: 5_000,
+    pickupTimeoutMs: 5000,
     trustGroups: [],
     writerLookbackMs: 10 * 60_000,
     // The fake's initial records carry producer id -1: scanning is exercised by the writer tests only.

@@ -1,4 +1,3 @@
-import {KreorgError} from '../../src/core/errors.js'
 import type {
   AbortMarkerResult,
   AclBinding,
@@ -15,16 +14,18 @@ import type {
   KafkaCluster,
   ListedGroup,
   ListedTransaction,
-  PartitionProducers,
-  TransactionDescription,
-  TransactionFilter,
   NewTopic,
   PartitionAssignment,
   PartitionInfo,
   PartitionOffsets,
+  PartitionProducers,
   TopicDescription,
+  TransactionDescription,
+  TransactionFilter,
 } from '../../src/kafka/types.js'
-import {FaultPlan, protocolError, type FaultOptions} from './faults.js'
+
+import {KreorgError} from '../../src/core/errors.js'
+import {FaultPlan, protocolError} from './faults.js'
 
 /**
  * `KafkaCluster` in memory, for unit tests of pure logic (recovery, retries, pre-checks): topics with
@@ -383,7 +384,7 @@ export class FakeKafkaCluster implements KafkaCluster {
       const partitions = this.requireTopic(topic).partitions.map((p) => {
         const byProducer = new Map<number, BatchProducer>()
         const first = p.writers.findIndex((w) => w.at >= since)
-        const fromOffset = first < 0 ? p.high : first
+        const fromOffset = first === -1 ? p.high : first
         p.writers.slice(fromOffset).forEach((w, i) => {
           const offset = fromOffset + i
           const entry = byProducer.get(w.producerId) ?? {
@@ -471,7 +472,7 @@ export class FakeKafkaCluster implements KafkaCluster {
   }
 
   private extend(fake: FakeTopic, totalCount: number, assignments?: PartitionAssignment[]): void {
-    for (let partition = fake.partitions.length, i = 0; partition < totalCount; partition++, i++) {
+    for (let i = 0, partition = fake.partitions.length; partition < totalCount; partition++, i++) {
       const replicas = assignments?.[i]?.replicas ?? this.placeReplicas(partition, fake.replicationFactor)
       fake.partitions.push({
         info: {partition, leader: replicas[0] ?? -1, replicas, isr: [...replicas], offlineReplicas: []},

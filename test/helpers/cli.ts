@@ -1,16 +1,11 @@
 import {
-  CLI_BIN,
-  PACKAGE_ROOT,
+  type CliChild,
   isolatedXdgDirs,
+  type NdjsonRecord,
   parseNdjson as parseNdjsonLines,
   runCli as spawnCli,
   xdgEnv,
-  type CliChild,
-  type NdjsonRecord,
 } from '../../src/process/run-cli.js'
-
-export const REPO_ROOT = PACKAGE_ROOT
-export const BIN = CLI_BIN
 
 export interface CliResult {
   code: number | null
@@ -92,7 +87,7 @@ export async function runCliUntil<E extends CliEvent = CliEvent>(
   let matched = false
   const result = await runCliJson<E>(args, {
     ...options,
-    onEvent: (event, kill) => {
+    onEvent(event, kill) {
       if (matched || !when(event)) return
       matched = true
       kill(options.signal ?? 'SIGKILL')
@@ -100,3 +95,5 @@ export async function runCliUntil<E extends CliEvent = CliEvent>(
   })
   return {...result, matched}
 }
+
+export {CLI_BIN as BIN, PACKAGE_ROOT as REPO_ROOT} from '../../src/process/run-cli.js'

@@ -8,14 +8,16 @@ import {promises as fs} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
-import {createProducerAgent, type ProducerAgent} from '../../src/agent/index.js'
-import {ReceivedLedger, type LedgerReport} from '../../src/demo/ledger.js'
-import {KeyedTraffic, demoKeys, type DemoValue, type SendFn} from '../../src/demo/traffic.js'
-import {createKafkaClient, javaCompatiblePartitioner, type Consumer, type KafkaClient, type Producer} from '../../src/kafka/client.js'
-import {readTopicLag} from '../../src/kafka/lag.js'
+
 import type {KafkaCluster} from '../../src/kafka/types.js'
 import type {GrowPlan} from '../../src/steps/grow/plan.js'
-import {parseNdjson, runCli, type CliEvent, type CliResult} from './cli.js'
+
+import {createProducerAgent, type ProducerAgent} from '../../src/agent/index.js'
+import {type LedgerReport, ReceivedLedger} from '../../src/demo/ledger.js'
+import {demoKeys, type DemoValue, KeyedTraffic, type SendFn} from '../../src/demo/traffic.js'
+import {type Consumer, createKafkaClient, javaCompatiblePartitioner, type KafkaClient, type Producer} from '../../src/kafka/client.js'
+import {readTopicLag} from '../../src/kafka/lag.js'
+import {type CliEvent, type CliResult, parseNdjson, runCli} from './cli.js'
 import {randomName, testBrokers} from './kafka.js'
 
 /** Short timeouts for every grow run in the tests (the defaults are sized for production clusters). */
@@ -35,7 +37,7 @@ export const FAST_GROW_FLAGS = [
 ]
 
 /** Consumers and producers notice new partitions this fast (the 5-minute default would make tests crawl). */
-export const METADATA_MAX_AGE_MS = 2_000
+export const METADATA_MAX_AGE_MS = 2000
 
 export function connection(clientId = 'kreorg-grow-test') {
   return {brokers: testBrokers().split(','), clientId, connectTimeoutMs: 10_000}
@@ -82,7 +84,7 @@ export class TrackedGroup {
       groupId: this.groupId,
       metadataMaxAge: this.spec.metadataMaxAgeMs ?? METADATA_MAX_AGE_MS,
       sessionTimeout: 10_000,
-      heartbeatInterval: 1_000,
+      heartbeatInterval: 1000,
       maxWaitTimeInMs: 200,
       // Small fetches: a rate-limited group works through one response in seconds, not minutes, so it
       // reaches kreorg's abort markers on new partitions (and commits past them) while it still lags.
@@ -192,7 +194,7 @@ export class GrowWorld {
           controlTopic: this.controlTopic,
           agentId: `${this.topic}-producer-${i}`,
           producer: {idempotent: true, metadataMaxAge: METADATA_MAX_AGE_MS},
-          heartbeatMs: this.options.heartbeatMs ?? 1_000,
+          heartbeatMs: this.options.heartbeatMs ?? 1000,
           logger: {warn: (message) => this.agentWarnings.push(message)},
         })
         this.agents.push(agent)
@@ -247,7 +249,7 @@ export class GrowWorld {
   }
 
   /** Producers keep writing: end offsets grow within `withinMs`. */
-  async trafficFlows(withinMs = 3_000): Promise<boolean> {
+  async trafficFlows(withinMs = 3000): Promise<boolean> {
     const before = await this.endTotal()
     const deadline = Date.now() + withinMs
     while (Date.now() < deadline) {

@@ -1,6 +1,8 @@
 import {randomBytes} from 'node:crypto'
-import {KafkajsCluster} from '../../src/kafka/kafkajs-cluster.js'
+
 import type {KafkaCluster} from '../../src/kafka/types.js'
+
+import {KafkajsCluster} from '../../src/kafka/kafkajs-cluster.js'
 
 /** Brokers of the real Kafka that test/global-setup.ts started (or KAFKA_BROKERS from outside). */
 export function testBrokers(): string {

@@ -1,4 +1,4 @@
-import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
+import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
 import {randomBytes, randomUUID} from 'node:crypto'
 import {closeSync, existsSync, openSync, readFileSync} from 'node:fs'
 import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
@@ -6,8 +6,9 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
+
 import {cachedKafkaJars, ensureKafkaJars, javaCommand, type KafkaJars} from '../../src/local-kafka/index.js'
-import {spawnWatchdog, trackProcessGroup, untrackProcessGroup, writePidsFile, killGroupSync} from '../../src/local-kafka/watchdog.js'
+import {killGroupSync, spawnWatchdog, trackProcessGroup, untrackProcessGroup, writePidsFile} from '../../src/local-kafka/watchdog.js'
 
 /**
  * A single-node Kafka secured the way production clusters are: SASL_SSL with SCRAM-SHA-512 on the

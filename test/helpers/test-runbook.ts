@@ -6,9 +6,11 @@
 import {promises as fs} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import {createKafkaClient} from '../../src/kafka/client.js'
+
 import type {KafkaCluster} from '../../src/kafka/types.js'
 import type {CliEvent} from './cli.js'
+
+import {createKafkaClient} from '../../src/kafka/client.js'
 import {testBrokers} from './kafka.js'
 
 export const TEST_STEPS = ['create-topic', 'write-marker-a', 'commit-offset', 'write-marker-b'] as const
@@ -40,7 +42,7 @@ export async function readRecords(topic: string, expected: number): Promise<Arra
       consumer
         .run({
           autoCommit: false,
-          eachMessage: async ({message}) => {
+          async eachMessage({message}) {
             records.push({offset: Number(message.offset), key: message.key?.toString() ?? '', value: message.value?.toString() ?? ''})
             if (records.length >= expected) {
               clearTimeout(deadline)

@@ -1,4 +1,5 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
 import {createProducerAgent, type ProducerAgent} from '../../src/agent/index.js'
 import {ControlChannel, localHolder} from '../../src/control/channel.js'
 import {createKafkaClient, type KafkaClient} from '../../src/kafka/client.js'
@@ -38,7 +39,7 @@ describe('agent metadata refresh (real broker)', () => {
 
   it('after createPartitions + refresh, the next send of a moved key lands in murmur2 % newCount', async () => {
     const key = movingKey(4, 8)
-    agent = await createProducerAgent({kafka, topics: [topic], controlTopic, heartbeatMs: 500, logger: {warn: () => {}}})
+    agent = await createProducerAgent({kafka, topics: [topic], controlTopic, heartbeatMs: 500, logger: {warn() {}}})
     // A plain kafkajs producer with default settings: the stale-cache problem the agent must avoid.
     const plain = kafka.producer()
     await plain.connect()
@@ -54,7 +55,7 @@ describe('agent metadata refresh (real broker)', () => {
 
     channel = await ControlChannel.open(connection(), {controlTopic, create: true})
     const runId = randomName('run')
-    await channel.acquireLease(topic, localHolder(runId), 5_000)
+    await channel.acquireLease(topic, localHolder(runId), 5000)
     await channel.pause(topic, {runId, epoch: 1})
     await channel.waitForAcks(topic, {runId, epoch: 1, agentIds: [agent.agentId], state: 'paused', timeoutMs: 10_000})
     await channel.refresh(topic, {runId, epoch: 1, targetPartitions: 8, canaryKeys: [key, 'other']})

@@ -4,10 +4,12 @@
  * report each verdict and figure. Run `npx tsc -p tsconfig.json` first (runCli spawns dist/).
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {createKafkaClient, Partitioners, type KafkaClient, type Message, type Producer} from '../../src/kafka/client.js'
+
+import type {KafkaCluster, KafkajsCluster} from '../../src/kafka/index.js'
+
+import {createKafkaClient, type KafkaClient, type Message, Partitioners, type Producer} from '../../src/kafka/client.js'
 import {partitionForKey} from '../../src/kafka/murmur2.js'
 import {crc32} from '../../src/kafka/partitioners.js'
-import type {KafkaCluster, KafkajsCluster} from '../../src/kafka/index.js'
 import {runCli} from '../helpers/cli.js'
 import {connectTestCluster, randomName, testBrokers} from '../helpers/kafka.js'
 

@@ -1,8 +1,9 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {createProducerAgent, HeldSendsFullError, SendDeadlineError, type ProducerAgent} from '../../src/agent/index.js'
+
+import {createProducerAgent, HeldSendsFullError, type ProducerAgent, SendDeadlineError} from '../../src/agent/index.js'
 import {ControlChannel, localHolder} from '../../src/control/channel.js'
 import {decode, encode} from '../../src/control/codec.js'
-import {AGENT_CAPABILITIES, HEARTBEAT_TOPIC_CONFIG, heartbeatTopicOf, keys, type Command, type Heartbeat} from '../../src/control/schema.js'
+import {AGENT_CAPABILITIES, type Command, type Heartbeat, HEARTBEAT_TOPIC_CONFIG, heartbeatTopicOf, keys} from '../../src/control/schema.js'
 import {checkControlTopicConfig} from '../../src/control/topic-config.js'
 import {KreorgError} from '../../src/core/errors.js'
 import {createKafkaClient, type KafkaClient} from '../../src/kafka/client.js'
@@ -34,7 +35,7 @@ async function readTopic(
   await consumer.connect()
   await consumer.subscribe({topic, fromBeginning: true})
   await consumer.run({
-    eachMessage: async ({partition, message}) => {
+    async eachMessage({partition, message}) {
       records.push({
         partition,
         offset: Number(message.offset),
@@ -66,7 +67,7 @@ describe('control protocol 1.1 with the kafkajs agent (real broker)', () => {
     return topic
   }
   async function agent(topic: string, extra: Partial<Parameters<typeof createProducerAgent>[0]> = {}): Promise<ProducerAgent> {
-    const created = await createProducerAgent({kafka, topics: [topic], controlTopic, heartbeatMs: 300, logger: {warn: () => {}}, ...extra})
+    const created = await createProducerAgent({kafka, topics: [topic], controlTopic, heartbeatMs: 300, logger: {warn() {}}, ...extra})
     agents.push(created)
     return created
   }
@@ -151,7 +152,7 @@ describe('control protocol 1.1 with the kafkajs agent (real broker)', () => {
     const first = await channel()
     const runId = randomName('run')
     const oldEpoch = first.nextEpoch(topic, runId)
-    const oldLease = await first.acquireLease(topic, {...localHolder(runId), epoch: oldEpoch}, 2_400)
+    const oldLease = await first.acquireLease(topic, {...localHolder(runId), epoch: oldEpoch}, 2400)
     await first.pause(topic, {runId, epoch: oldEpoch, pinPartitions: 2})
     await first.waitForAcks(topic, {runId, epoch: oldEpoch, agentIds: [a.agentId], state: 'paused', timeoutMs: 10_000})
 
@@ -171,7 +172,7 @@ describe('control protocol 1.1 with the kafkajs agent (real broker)', () => {
     const refused = await first.resume(topic, {runId, epoch: oldEpoch, targetPartitions: 2}).catch((error: unknown) => error)
     expect(refused).toBeInstanceOf(KreorgError)
     expect((refused as KreorgError).message).toMatch(/already used epoch/)
-    const reclaimed = await first.acquireLease(topic, {...localHolder(runId), epoch: oldEpoch}, 2_400).catch((error: unknown) => error)
+    const reclaimed = await first.acquireLease(topic, {...localHolder(runId), epoch: oldEpoch}, 2400).catch((error: unknown) => error)
     expect((reclaimed as KreorgError).code).toBe('lease-held')
 
     // A stale resume written anyway (by an older kreorg): the agent ignores it and does not ack.
@@ -182,7 +183,7 @@ describe('control protocol 1.1 with the kafkajs agent (real broker)', () => {
     await raw.send({topic: controlTopic, acks: -1, messages: [{key: keys.cmd(topic), value: encode(keys.cmd(topic), stale), partition: 0}]})
     await raw.disconnect()
     const ignored = await second
-      .waitForAcks(topic, {runId, epoch: oldEpoch, agentIds: [a.agentId], state: 'resumed', timeoutMs: 1_500})
+      .waitForAcks(topic, {runId, epoch: oldEpoch, agentIds: [a.agentId], state: 'resumed', timeoutMs: 1500})
       .catch((error: unknown) => error)
     expect((ignored as KreorgError).code).toBe('timeout')
     expect(a.topicState(topic)).toMatchObject({state: 'paused', epoch: newEpoch, pinnedPartitions: 2})

@@ -1,4 +1,5 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
 import {createProducerAgent, type ProducerAgent} from '../../src/agent/index.js'
 import {ControlChannel, localHolder} from '../../src/control/channel.js'
 import {createKafkaClient} from '../../src/kafka/client.js'
@@ -29,7 +30,7 @@ describe('kreorg producers / pause / unpause (real broker, compiled CLI)', () =>
       secret,
       heartbeatMs: 300,
       clientId: 'orders-service',
-      logger: {warn: () => {}},
+      logger: {warn() {}},
     })
     holder = await ControlChannel.open(connection(), {controlTopic, create: true, secret})
   })

@@ -1,8 +1,9 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
 import {createProducerAgent, type ProducerAgent} from '../../src/agent/index.js'
 import {ControlChannel, localHolder} from '../../src/control/channel.js'
-import {createKafkaClient, type KafkaClient, type RecordMetadata} from '../../src/kafka/client.js'
 import {KreorgError} from '../../src/core/errors.js'
+import {createKafkaClient, type KafkaClient, type RecordMetadata} from '../../src/kafka/client.js'
 import {connectTestCluster, randomName, testBrokers} from '../helpers/kafka.js'
 
 const connection = () => ({brokers: testBrokers().split(','), clientId: 'kreorg-test', connectTimeoutMs: 10_000})
@@ -28,7 +29,7 @@ async function readAll(
   await consumer.connect()
   await consumer.subscribe({topic, fromBeginning: true})
   await consumer.run({
-    eachMessage: async ({partition, message}) => {
+    async eachMessage({partition, message}) {
       records.push({
         partition,
         key: message.key!.toString(),
@@ -61,7 +62,7 @@ describe('control topic protocol and producer agent (real broker)', () => {
     return topic
   }
   async function agent(topic: string, extra: Partial<Parameters<typeof createProducerAgent>[0]> = {}): Promise<ProducerAgent> {
-    const created = await createProducerAgent({kafka, topics: [topic], controlTopic, heartbeatMs: 300, logger: {warn: () => {}}, ...extra})
+    const created = await createProducerAgent({kafka, topics: [topic], controlTopic, heartbeatMs: 300, logger: {warn() {}}, ...extra})
     agents.push(created)
     return created
   }
@@ -107,7 +108,7 @@ describe('control topic protocol and producer agent (real broker)', () => {
     })
     await sleep(700)
     const runId = randomName('run')
-    await orchestrator.acquireLease(topic, localHolder(runId), 5_000)
+    await orchestrator.acquireLease(topic, localHolder(runId), 5000)
     await orchestrator.pause(topic, {runId, epoch: 1})
     const acks = await orchestrator.waitForAcks(topic, {
       runId,
@@ -119,7 +120,7 @@ describe('control topic protocol and producer agent (real broker)', () => {
     expect(acks).toHaveLength(3)
     const endAtAck = await totalEnd(topic)
     const lastAckAt = Math.max(...acks.map((a) => a.at))
-    await sleep(1_500) // senders keep calling send() all along
+    await sleep(1500) // senders keep calling send() all along
     expect(await totalEnd(topic)).toBe(endAtAck)
     expect(three.every((a) => a.topicState(topic).state === 'paused')).toBe(true)
     expect(three.reduce((sum, a) => sum + a.buffered, 0)).toBeGreaterThan(100)
@@ -156,9 +157,9 @@ describe('control topic protocol and producer agent (real broker)', () => {
     const topic = await dataTopic(1)
     const orchestrator = await channel()
     const runId = randomName('run')
-    const lease = await orchestrator.acquireLease(topic, localHolder(runId), 3_000)
+    const lease = await orchestrator.acquireLease(topic, localHolder(runId), 3000)
     // Re-entrant for the same run id.
-    expect(await orchestrator.acquireLease(topic, localHolder(runId), 3_000)).toBe(lease)
+    expect(await orchestrator.acquireLease(topic, localHolder(runId), 3000)).toBe(lease)
     await orchestrator.pause(topic, {runId, epoch: 7})
 
     const late = await agent(topic)
@@ -167,12 +168,12 @@ describe('control topic protocol and producer agent (real broker)', () => {
     const pending = late.send({topic, messages: [{key: 'k', value: 'held'}]}).then((r) => ((done = true), r))
     // Awaited below; if an assertion fails first, afterAll's close() rejects it: not an unhandled rejection.
     pending.catch(() => {})
-    await sleep(4_000) // longer than the lease: renewals keep it paused
+    await sleep(4000) // longer than the lease: renewals keep it paused
     expect(done).toBe(false)
     expect(await totalEnd(topic)).toBe(0)
 
     const second = await channel()
-    const refused = await second.acquireLease(topic, localHolder('another-run'), 3_000).catch((error: unknown) => error)
+    const refused = await second.acquireLease(topic, localHolder('another-run'), 3000).catch((error: unknown) => error)
     expect(refused).toBeInstanceOf(KreorgError)
     expect((refused as KreorgError).code).toBe('lease-held')
     expect((refused as KreorgError).exitCode).toBe(6)
@@ -184,7 +185,7 @@ describe('control topic protocol and producer agent (real broker)', () => {
     expect(late.topicState(topic).state).toBe('running')
     await lease.release()
     // Released: the second orchestrator gets it now.
-    const taken = await second.acquireLease(topic, localHolder('another-run'), 3_000)
+    const taken = await second.acquireLease(topic, localHolder('another-run'), 3000)
     expect(taken.valid()).toBe(true)
     await taken.release()
   })
@@ -212,16 +213,16 @@ describe('control topic protocol and producer agent (real broker)', () => {
     const a = await agent(topic, {producer: {transactionalId: randomName('tx'), idempotent: true, maxInFlightRequests: 1}})
     const orchestrator = await channel()
     const runId = randomName('run')
-    await orchestrator.acquireLease(topic, localHolder(runId), 5_000)
+    await orchestrator.acquireLease(topic, localHolder(runId), 5000)
     const tx = await a.transaction()
     await tx.send({topic, messages: [{key: 'k', value: 'in-tx'}]})
     await orchestrator.pause(topic, {runId, epoch: 1})
     const early = await orchestrator
-      .waitForAcks(topic, {runId, epoch: 1, agentIds: [a.agentId], state: 'paused', timeoutMs: 1_000})
+      .waitForAcks(topic, {runId, epoch: 1, agentIds: [a.agentId], state: 'paused', timeoutMs: 1000})
       .catch((error: unknown) => error)
     expect((early as KreorgError).code).toBe('timeout')
     await tx.commit()
-    await orchestrator.waitForAcks(topic, {runId, epoch: 1, agentIds: [a.agentId], state: 'paused', timeoutMs: 5_000})
+    await orchestrator.waitForAcks(topic, {runId, epoch: 1, agentIds: [a.agentId], state: 'paused', timeoutMs: 5000})
     // The ack waits for the commit marker (EndTxn returns before the broker writes it): the end offset,
     // which is the last stable offset, already covers the record and the marker, and stays there.
     const endAtAck = await totalEnd(topic)
@@ -249,15 +250,15 @@ describe('control topic protocol and producer agent (real broker)', () => {
     const a = await agent(topic, {logger: log.logger})
     const orchestrator = await channel()
     const runId = randomName('run')
-    const lease = await orchestrator.acquireLease(topic, localHolder(runId), 1_500)
+    const lease = await orchestrator.acquireLease(topic, localHolder(runId), 1500)
     await orchestrator.pause(topic, {runId, epoch: 1})
-    await orchestrator.waitForAcks(topic, {runId, epoch: 1, agentIds: [a.agentId], state: 'paused', timeoutMs: 5_000})
+    await orchestrator.waitForAcks(topic, {runId, epoch: 1, agentIds: [a.agentId], state: 'paused', timeoutMs: 5000})
     const lapsed = new Promise((resolve) => a.once('lapsed', resolve))
     lease.stop() // the orchestrator "dies": no more renewals
     const started = Date.now()
     const [meta] = await a.send({topic, messages: [{key: 'k', value: 'after-lapse'}]})
     await lapsed
-    expect(Date.now() - started).toBeLessThan(3_000)
+    expect(Date.now() - started).toBeLessThan(3000)
     expect(meta!.baseOffset).toBe('0')
     expect(lease.valid()).toBe(false)
     expect(() => lease.assertValid()).toThrow(/no longer held/)
@@ -287,10 +288,10 @@ describe('control topic protocol and producer agent (real broker)', () => {
     // An orchestrator without the secret: its lease and pause are unsigned.
     const unsigned = await channel()
     const runId = randomName('unsigned')
-    await unsigned.acquireLease(topic, localHolder(runId), 3_000)
+    await unsigned.acquireLease(topic, localHolder(runId), 3000)
     await unsigned.pause(topic, {runId, epoch: 1})
     const wait = await unsigned
-      .waitForAcks(topic, {runId, epoch: 1, agentIds: [a.agentId], state: 'paused', timeoutMs: 1_500})
+      .waitForAcks(topic, {runId, epoch: 1, agentIds: [a.agentId], state: 'paused', timeoutMs: 1500})
       .catch((error: unknown) => error)
     expect((wait as KreorgError).code).toBe('timeout')
     expect((wait as KreorgError).message).toContain(a.agentId)
@@ -304,12 +305,12 @@ describe('control topic protocol and producer agent (real broker)', () => {
     // The signed orchestrator ignores the unsigned lease and is obeyed.
     const signed = await channel(secret)
     const signedRun = randomName('signed')
-    await signed.acquireLease(topic, localHolder(signedRun), 3_000)
+    await signed.acquireLease(topic, localHolder(signedRun), 3000)
     await signed.pause(topic, {runId: signedRun, epoch: 1})
-    const [ack] = await signed.waitForAcks(topic, {runId: signedRun, epoch: 1, agentIds: [a.agentId], state: 'paused', timeoutMs: 5_000})
+    const [ack] = await signed.waitForAcks(topic, {runId: signedRun, epoch: 1, agentIds: [a.agentId], state: 'paused', timeoutMs: 5000})
     expect(ack!.agentId).toBe(a.agentId)
     expect(a.topicState(topic).state).toBe('paused')
     await signed.resume(topic, {runId: signedRun, epoch: 1})
-    await signed.waitForAcks(topic, {runId: signedRun, epoch: 1, agentIds: [a.agentId], state: 'resumed', timeoutMs: 5_000})
+    await signed.waitForAcks(topic, {runId: signedRun, epoch: 1, agentIds: [a.agentId], state: 'resumed', timeoutMs: 5000})
   })
 })

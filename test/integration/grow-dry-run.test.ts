@@ -2,9 +2,11 @@ import {promises as fs} from 'node:fs'
 import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
 import type {KafkaCluster} from '../../src/kafka/types.js'
+
+import {describeRun, dryRunPlan, exists, GrowWorld, runGrowCli, tempDir} from '../helpers/grow-fixtures.js'
 import {connectTestCluster, randomName} from '../helpers/kafka.js'
-import {GrowWorld, describeRun, dryRunPlan, exists, runGrowCli, tempDir} from '../helpers/grow-fixtures.js'
 
 /**
  * `kreorg grow --dry-run` prints the plan and changes nothing: not the topic, not the control topic
@@ -40,7 +42,7 @@ beforeAll(async () => {
   scratch = await tempDir('kreorg-grow-dry-')
   // One agent; its heartbeats go to the heartbeat topic (protocol 1.1), so the control topic stays still.
   world = await new GrowWorld({cluster, partitions: FROM, writers: 'agent', groups: [], producers: 1, keys: 50, ratePerSec: 200}).start()
-  await sleep(1_000)
+  await sleep(1000)
   await world.stopTraffic()
   // A group that consumed everything and left: Empty, lag 0.
   const ends = await cluster.endOffsets(world.topic)
@@ -50,7 +52,7 @@ beforeAll(async () => {
     ends.map((o) => ({partition: o.partition, offset: o.high})),
   )
   // Let a heartbeat carrying the agent's producer id and last write land before anything is compared.
-  await sleep(2_500)
+  await sleep(2500)
 }, 120_000)
 
 afterAll(async () => {

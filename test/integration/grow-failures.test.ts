@@ -1,11 +1,13 @@
 import {promises as fs} from 'node:fs'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {createKafkaClient, javaCompatiblePartitioner, type Producer} from '../../src/kafka/client.js'
+
 import type {KafkaCluster} from '../../src/kafka/types.js'
-import {connectTestCluster, randomName} from '../helpers/kafka.js'
-import {GrowWorld, cliEnv, connection, describeRun, runGrowCli, tempDir, type GrowEvent} from '../helpers/grow-fixtures.js'
+
+import {createKafkaClient, javaCompatiblePartitioner, type Producer} from '../../src/kafka/client.js'
 import {runCli} from '../helpers/cli.js'
+import {cliEnv, connection, describeRun, type GrowEvent, GrowWorld, runGrowCli, tempDir} from '../helpers/grow-fixtures.js'
+import {connectTestCluster, randomName} from '../helpers/kafka.js'
 
 /**
  * Every way `kreorg grow` refuses or gives up before add-partitions: the documented exit code, the
@@ -22,7 +24,7 @@ beforeAll(async () => {
   cluster = await connectTestCluster()
   stateDir = await tempDir()
   world = await new GrowWorld({cluster, partitions: FROM, writers: 'agent', groups: [{name: 'fast'}], keys: 60, ratePerSec: 150}).start()
-  await sleep(1_000)
+  await sleep(1000)
 }, 120_000)
 
 afterAll(async () => {

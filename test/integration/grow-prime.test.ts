@@ -1,11 +1,13 @@
 import {promises as fs} from 'node:fs'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {createKafkaClient, type KafkaClient, type Producer} from '../../src/kafka/client.js'
+
 import type {KafkaCluster} from '../../src/kafka/types.js'
 import type {PrimeConsumersResult} from '../../src/steps/grow/results.js'
+
+import {createKafkaClient, type KafkaClient, type Producer} from '../../src/kafka/client.js'
+import {connection, describeRun, type GrowEvent, runGrowCli, stepResult, tempDir, TrackedGroup} from '../helpers/grow-fixtures.js'
 import {connectTestCluster, randomName} from '../helpers/kafka.js'
-import {TrackedGroup, connection, describeRun, runGrowCli, stepResult, tempDir, type GrowEvent} from '../helpers/grow-fixtures.js'
 
 /**
  * grow v2 on the real broker without producer agents (`--no-producers`): consumer positions on the
@@ -133,10 +135,10 @@ describe('grow v2 on a real broker (no producer agents)', () => {
     const loop = (async () => {
       for (let i = 0; state.writing; i++) {
         await producer.send({topic, acks: -1, messages: [{key: `k-${i % 5}`, value: 'foreign'}]}).catch(() => {})
-        await sleep(1_000)
+        await sleep(1000)
       }
     })()
-    await sleep(1_500)
+    await sleep(1500)
     let result
     try {
       result = await runGrowCli(growArgs(topic, 8, ['--no-producers']), {timeoutMs: 120_000})

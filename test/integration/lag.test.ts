@@ -1,8 +1,10 @@
 import {spawnSync} from 'node:child_process'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
-import {INTERNAL_GROUP_PREFIX, readTopicLag, type TopicLag} from '../../src/kafka/lag.js'
+
 import type {KafkajsCluster} from '../../src/kafka/kafkajs-cluster.js'
 import type {KafkaCluster} from '../../src/kafka/types.js'
+
+import {INTERNAL_GROUP_PREFIX, readTopicLag, type TopicLag} from '../../src/kafka/lag.js'
 import {cachedKafkaJars, javaCommand} from '../../src/local-kafka/index.js'
 import {runCli} from '../helpers/cli.js'
 import {connectTestCluster, randomName, testBrokers} from '../helpers/kafka.js'

@@ -4,8 +4,9 @@ import net from 'node:net'
 import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
+
 import {KafkajsCluster} from '../../src/kafka/kafkajs-cluster.js'
-import {detectJava, detectMaven, ensureKafkaJars, startLocalKafka, type LocalKafka} from '../../src/local-kafka/index.js'
+import {detectJava, detectMaven, ensureKafkaJars, type LocalKafka, startLocalKafka} from '../../src/local-kafka/index.js'
 import {REPO_ROOT} from '../helpers/cli.js'
 import {randomName} from '../helpers/kafka.js'
 
@@ -87,10 +88,10 @@ describe.skipIf(skipReason !== undefined)('src/local-kafka from the jars', () =>
       expect(existsSync(started.dataDir)).toBe(true)
 
       child.kill('SIGKILL')
-      const gone = await waitFor('the broker JVM to die', () => !alive(started.pid), 5_000)
+      const gone = await waitFor('the broker JVM to die', () => !alive(started.pid), 5000)
       process.stdout.write(`[local-kafka test] broker pid ${started.pid} gone ${gone} ms after its parent was SIGKILLed\n`)
       expect(await accepts(started.brokers)).toBe(false)
-      await waitFor('the data dir to be removed', () => !existsSync(started.dataDir), 5_000)
+      await waitFor('the data dir to be removed', () => !existsSync(started.dataDir), 5000)
     } finally {
       child.kill('SIGKILL')
     }

@@ -2,6 +2,7 @@ import {spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import path from 'node:path'
 import {describe, expect, test} from 'vitest'
+
 import {murmur2, partitionForKey} from '../../src/kafka/murmur2.js'
 import {cachedKafkaJars, detectJava, detectMaven, ensureKafkaJars, javaCommand, type KafkaJars} from '../../src/local-kafka/index.js'
 import {REPO_ROOT} from '../helpers/cli.js'
@@ -37,10 +38,10 @@ function randomInt(max: number): number {
 function randomUnicode(length: number): string {
   const ranges: Array<[number, number]> = [
     [0x20, 0x7e],
-    [0xa0, 0x7ff], // Latin-1 supplement .. 2-byte
-    [0x800, 0xd7ff], // CJK etc., 3-byte
-    [0xe000, 0xfffd],
-    [0x1f300, 0x1faff], // emoji, 4-byte
+    [0xa0, 0x7_ff], // Latin-1 supplement .. 2-byte
+    [0x8_00, 0xd7_ff], // CJK etc., 3-byte
+    [0xe0_00, 0xff_fd],
+    [0x1_f3_00, 0x1_fa_ff], // emoji, 4-byte
   ]
   let text = ''
   for (let i = 0; i < length; i++) {

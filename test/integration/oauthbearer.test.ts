@@ -1,14 +1,16 @@
+import type {AddressInfo} from 'node:net'
+
 import {appendFileSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import http from 'node:http'
-import type {AddressInfo} from 'node:net'
 import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {createKafkaClient, type Admin} from '../../src/kafka/client.js'
+
+import {type Admin, createKafkaClient} from '../../src/kafka/client.js'
 import {KafkajsCluster} from '../../src/kafka/kafkajs-cluster.js'
-import {parseNdjson, runCli, type CliResult} from '../helpers/cli.js'
+import {type CliResult, parseNdjson, runCli} from '../helpers/cli.js'
 import {randomName} from '../helpers/kafka.js'
-import {startSecureKafka, type SecureKafka} from '../helpers/secure-kafka.js'
+import {type SecureKafka, startSecureKafka} from '../helpers/secure-kafka.js'
 
 /**
  * SASL OAUTHBEARER against a real Kafka 4.3.1 broker whose OAUTHBEARER listener (SASL_SSL) validates
@@ -54,10 +56,10 @@ function tokenCommand(options: {lifetimeSeconds: number; counter?: string}): str
     [
       "import {appendFileSync} from 'node:fs'",
       'const [sub, lifetime, counter] = process.argv.slice(2)',
-      'if (counter) appendFileSync(counter, "run\\n")',
+      String.raw`if (counter) appendFileSync(counter, "run\n")`,
       'const now = Math.floor(Date.now() / 1000)',
       "const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url')",
-      "process.stdout.write(part({alg: 'none'}) + '.' + part({sub, iat: now, exp: now + Number(lifetime)}) + '.\\n')",
+      String.raw`process.stdout.write(part({alg: 'none'}) + '.' + part({sub, iat: now, exp: now + Number(lifetime)}) + '.\n')`,
       '',
     ].join('\n'),
   )
@@ -118,7 +120,7 @@ beforeAll(async () => {
   await setup.connect()
   await setup.createTopics({waitForLeaders: true, topics: [{topic, numPartitions: 2, replicationFactor: 1}]})
   // A fresh broker loads __consumer_offsets lazily; on a busy machine the first coordinator lookups fail.
-  for (const deadline = Date.now() + 90_000; ; await sleep(1_000)) {
+  for (const deadline = Date.now() + 90_000; ; await sleep(1000)) {
     try {
       await setup.setOffsets({groupId: group, topic, partitions: [0, 1].map((partition) => ({partition, offset: '0'}))})
       break
@@ -140,9 +142,7 @@ beforeAll(async () => {
         res.writeHead(401, {'content-type': 'application/json'}).end(JSON.stringify({error: 'invalid_client'}))
         return
       }
-      res
-        .writeHead(200, {'content-type': 'application/json'})
-        .end(JSON.stringify(tokenResponse(unsecuredJwt('admin', 3600), 3600)))
+      res.writeHead(200, {'content-type': 'application/json'}).end(JSON.stringify(tokenResponse(unsecuredJwt('admin', 3600), 3600)))
     })
   })
   await new Promise<void>((resolve) => tokenEndpoint.listen(0, '127.0.0.1', resolve))
@@ -285,7 +285,7 @@ describe('OAUTHBEARER through the CLI', () => {
     expect(result.code).toBe(2)
     expect(result.stderr).toMatch(
       new RegExp(
-        `authentication with OAUTHBEARER failed at .*: the token from token file ${tokenFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} expired at `,
+        `authentication with OAUTHBEARER failed at .*: the token from token file ${tokenFile.replaceAll(/[.*+?^${}()|[\]\\]/g, String.raw`\$&`)} expired at `,
       ),
     )
     expectNoSecrets(result, [expired])
@@ -309,15 +309,15 @@ describe('OAUTHBEARER token refresh against the broker', () => {
       await cluster.connect()
       expect(runs()).toBe(1)
       // The broker's 12 s session is within kafkajs's 10 s margin: this request re-authenticates with the cached token.
-      await sleep(4_000)
+      await sleep(4000)
       expect((await cluster.describeTopic(topic)).partitions).toHaveLength(2)
       expect(runs()).toBe(1)
       // Past the refresh point: the next re-authentication runs the command again, and the broker takes the new token.
-      await sleep(8_000)
+      await sleep(8000)
       expect((await cluster.describeTopic(topic)).partitions).toHaveLength(2)
       expect(runs()).toBe(2)
       // The session started with the new token outlives the first session (12 s): the connection is still good.
-      await sleep(3_000)
+      await sleep(3000)
       expect((await cluster.describeTopic(topic)).partitions).toHaveLength(2)
     } finally {
       await cluster.close()

@@ -4,7 +4,9 @@ import os from 'node:os'
 import path from 'node:path'
 import {promisify} from 'node:util'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
 import type {KafkaCluster} from '../../src/kafka/types.js'
+
 import {REPO_ROOT, TEST_XDG_ENV} from '../helpers/cli.js'
 import {connectTestCluster, randomName, testBrokers} from '../helpers/kafka.js'
 
@@ -120,7 +122,7 @@ describe('packaged install (npm pack → npm install → run)', () => {
   it('`kreorg --version` and `--help` print only what was asked, nothing on stderr', async () => {
     const pkg = JSON.parse(await fs.readFile(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {version: string}
     const version = await installed(['--version'])
-    expect(version.stdout).toMatch(new RegExp(`^kreorg/${pkg.version.replace(/\./g, '\\.')} `))
+    expect(version.stdout).toMatch(new RegExp(`^kreorg/${pkg.version.replaceAll('.', String.raw`\.`)} `))
     expect(version.stderr).toBe('')
     const help = await installed(['--help'])
     expect(help.stdout).toContain('COMMANDS')

@@ -1,8 +1,10 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {createKafkaClient, type KafkaClient, type Producer} from '../../src/kafka/client.js'
-import {sampleTopic, sampleTopicDetailed} from '../../src/kafka/sampler.js'
-import {INTERNAL_GROUP_PREFIX} from '../../src/kafka/lag.js'
+
 import type {KafkaCluster, KafkajsCluster} from '../../src/kafka/index.js'
+
+import {createKafkaClient, type KafkaClient, type Producer} from '../../src/kafka/client.js'
+import {INTERNAL_GROUP_PREFIX} from '../../src/kafka/lag.js'
+import {sampleTopic, sampleTopicDetailed} from '../../src/kafka/sampler.js'
 import {connectTestCluster, randomName, testBrokers} from '../helpers/kafka.js'
 
 let cluster: KafkaCluster & KafkajsCluster
@@ -141,7 +143,7 @@ describe('sampleTopic (real broker)', () => {
     await cluster.createTopic({topic: empty, partitions: 2, replicationFactor: 1})
     const before = Date.now()
     expect(await sampleTopic(cluster, empty, {perPartition: 10})).toEqual([])
-    expect(Date.now() - before).toBeLessThan(2_000)
+    expect(Date.now() - before).toBeLessThan(2000)
   })
 
   it('an abort signal stops it with an interrupted error', async () => {

@@ -1,12 +1,13 @@
 import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
 import {checkPermissions} from '../../src/kafka/acl.js'
-import {createKafkaClient, type Admin} from '../../src/kafka/client.js'
+import {type Admin, createKafkaClient} from '../../src/kafka/client.js'
 import {KafkajsCluster} from '../../src/kafka/kafkajs-cluster.js'
-import {runCli, parseNdjson, type CliResult} from '../helpers/cli.js'
+import {type CliResult, parseNdjson, runCli} from '../helpers/cli.js'
 import {randomName} from '../helpers/kafka.js'
-import {startSecureKafka, type SecureKafka} from '../helpers/secure-kafka.js'
+import {type SecureKafka, startSecureKafka} from '../helpers/secure-kafka.js'
 
 /**
  * Acceptance for issue 9 (security), against a real broker with SCRAM-SHA-512 over TLS (certificates

@@ -1,11 +1,13 @@
 import {promises as fs} from 'node:fs'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {createKafkaClient} from '../../src/kafka/client.js'
+
 import type {KafkaCluster} from '../../src/kafka/types.js'
+
+import {createKafkaClient} from '../../src/kafka/client.js'
 import {parseNdjson, runCli} from '../helpers/cli.js'
 import {connectTestCluster, randomName, testBrokers} from '../helpers/kafka.js'
-import {TEST_STEPS, endState, engineEnv, readRecords, tempStateDir} from '../helpers/test-runbook.js'
+import {endState, engineEnv, readRecords, tempStateDir, TEST_STEPS} from '../helpers/test-runbook.js'
 
 /**
  * `--state kafka`: checkpoints mirrored to the control topic under `run/<runId>`, so a run started

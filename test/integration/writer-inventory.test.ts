@@ -42,7 +42,7 @@ describe.skipIf(skip !== undefined)(`writer inventory against Java clients${skip
       'the transaction coordinator to be ready',
       () => cluster.describeTransactions([randomName('warm-up')]),
       () => true,
-      {timeoutMs: 110_000, intervalMs: 1_000},
+      {timeoutMs: 110_000, intervalMs: 1000},
     )
   })
 

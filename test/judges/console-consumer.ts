@@ -1,4 +1,5 @@
-import {spawn, type ChildProcessWithoutNullStreams} from 'node:child_process'
+import {type ChildProcessWithoutNullStreams, spawn} from 'node:child_process'
+
 import {cachedKafkaJars, detectJava, javaCommand} from '../../src/local-kafka/index.js'
 import {parseConsoleConsumerLine, SequenceJudge} from './sequence-judge.js'
 

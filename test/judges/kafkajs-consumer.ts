@@ -1,5 +1,6 @@
+import {type Consumer, Kafka, logLevel} from 'kafkajs'
 import {setTimeout as sleep} from 'node:timers/promises'
-import {Kafka, logLevel, type Consumer} from 'kafkajs'
+
 import {parseSequencedValue, SequenceJudge} from './sequence-judge.js'
 
 /**
@@ -43,7 +44,7 @@ export class KafkajsConsumerJudge {
     const consumer = kafka.consumer({
       groupId: this.groupId,
       sessionTimeout: 15_000,
-      heartbeatInterval: 1_000,
+      heartbeatInterval: 1000,
       maxWaitTimeInMs: 250,
       ...(this.spec.metadataMaxAgeMs === undefined ? {} : {metadataMaxAge: this.spec.metadataMaxAgeMs}),
     })
@@ -52,7 +53,7 @@ export class KafkajsConsumerJudge {
     await consumer.subscribe({topics: [this.topic], fromBeginning: false})
     this.interval = this.spec.ratePerSec ? 1000 / this.spec.ratePerSec : 0
     await consumer.run({
-      autoCommitInterval: this.spec.autoCommitIntervalMs ?? 1_000,
+      autoCommitInterval: this.spec.autoCommitIntervalMs ?? 1000,
       eachMessage: async ({partition, message}) => {
         if (this.interval > 0) {
           // One schedule across partitions: the group as a whole processes ratePerSec.

@@ -16,15 +16,15 @@ export function counts(verdict: JudgeVerdict): {group: string; lost: number; reo
 export function describeVerdicts(result: ScenarioResult): string {
   const lines = result.groups.map((v) => {
     const bad = [
-      v.samples.lost.length ? `lost e.g. ${v.samples.lost.slice(0, 3).join(' ')}` : '',
-      v.samples.reordered.length ? `reordered e.g. ${v.samples.reordered.slice(0, 2).join(' ')}` : '',
-      v.samples.duplicated.length ? `duplicated e.g. ${v.samples.duplicated.slice(0, 2).join(' ')}` : '',
-      v.samples.unexpected.length ? `unexpected e.g. ${v.samples.unexpected.slice(0, 2).join(' ')}` : '',
+      v.samples.lost.length > 0 ? `lost e.g. ${v.samples.lost.slice(0, 3).join(' ')}` : '',
+      v.samples.reordered.length > 0 ? `reordered e.g. ${v.samples.reordered.slice(0, 2).join(' ')}` : '',
+      v.samples.duplicated.length > 0 ? `duplicated e.g. ${v.samples.duplicated.slice(0, 2).join(' ')}` : '',
+      v.samples.unexpected.length > 0 ? `unexpected e.g. ${v.samples.unexpected.slice(0, 2).join(' ')}` : '',
     ].filter(Boolean)
     const newFirst = Object.entries(v.firstOffsetByPartition)
       .map(([p, o]) => `p${p}@${o}`)
       .join(' ')
-    return `  ${v.group}: consumed ${v.consumed}/${v.expected}, lost ${v.lost}, reordered ${v.reordered}, duplicated ${v.duplicated}, unexpected ${v.unexpected}; first offsets ${newFirst}${bad.length ? `; ${bad.join('; ')}` : ''}`
+    return `  ${v.group}: consumed ${v.consumed}/${v.expected}, lost ${v.lost}, reordered ${v.reordered}, duplicated ${v.duplicated}, unexpected ${v.unexpected}; first offsets ${newFirst}${bad.length > 0 ? `; ${bad.join('; ')}` : ''}`
   })
   const logs = Object.entries(result.consumerLogs)
     .filter(([, l]) => l.length > 0)

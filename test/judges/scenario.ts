@@ -1,3 +1,4 @@
+import {type Admin, Kafka, logLevel} from 'kafkajs'
 /**
  * The judged scenario of issue 13, shared by the e2e test (test/e2e/java-judge*.test.ts) and the soak
  * (bench/soak.ts): a topic with live keyed traffic from kreorg producer agents, read by consumer
@@ -10,12 +11,12 @@ import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
-import {Kafka, logLevel, type Admin} from 'kafkajs'
+
 import {createProducerAgent, type ProducerAgent} from '../../src/agent/index.js'
-import {isolatedXdgDirs, runCli, type NdjsonRecord} from '../../src/process/run-cli.js'
+import {isolatedXdgDirs, type NdjsonRecord, runCli} from '../../src/process/run-cli.js'
 import {ConsoleConsumerJudge, type ConsoleConsumerSpec} from './console-consumer.js'
 import {KafkajsConsumerJudge, type KafkajsJudgeSpec} from './kafkajs-consumer.js'
-import {WARMUP_KEY, type JudgeVerdict, type SequenceJudge} from './sequence-judge.js'
+import {type JudgeVerdict, type SequenceJudge, WARMUP_KEY} from './sequence-judge.js'
 import {judgeKeys, SequencedTraffic} from './traffic.js'
 
 export interface ScenarioOptions {
@@ -117,7 +118,7 @@ export function standardJudges(classicMetadataMaxAgeMs: number | undefined): {ja
     kafkajs: [
       {
         name: 'kafkajs-latest',
-        autoCommitIntervalMs: 1_000,
+        autoCommitIntervalMs: 1000,
         ...(classicMetadataMaxAgeMs === undefined ? {} : {metadataMaxAgeMs: classicMetadataMaxAgeMs}),
       },
     ],
@@ -191,8 +192,8 @@ export async function runJudgedScenario(options: ScenarioOptions): Promise<Scena
           topics: [topic],
           controlTopic,
           agentId: `${topic}-p${i}`,
-          producer: {idempotent: true, metadataMaxAge: options.producerMetadataMaxAgeMs ?? 5_000},
-          heartbeatMs: 1_000,
+          producer: {idempotent: true, metadataMaxAge: options.producerMetadataMaxAgeMs ?? 5000},
+          heartbeatMs: 1000,
           logger: {warn: (message) => say(`agent p${i}: ${message}`)},
         }),
       )
@@ -205,14 +206,14 @@ export async function runJudgedScenario(options: ScenarioOptions): Promise<Scena
     const writers = agents.map((agent) => (messages: Array<{key: string; value: string}>) => agent.send({topic, messages, acks: -1}))
     traffic = new SequencedTraffic({writers, keys: judgeKeys(options.keys ?? 500), ratePerSec: options.ratePerSec ?? 300})
     traffic.start()
-    await sleep(options.beforeMs ?? 5_000)
+    await sleep(options.beforeMs ?? 5000)
 
     let grow: GrowOutcome = {exitCode: 0, events: [], growMs: null, consumedAllMs: null}
     if (options.mode === 'kreorg') {
       say(`kreorg grow ${topic} --to ${options.to}`)
       const sentSoFar = traffic.sent
       grow = await runGrow(options, topic, controlTopic, stateDir, say, {
-        onPaused: () => {
+        onPaused() {
           if (options.unthrottleOnPause) for (const group of jsGroups) group.unthrottle()
         },
         consumedAll: () => judges.every((j) => j.sawAll(sentSoFar)),
@@ -222,7 +223,7 @@ export async function runJudgedScenario(options: ScenarioOptions): Promise<Scena
       say(`createPartitions ${topic} ${options.from} → ${options.to} under traffic`)
       await admin.createPartitions({topicPartitions: [{topic, count: options.to}]})
     }
-    await sleep(options.afterMs ?? 3_000)
+    await sleep(options.afterMs ?? 3000)
     await traffic.stop()
     say(`producers stopped: ${traffic.sent.total} records acknowledged, ${traffic.sent.uncertainTotal} uncertain`)
     const partitionsAfter = (await admin.fetchTopicMetadata({topics: [topic]})).topics[0]?.partitions.length ?? 0
@@ -304,7 +305,7 @@ async function waitForPositions(
       })
       return false
     },
-    3_000,
+    3000,
   )
   say(`every group read a warm-up record on every partition (${round} round(s), ${Date.now() - joinStarted} ms since start)`)
 }
@@ -358,12 +359,24 @@ async function runGrow(
     ...(options.cliBin ? {bin: options.cliBin} : {}),
     ndjson: {
       nonJson: 'skip',
-      onEvent: (event) => {
-        if (event.event === 'step:done') say(`  ${String(event.step)} done in ${String(event.durationMs)} ms`)
-        else if (event.event === 'step:fail' || event.event === 'run:fail')
-          say(`  ${String(event.event)}: ${JSON.stringify(event).slice(0, 600)}`)
-        else if (event.event === 'step:progress' || event.event === 'warning')
-          say(`  ${String(event.step)}: ${String(event.message).slice(0, 400)}`)
+      onEvent(event) {
+        switch (event.event) {
+          case 'step:done': {
+            say(`  ${String(event.step)} done in ${String(event.durationMs)} ms`)
+            break
+          }
+          case 'step:fail':
+          case 'run:fail': {
+            say(`  ${String(event.event)}: ${JSON.stringify(event).slice(0, 600)}`)
+            break
+          }
+          case 'step:progress':
+          case 'warning': {
+            say(`  ${String(event.step)}: ${String(event.message).slice(0, 400)}`)
+            break
+          }
+          // No default
+        }
         if (event.event === 'step:done' && event.step === 'pause-producers' && pausedAt === undefined) {
           pausedAt = Date.now()
           hooks.onPaused()
@@ -430,7 +443,7 @@ async function settle(
   try {
     await until('every group to catch up', timeoutMs, async () => {
       if (judges.every((j) => j.sawAll(traffic.sent))) return true
-      if (Date.now() - lastCheck < 2_000) return false
+      if (Date.now() - lastCheck < 2000) return false
       lastCheck = Date.now()
       const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]))
       let allAtEnd = true
@@ -446,5 +459,5 @@ async function settle(
     say(`groups did not settle within ${timeoutMs} ms: judging what they printed`)
   }
   // Late duplicates would show right after the catch-up: give them a moment.
-  await sleep(1_000)
+  await sleep(1000)
 }

@@ -1,4 +1,5 @@
 import {setTimeout as sleep} from 'node:timers/promises'
+
 import {SentRecords} from './sequence-judge.js'
 
 /** Sends one batch of keyed records and resolves once the broker acknowledged all of them. */

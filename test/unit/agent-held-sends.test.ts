@@ -1,9 +1,10 @@
 import {describe, expect, it} from 'vitest'
+
 import {HeldSends} from '../../src/agent/held-sends.js'
 
 // The agent's held-send queue without Kafka: call order per topic, counters, the buffer warning.
 
-function queue(limit = 1_000) {
+function queue(limit = 1000) {
   const warnings: string[] = []
   return {held: new HeldSends({limit, warn: (message) => warnings.push(message)}), warnings}
 }

@@ -1,17 +1,19 @@
 import {EventEmitter} from 'node:events'
 import {describe, expect, it} from 'vitest'
-import {CommandFollower} from '../../src/agent/commands.js'
-import {AgentEvents, type AgentEventMap} from '../../src/agent/events.js'
-import {PauseGates} from '../../src/agent/gate.js'
-import {HeldSends} from '../../src/agent/held-sends.js'
-import {AgentLifecycle} from '../../src/agent/options.js'
-import {syntheticPartitions} from '../../src/agent/pin.js'
+
 import type {Heartbeats} from '../../src/agent/heartbeat.js'
 import type {AgentProducer} from '../../src/agent/producer.js'
 import type {TransactionTracker} from '../../src/agent/transactions.js'
 import type {ControlFeed} from '../../src/control/feed.js'
+
+import {CommandFollower} from '../../src/agent/commands.js'
+import {type AgentEventMap, AgentEvents} from '../../src/agent/events.js'
+import {PauseGates} from '../../src/agent/gate.js'
+import {HeldSends} from '../../src/agent/held-sends.js'
+import {AgentLifecycle} from '../../src/agent/options.js'
+import {syntheticPartitions} from '../../src/agent/pin.js'
 import {decode, encode} from '../../src/control/codec.js'
-import {keys, type Ack, type Command, type ControlMessage, type LeaseRecord} from '../../src/control/schema.js'
+import {type Ack, type Command, type ControlMessage, keys, type LeaseRecord} from '../../src/control/schema.js'
 import {ControlState} from '../../src/control/state.js'
 import {partitionForKey} from '../../src/kafka/murmur2.js'
 
@@ -33,13 +35,13 @@ class World {
   readonly follower: CommandFollower
 
   constructor() {
-    const transactions = {openCount: 0, openTransactions: [], waitForMarkers: async () => {}} as unknown as TransactionTracker
+    const transactions = {openCount: 0, openTransactions: [], async waitForMarkers() {}} as unknown as TransactionTracker
     this.gates = new PauseGates({
       topics: [TOPIC],
       lifecycle: this.lifecycle,
       transactions,
-      held: new HeldSends({limit: 1_000, warn: (message) => this.warnings.push(message)}),
-      onOpened: () => {},
+      held: new HeldSends({limit: 1000, warn: (message) => this.warnings.push(message)}),
+      onOpened() {},
     })
     const producer = {
       partitionerName: 'murmur2',
@@ -58,7 +60,7 @@ class World {
     for (const name of ['paused', 'resumed', 'pinned', 'lapsed'] as const)
       emitter.on(name, (payload: unknown) => this.events.push({name, payload}))
     const events = new AgentEvents(emitter, {warn: (message) => this.warnings.push(message)})
-    const heartbeats = {beat: async () => {}} as unknown as Heartbeats
+    const heartbeats = {async beat() {}} as unknown as Heartbeats
     this.follower = new CommandFollower({agentId: 'a1', feed, gates: this.gates, producer, heartbeats, lifecycle: this.lifecycle, events})
   }
 
@@ -182,7 +184,7 @@ describe('agent: pin (protocol 1.1 C)', () => {
     await w.deliver(w.claim('run', 1, 300))
     await w.deliver(w.command('pause', 'run', 1, {pinPartitions: 4, leaseExpiresAt: Date.now() + 300}))
     expect(w.gate.paused).toBe(true)
-    const deadline = Date.now() + 5_000
+    const deadline = Date.now() + 5000
     while (w.gate.paused && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
     await w.follower.idle
     expect(w.gate).toMatchObject({paused: false, open: true, pinned: 4})

@@ -1,11 +1,13 @@
 import {describe, expect, it} from 'vitest'
+
+import type {TransactionTracker} from '../../src/agent/transactions.js'
+import type {Message, ProducerBatch, RecordMetadata} from '../../src/kafka/client.js'
+
 import {HeldSendsFullError, SendDeadlineError} from '../../src/agent/errors.js'
 import {PauseGates} from '../../src/agent/gate.js'
 import {HeldSends} from '../../src/agent/held-sends.js'
 import {AgentLifecycle} from '../../src/agent/options.js'
-import {MAX_MERGED_MESSAGES, Releaser, type HeldBatch} from '../../src/agent/release.js'
-import type {TransactionTracker} from '../../src/agent/transactions.js'
-import type {Message, ProducerBatch, RecordMetadata} from '../../src/kafka/client.js'
+import {type HeldBatch, MAX_MERGED_MESSAGES, Releaser} from '../../src/agent/release.js'
 import {partitionForKey} from '../../src/kafka/murmur2.js'
 
 // Releasing held sends through merged, sequential sendBatch calls (kafkajs reorders concurrent sends):
@@ -37,14 +39,14 @@ class Harness {
         this.captures.set(topic, partitions)
         return {partitions, done: () => this.captures.delete(topic)}
       },
-      warn: () => {},
+      warn() {},
     })
     this.gates = new PauseGates({
       topics: ['a', 'b'],
       lifecycle: this.lifecycle,
-      transactions: {openCount: 0, openTransactions: [], waitForMarkers: async () => {}} as unknown as TransactionTracker,
-      held: new HeldSends({limit: 1_000_000, maxRecords, warn: () => {}, release: (sends) => this.releaser.accept(sends)}),
-      onOpened: () => {},
+      transactions: {openCount: 0, openTransactions: [], async waitForMarkers() {}} as unknown as TransactionTracker,
+      held: new HeldSends({limit: 1_000_000, maxRecords, warn() {}, release: (sends) => this.releaser.accept(sends)}),
+      onOpened() {},
     })
   }
 
@@ -121,7 +123,10 @@ describe('Releaser: held sends after a resume', () => {
     }
     const wrong = results.slice(0, count).flatMap((metadata, i) => {
       const [first] = metadata
-      const ok = metadata.length === 1 && first!.partition === partitionForKey(`k${i % 7}`, PARTITIONS) && h.log.get(`a/${first!.partition}`)![Number(first!.baseOffset)] === `v${i}`
+      const ok =
+        metadata.length === 1 &&
+        first!.partition === partitionForKey(`k${i % 7}`, PARTITIONS) &&
+        h.log.get(`a/${first!.partition}`)![Number(first!.baseOffset)] === `v${i}`
       return ok ? [] : [`send ${i}: ${JSON.stringify(metadata)}`]
     })
     expect(wrong).toEqual([])
@@ -138,12 +143,15 @@ describe('Releaser: held sends after a resume', () => {
 
   it('a release with nothing to write (only a transaction waiting its turn) finishes, and drained() settles', async () => {
     const h = new Harness()
-    const turn = h.gates.admitSend(['a'], 0, undefined, undefined)
-    expect(turn).toBeInstanceOf(Promise)
+    // What a transaction's begin does while paused: wait its turn, with nothing to send.
+    const turn = h.gates.admit(['a'])
     h.resume('a')
     await turn
     // Before the fix this spun the event loop forever: run() finished synchronously and left a settled promise behind.
-    const drained = await Promise.race([h.releaser.drained().then(() => 'drained'), new Promise((resolve) => setTimeout(() => resolve('stuck'), 1_000))])
+    const drained = await Promise.race([
+      h.releaser.drained().then(() => 'drained'),
+      new Promise((resolve) => setTimeout(() => resolve('stuck'), 1000)),
+    ])
     expect(drained).toBe('drained')
     expect(h.batches).toHaveLength(0)
   })
@@ -194,7 +202,9 @@ describe('Releaser: held sends after a resume', () => {
     const results = await Promise.all(sends)
     const failed = h.batches[0]!.topicMessages![0]!.messages.length
     expect(results.slice(0, failed).every((r) => r === 'KafkaJSError')).toBe(true)
-    expect(results.slice(failed).map((r) => (Array.isArray(r) ? Number(r[0]!.baseOffset) : r))).toEqual(results.slice(failed).map((_, i) => i))
+    expect(results.slice(failed).map((r) => (Array.isArray(r) ? Number(r[0]!.baseOffset) : r))).toEqual(
+      results.slice(failed).map((_, i) => i),
+    )
   })
 
   it('the cap fails a send fast; a deadline drops one held send and keeps the others in order', async () => {

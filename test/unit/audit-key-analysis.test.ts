@@ -1,7 +1,8 @@
 import {randomBytes} from 'node:crypto'
 import {describe, expect, it} from 'vitest'
+
 import {Partitioners} from '../../src/kafka/client.js'
-import {keyMovement, partitionerMatch, type KeyedRecord} from '../../src/kafka/key-analysis.js'
+import {type KeyedRecord, keyMovement, partitionerMatch} from '../../src/kafka/key-analysis.js'
 import {partitionForKey} from '../../src/kafka/murmur2.js'
 import {crc32, legacyMurmur2, partitionWith, tableCrc32} from '../../src/kafka/partitioners.js'
 
@@ -25,8 +26,8 @@ function kafkajsPartition(kind: 'DefaultPartitioner' | 'LegacyPartitioner', key:
 
 describe('CRC32', () => {
   it('matches the standard check value and the table implementation', () => {
-    expect(crc32(bytes('123456789'))).toBe(0xcbf43926)
-    expect(tableCrc32(bytes('123456789'))).toBe(0xcbf43926)
+    expect(crc32(bytes('123456789'))).toBe(0xcb_f4_39_26)
+    expect(tableCrc32(bytes('123456789'))).toBe(0xcb_f4_39_26)
     expect(crc32(new Uint8Array())).toBe(0)
     for (let i = 0; i < 200; i++) {
       const data = randomBytes(i)
@@ -36,7 +37,7 @@ describe('CRC32', () => {
 
   it('CRC32 partitioning ignores empty keys (librdkafka picks a random partition)', () => {
     expect(partitionWith('crc32', new Uint8Array(), 8)).toBeNull()
-    expect(partitionWith('crc32', bytes('123456789'), 10)).toBe(0xcbf43926 % 10)
+    expect(partitionWith('crc32', bytes('123456789'), 10)).toBe(0xcb_f4_39_26 % 10)
   })
 })
 
@@ -134,7 +135,7 @@ describe('partitionerMatch', () => {
 
   it('records at explicit random partitions are unexplained, not a second partitioner', () => {
     let seed = 7
-    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % 12
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) % 12
     const records = [...recordsWith(keys(800), 12, 'murmur2'), ...keys(200, 'r').map((k) => ({key: bytes(k), partition: random()}))]
     const result = partitionerMatch(records, 12)
     expect(result.detected).toBe('murmur2')
@@ -145,7 +146,7 @@ describe('partitionerMatch', () => {
 
   it('only random partitions: unknown; no keys: none; one partition: inconclusive', () => {
     let seed = 11
-    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % 12
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) % 12
     expect(
       partitionerMatch(
         keys(500).map((k) => ({key: bytes(k), partition: random()})),

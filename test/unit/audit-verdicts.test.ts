@@ -1,9 +1,11 @@
 import {describe, expect, it} from 'vitest'
-import {parseCandidates} from '../../src/audit/run.js'
-import {auditVerdicts, defaultCandidates, displayKey, percent, worst, type AuditInput} from '../../src/audit/verdicts.js'
+
 import type {GroupLag} from '../../src/kafka/lag.js'
-import {partitionWith} from '../../src/kafka/partitioners.js'
 import type {PartitionSample, SampledRecord} from '../../src/kafka/sampler.js'
+
+import {parseCandidates} from '../../src/audit/run.js'
+import {type AuditInput, auditVerdicts, defaultCandidates, displayKey, percent, worst} from '../../src/audit/verdicts.js'
+import {partitionWith} from '../../src/kafka/partitioners.js'
 
 function record(partition: number, key: string | null, extra: Partial<SampledRecord> = {}): SampledRecord {
   return {
@@ -60,7 +62,7 @@ describe('null keys', () => {
     // p0: 10 sampled of 10 000 retained, all without key; p1: 10 sampled of 10 retained, keyed.
     const records = [...Array.from({length: 10}, () => record(0, null)), ...Array.from({length: 10}, (_, i) => record(1, `k${i}`))]
     const partitions: PartitionSample[] = [
-      {partition: 0, low: 0, high: 10_000, start: 9_990, stop: 10_000, reached: 10_000, records: 10, complete: true},
+      {partition: 0, low: 0, high: 10_000, start: 9990, stop: 10_000, reached: 10_000, records: 10, complete: true},
       {partition: 1, low: 0, high: 10, start: 0, stop: 10, reached: 10, records: 10, complete: true},
     ]
     const report = auditVerdicts({...input(records, 2), partitions})
@@ -70,7 +72,7 @@ describe('null keys', () => {
 
 describe('keys and skew', () => {
   it('a key carrying a partition fair share or more warns and is named', () => {
-    const records = [...murmurRecords(keys(300), 4), ...murmurRecords(Array(100).fill('hot'), 4)]
+    const records = [...murmurRecords(keys(300), 4), ...murmurRecords(new Array(100).fill('hot'), 4)]
     const check = verdictOf(auditVerdicts(input(records, 4)), 'key-cardinality')
     expect(check.verdict).toBe('warn')
     expect(check.why).toContain('"hot"')
@@ -178,7 +180,7 @@ describe('candidates', () => {
   })
 
   it('a hot key raises skew at every count; what it forces anyway does not disqualify a count', () => {
-    const records = [...murmurRecords(keys(2000), 4), ...murmurRecords(Array(250).fill('hot'), 4)]
+    const records = [...murmurRecords(keys(2000), 4), ...murmurRecords(new Array(250).fill('hot'), 4)]
     const report = auditVerdicts(input(records, 4, {candidates: [6, 8, 12]}))
     const eight = report.candidates.find((c) => c.to === 8)!
     expect(eight.skew.records).toBeGreaterThan(1.5)

@@ -1,14 +1,16 @@
+import type {AddressInfo} from 'node:net'
+
 import {createHash, createHmac} from 'node:crypto'
 import {mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import http from 'node:http'
-import type {AddressInfo} from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {awsCredentialProvider, planAwsCredentials} from '../../src/kafka/auth/aws-credentials.js'
-import {SaslAuthError} from '../../src/kafka/auth/sasl-auth-error.js'
-import {mskAuthPayload, mskIamMechanism, regionFromMskHost} from '../../src/kafka/auth/msk-iam.js'
+
 import {maskSecrets} from '../../src/core/redact.js'
+import {awsCredentialProvider, planAwsCredentials} from '../../src/kafka/auth/aws-credentials.js'
+import {mskAuthPayload, mskIamMechanism, regionFromMskHost} from '../../src/kafka/auth/msk-iam.js'
+import {SaslAuthError} from '../../src/kafka/auth/sasl-auth-error.js'
 
 /**
  * AWS_MSK_IAM without an AWS account: the signed payload is checked against a canonical request and
@@ -131,8 +133,8 @@ describe('the AWS_MSK_IAM kafkajs mechanism', () => {
       .authenticationProvider({
         host: HOST,
         port: 9098,
-        logger: {debug: () => {}},
-        saslAuthenticate: async ({request, response}) => {
+        logger: {debug() {}},
+        async saslAuthenticate({request, response}) {
           sent.push(await request.encode())
           // The broker's answer, framed the way kafkajs hands it over.
           const body = Buffer.from('{"version":"2020_10_22","request-id":"r-42"}')
@@ -160,13 +162,13 @@ describe('the AWS_MSK_IAM kafkajs mechanism', () => {
       .authenticationProvider({
         host: HOST,
         port: 9098,
-        logger: {debug: () => {}},
-        saslAuthenticate: async () => {
+        logger: {debug() {}},
+        async saslAuthenticate() {
           throw new Error('[SaslAuthenticate] Access denied')
         },
       })
       .authenticate()
-      .catch((e: unknown) => e)
+      .catch((error_: unknown) => error_)
     expect(error).toBeInstanceOf(SaslAuthError)
     expect((error as Error).message).toBe('the broker refused the signed request: [SaslAuthenticate] Access denied')
   })
@@ -178,9 +180,9 @@ describe('the AWS_MSK_IAM kafkajs mechanism', () => {
       userAgent: 'x',
     })
     const error = await mechanism
-      .authenticationProvider({host: HOST, port: 9098, logger: {debug: () => {}}, saslAuthenticate: async () => {}})
+      .authenticationProvider({host: HOST, port: 9098, logger: {debug() {}}, async saslAuthenticate() {}})
       .authenticate()
-      .catch((e: unknown) => e)
+      .catch((error_: unknown) => error_)
     expect(error).toBeInstanceOf(SaslAuthError)
     expect((error as SaslAuthError).mechanism).toBe('AWS_MSK_IAM')
     expect((error as Error).message).toMatch(/no AWS credentials found/)

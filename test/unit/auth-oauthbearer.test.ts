@@ -1,13 +1,15 @@
+import type {AddressInfo} from 'node:net'
+
 import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import http from 'node:http'
-import type {AddressInfo} from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {SaslAuthError} from '../../src/kafka/auth/sasl-auth-error.js'
-import {fetchOAuthToken, jwtExpiry, oauthTokenProvider} from '../../src/kafka/auth/oauthbearer.js'
-import {initialClientResponse, oauthBearerMechanism} from '../../src/kafka/auth/oauthbearer-mechanism.js'
+
 import {maskSecrets} from '../../src/core/redact.js'
+import {initialClientResponse, oauthBearerMechanism} from '../../src/kafka/auth/oauthbearer-mechanism.js'
+import {fetchOAuthToken, jwtExpiry, oauthTokenProvider} from '../../src/kafka/auth/oauthbearer.js'
+import {SaslAuthError} from '../../src/kafka/auth/sasl-auth-error.js'
 
 /** An unsecured JWT (alg none), the kind Kafka's unsecured validator accepts; `exp` in epoch seconds. */
 function jwt(claims: Record<string, unknown>): string {
@@ -19,8 +21,8 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'kreorg-oauth-unit-'))
 
 async function failure(promise: Promise<unknown>): Promise<SaslAuthError> {
   const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
+    () => {},
+    (error_: unknown) => error_,
   )
   expect(error).toBeInstanceOf(SaslAuthError)
   expect((error as SaslAuthError).mechanism).toBe('OAUTHBEARER')
@@ -42,7 +44,7 @@ describe('token from a command', () => {
     let now = 1_000_000_000_000
     const token = jwt({sub: 'admin', exp: now / 1000 + 100})
     const command = `echo run >> ${JSON.stringify(counter)}; echo ${JSON.stringify(token)}`
-    const provider = oauthTokenProvider({kind: 'command', command, timeoutMs: 5_000}, {now: () => now})
+    const provider = oauthTokenProvider({kind: 'command', command, timeoutMs: 5000}, {now: () => now})
     const runs = () => readFileSync(counter, 'utf8').trim().split('\n').length
     expect(await provider()).toEqual({value: token})
     // Concurrent connections share one run.
@@ -52,7 +54,7 @@ describe('token from a command', () => {
     now += 69_000
     await provider()
     expect(runs()).toBe(1)
-    now += 2_000
+    now += 2000
     await provider()
     expect(runs()).toBe(2)
     expect(maskSecrets(`leaked ${token}`)).toBe('leaked ********')
@@ -60,7 +62,7 @@ describe('token from a command', () => {
 
   it('a failing command names its exit code and first stderr line, never its stdout', async () => {
     const error = await failure(
-      fetchOAuthToken({kind: 'command', command: 'echo half-a-token; echo "vault: permission denied" >&2; exit 3', timeoutMs: 5_000}),
+      fetchOAuthToken({kind: 'command', command: 'echo half-a-token; echo "vault: permission denied" >&2; exit 3', timeoutMs: 5000}),
     )
     expect(error.message).toBe('the token command exited with code 3: vault: permission denied')
   })
@@ -69,18 +71,18 @@ describe('token from a command', () => {
     const started = Date.now()
     const error = await failure(fetchOAuthToken({kind: 'command', command: 'sleep 30', timeoutMs: 500}))
     expect(error.message).toBe('the token command did not finish within 1s')
-    expect(Date.now() - started).toBeLessThan(5_000)
+    expect(Date.now() - started).toBeLessThan(5000)
   })
 
   it('refuses empty output, non-token output and expired tokens without quoting them', async () => {
-    expect((await failure(fetchOAuthToken({kind: 'command', command: 'true', timeoutMs: 5_000}))).message).toBe(
+    expect((await failure(fetchOAuthToken({kind: 'command', command: 'true', timeoutMs: 5000}))).message).toBe(
       'the token command gave an empty token',
     )
-    const prose = await failure(fetchOAuthToken({kind: 'command', command: 'echo "Please log in: secret-ish text"', timeoutMs: 5_000}))
+    const prose = await failure(fetchOAuthToken({kind: 'command', command: 'echo "Please log in: secret-ish text"', timeoutMs: 5000}))
     expect(prose.message).toMatch(/did not give a bearer token/)
     expect(prose.message).not.toContain('secret-ish')
     const expired = jwt({sub: 'a', exp: 1_600_000_000})
-    const old = await failure(fetchOAuthToken({kind: 'command', command: `echo ${expired}`, timeoutMs: 5_000}))
+    const old = await failure(fetchOAuthToken({kind: 'command', command: `echo ${expired}`, timeoutMs: 5000}))
     expect(old.message).toBe('the token from the token command expired at 2020-09-13T12:26:40.000Z')
   })
 })
@@ -148,7 +150,7 @@ describe('token from a client-credentials endpoint', () => {
         clientId: 'kreorg cli',
         clientSecret: 's3cr3t:with&chars',
         scope: 'kafka.admin',
-        timeoutMs: 5_000,
+        timeoutMs: 5000,
       },
       {now: () => now},
     )
@@ -160,7 +162,7 @@ describe('token from a client-credentials endpoint', () => {
     now += 239_000
     await provider()
     expect(seen).toHaveLength(1)
-    now += 2_000
+    now += 2000
     await provider()
     expect(seen).toHaveLength(2)
     expect(maskSecrets('opaque-access-token-1')).toBe('********')
@@ -174,7 +176,7 @@ describe('token from a client-credentials endpoint', () => {
         endpoint: url,
         clientId: 'kreorg',
         clientSecret: 'wrong-secret-value',
-        timeoutMs: 5_000,
+        timeoutMs: 5000,
       }),
     )
     expect(error.message).toBe(`token endpoint ${url} answered HTTP 401: invalid_client (Client authentication failed)`)
@@ -188,7 +190,7 @@ describe('token from a client-credentials endpoint', () => {
     await new Promise<void>((resolve) => closed.close(() => resolve()))
     const endpoint = `http://127.0.0.1:${port}/token`
     const error = await failure(
-      fetchOAuthToken({kind: 'client-credentials', endpoint, clientId: 'k', clientSecret: 'secret-1', timeoutMs: 5_000}),
+      fetchOAuthToken({kind: 'client-credentials', endpoint, clientId: 'k', clientSecret: 'secret-1', timeoutMs: 5000}),
     )
     expect(error.message).toBe(`token endpoint ${endpoint} is not reachable: ECONNREFUSED`)
   })
@@ -196,14 +198,14 @@ describe('token from a client-credentials endpoint', () => {
 
 describe('the OAUTHBEARER exchange', () => {
   const frame = (bytes: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, bytes.length]), bytes])
-  const args = {host: 'broker', port: 9093, logger: {debug: () => {}}}
+  const args = {host: 'broker', port: 9093, logger: {debug() {}}}
 
   it('sends the RFC 7628 initial response and succeeds on an empty answer', async () => {
     const sent: Buffer[] = []
     await oauthBearerMechanism(async () => ({value: 'tok.en.'}))
       .authenticationProvider({
         ...args,
-        saslAuthenticate: async ({request, response}) => {
+        async saslAuthenticate({request, response}) {
           sent.push(await request.encode())
           return response!.parse(await response!.decode(frame(Buffer.alloc(0)))) as never
         },
@@ -218,7 +220,7 @@ describe('the OAUTHBEARER exchange', () => {
     const error = await oauthBearerMechanism(async () => ({value: 'tok.en.'}))
       .authenticationProvider({
         ...args,
-        saslAuthenticate: async ({request, response}) => {
+        async saslAuthenticate({request, response}) {
           sent.push(await request.encode())
           if (sent.length === 2)
             throw new Error('Authentication failed during authentication due to invalid credentials with SASL mechanism OAUTHBEARER')
@@ -226,7 +228,7 @@ describe('the OAUTHBEARER exchange', () => {
         },
       })
       .authenticate()
-      .catch((e: unknown) => e)
+      .catch((error_: unknown) => error_)
     expect(sent[1]).toEqual(frame(Buffer.from([1])))
     expect(error).toBeInstanceOf(SaslAuthError)
     expect((error as Error).message).toBe(

@@ -1,8 +1,9 @@
 import {describe, expect, it} from 'vitest'
+
 import {
-  EMPTY_PAYLOAD_SHA256,
   amzDate,
   canonicalQueryString,
+  EMPTY_PAYLOAD_SHA256,
   presign,
   sha256Hex,
   signRequest,
@@ -78,7 +79,7 @@ describe('SigV4 query-string signing (presign)', () => {
       service: 's3',
       credentials: {accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'},
       date: new Date('2013-05-24T00:00:00Z'),
-      expiresSeconds: 86400,
+      expiresSeconds: 86_400,
     })
     expect(signed.canonicalRequest).toBe(
       [

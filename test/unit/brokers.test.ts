@@ -1,6 +1,7 @@
 import {describe, expect, test} from 'vitest'
-import {parseBrokers} from '../../src/kafka/brokers.js'
+
 import {KreorgError} from '../../src/core/errors.js'
+import {parseBrokers} from '../../src/kafka/brokers.js'
 
 function usageError(raw: string | undefined): KreorgError {
   try {

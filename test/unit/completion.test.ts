@@ -1,5 +1,7 @@
-import {describe, expect, it} from 'vitest'
 import type {Command} from '@oclif/core'
+
+import {describe, expect, it} from 'vitest'
+
 import {completionScript, completionSpec, defaultShell} from '../../src/cli/completion/index.js'
 import {commandPrefixes, nextCommandWords} from '../../src/cli/completion/spec.js'
 import {flagsFromWords, topicNames} from '../../src/cli/completion/values.js'
@@ -58,7 +60,7 @@ describe('completion spec', () => {
     expect(completionScript('bash', spec)).toContain("complete -F _kreorg 'kreorg'")
     expect(completionScript('zsh', spec)).toMatch(/^#compdef kreorg/)
     expect(completionScript('fish', spec)).toContain(
-      "complete -c 'kreorg' -n '__kreorg_is '\\''lag'\\''; and __kreorg_arg '\\''lag'\\'' 0' -x -a '(__kreorg_dynamic topics)'",
+      String.raw`complete -c 'kreorg' -n '__kreorg_is '\''lag'\''; and __kreorg_arg '\''lag'\'' 0' -x -a '(__kreorg_dynamic topics)'`,
     )
     expect(defaultShell({SHELL: '/usr/bin/zsh'})).toBe('zsh')
     expect(defaultShell({SHELL: '/bin/tcsh'})).toBe('bash')
@@ -82,7 +84,7 @@ describe('dynamic values', () => {
     // 10.255.255.1 is unroutable: only the budget ends the attempt.
     const topics = await topicNames(['lag', '--brokers', '10.255.255.1:9092'], {HOME: '/nonexistent'}, 700)
     expect(topics).toEqual([])
-    expect(Date.now() - started).toBeLessThan(3_000)
+    expect(Date.now() - started).toBeLessThan(3000)
   })
 
   it('a line that cannot name a cluster offers nothing', async () => {

@@ -1,6 +1,8 @@
 import {describe, expect, it} from 'vitest'
-import {aclVerdict, authorizationFailure} from '../../src/kafka/acl.js'
+
 import type {AclBinding} from '../../src/kafka/types.js'
+
+import {aclVerdict, authorizationFailure} from '../../src/kafka/acl.js'
 
 const binding = (overrides: Partial<AclBinding>): AclBinding => ({
   resourceType: 'topic',

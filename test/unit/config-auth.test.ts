@@ -2,10 +2,11 @@ import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
-import {resolveConnection, resolveConnectionDetails, type ConnectionFlags} from '../../src/config/resolve.js'
+
+import {type ConnectionFlags, resolveConnection, resolveConnectionDetails} from '../../src/config/resolve.js'
 import {showConnectionConfig} from '../../src/config/show.js'
-import {clearRegisteredSecrets, maskSecrets} from '../../src/core/redact.js'
 import {KreorgError} from '../../src/core/errors.js'
+import {clearRegisteredSecrets, maskSecrets} from '../../src/core/redact.js'
 
 /** OAUTHBEARER and AWS_MSK_IAM settings through flags, env and profiles, the way SCRAM's are resolved. */
 
@@ -56,7 +57,7 @@ describe('OAUTHBEARER settings', () => {
     const options = resolveConnection({brokers: 'b:1', 'oauth-token-command': 'get-token --audience kafka'}, env())
     expect(options.sasl).toEqual({
       mechanism: 'oauthbearer',
-      token: {kind: 'command', command: 'get-token --audience kafka', timeoutMs: 9_000},
+      token: {kind: 'command', command: 'get-token --audience kafka', timeoutMs: 9000},
     })
     expect(setting({'oauth-token-command': 'x'}, env(), 'sasl.mechanism')).toEqual({
       key: 'sasl.mechanism',
@@ -98,7 +99,7 @@ describe('OAUTHBEARER settings', () => {
         clientId: 'kreorg',
         clientSecret: 'client-secret-value-42',
         scope: 'kafka',
-        timeoutMs: 5_000,
+        timeoutMs: 5000,
       },
     })
     const {json, text} = showConnectionConfig({profile: 'idp'}, environment)

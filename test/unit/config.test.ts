@@ -2,9 +2,10 @@ import {chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
-import {resolveConnection, resolveConnectionDetails, type ConnectionFlags} from '../../src/config/resolve.js'
-import {MASK, clearRegisteredSecrets, maskSecrets, redact} from '../../src/core/redact.js'
+
+import {type ConnectionFlags, resolveConnection, resolveConnectionDetails} from '../../src/config/resolve.js'
 import {KreorgError} from '../../src/core/errors.js'
+import {clearRegisteredSecrets, MASK, maskSecrets, redact} from '../../src/core/redact.js'
 
 let home: string
 let xdg: string
@@ -146,13 +147,13 @@ describe('bad config exits 2 with one line naming the file or key', () => {
     const error = usageError(() => resolveConnection({profile: 'staging'}, env()))
     expect(error.message).toContain('unknown profile "staging"')
     expect(error.message).toContain(file)
-    expect(error.suggestions.join()).toContain('dev, prod')
+    expect(error.suggestions.join(',')).toContain('dev, prod')
   })
 
   it('a profile with no config file names where it looked', () => {
     const error = usageError(() => resolveConnection({profile: 'prod'}, env()))
     expect(error.message).toContain('no config file')
-    expect(error.suggestions.join()).toContain(path.join(xdg, 'kreorg', 'config.yaml'))
+    expect(error.suggestions.join(',')).toContain(path.join(xdg, 'kreorg', 'config.yaml'))
   })
 
   it('falls back to ~/.config/kreorg when XDG_CONFIG_HOME is unset', () => {
@@ -202,7 +203,7 @@ describe('bad config exits 2 with one line naming the file or key', () => {
   it('a missing password names the user and mechanism and how to provide one', () => {
     const error = usageError(() => resolveConnection({brokers: 'b:1', 'sasl-mechanism': 'scram-sha-512', 'sasl-username': 'alice'}, env()))
     expect(error.message).toBe('no password for SASL user "alice" (SCRAM-SHA-512)')
-    expect(error.suggestions.join()).toContain('KAFKA_SASL_PASSWORD')
+    expect(error.suggestions.join(',')).toContain('KAFKA_SASL_PASSWORD')
   })
 
   it('an unreadable password or CA file names the file and the setting', () => {
@@ -234,7 +235,7 @@ describe('bad config exits 2 with one line naming the file or key', () => {
   })
 
   it('no brokers anywhere is a usage error that mentions --profile', () => {
-    expect(usageError(() => resolveConnection({}, env())).suggestions.join()).toContain('--profile')
+    expect(usageError(() => resolveConnection({}, env())).suggestions.join(',')).toContain('--profile')
   })
 })
 

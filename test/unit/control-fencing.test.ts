@@ -1,13 +1,14 @@
 import {describe, expect, it} from 'vitest'
-import {decode, encode} from '../../src/control/codec.js'
-import {judgeControlTopic, judgeHeartbeatTopic} from '../../src/control/topic-config.js'
+
 import {AgentDirectory} from '../../src/control/agents.js'
-import {keys, type Command, type Heartbeat, type LeaseRecord} from '../../src/control/schema.js'
+import {decode, encode} from '../../src/control/codec.js'
+import {type Command, type Heartbeat, keys, type LeaseRecord} from '../../src/control/schema.js'
 import {ControlState, type StateChange} from '../../src/control/state.js'
+import {judgeControlTopic, judgeHeartbeatTopic} from '../../src/control/topic-config.js'
 
 // Protocol 1.1 on the fold: lease epochs, stale commands, the pin action and the heartbeat fields.
 
-const lease = (op: LeaseRecord['op'], runId: string, epoch?: number, leaseMs = 1_000): LeaseRecord => ({
+const lease = (op: LeaseRecord['op'], runId: string, epoch?: number, leaseMs = 1000): LeaseRecord => ({
   v: 1,
   type: 'lease',
   op,
@@ -58,7 +59,7 @@ describe('lease fold with epochs (1.1 D)', () => {
     })
     apply(lease('renew', 'run', 20), 400)
     expect(outcome()).toMatchObject({granted: true, continuous: true})
-    expect(state.holder('t')).toMatchObject({runId: 'run', expiresAt: 1_400})
+    expect(state.holder('t')).toMatchObject({runId: 'run', expiresAt: 1400})
     expect(state.leaseEpoch('t', 'run')).toBe(20)
   })
 
@@ -67,10 +68,10 @@ describe('lease fold with epochs (1.1 D)', () => {
     apply(lease('claim', 'run', 20), 100)
     apply(lease('renew', 'run', 19), 900)
     expect(outcome()).toMatchObject({granted: false, reason: 'stale-epoch'})
-    expect(state.holder('t')?.expiresAt).toBe(1_100)
-    apply(lease('claim', 'other', 1), 1_000)
+    expect(state.holder('t')?.expiresAt).toBe(1100)
+    apply(lease('claim', 'other', 1), 1000)
     expect(outcome()).toMatchObject({granted: false, reason: 'held', holder: {runId: 'run'}})
-    apply(lease('claim', 'other', 1), 1_200) // lapsed
+    apply(lease('claim', 'other', 1), 1200) // lapsed
     expect(outcome()).toMatchObject({granted: true})
   })
 
@@ -134,7 +135,7 @@ describe('heartbeats (1.1 B)', () => {
     topics: ['t'],
     version: '1',
     partitioner: 'murmur2',
-    heartbeatMs: 1_000,
+    heartbeatMs: 1000,
     startedAt: 0,
     states: {t: {state: 'running', partitionCount: 4}},
     at: 0,
@@ -162,8 +163,8 @@ describe('heartbeats (1.1 B)', () => {
     const heartbeats = new ControlState()
     const put = (state: ControlState, message: Heartbeat, offset: number, timestamp: number) =>
       state.apply(decode(keys.agent(message.agentId), encode(keys.agent(message.agentId), message)), {offset, timestamp})
-    put(control, heartbeat('old-agent'), 0, 9_000) // a 1.0 agent, on the control topic
-    put(control, heartbeat('upgraded'), 1, 1_000)
+    put(control, heartbeat('old-agent'), 0, 9000) // a 1.0 agent, on the control topic
+    put(control, heartbeat('upgraded'), 1, 1000)
     put(
       heartbeats,
       heartbeat('upgraded', {
@@ -174,7 +175,7 @@ describe('heartbeats (1.1 B)', () => {
         lastWrite: {t: {partition: 1, offset: 2}},
       }),
       0,
-      9_500,
+      9500,
     )
     const agents = new AgentDirectory(control, heartbeats).list('t', {}, 10_000)
     expect(agents.map((a) => [a.agentId, a.heartbeatSource])).toEqual([

@@ -1,9 +1,10 @@
 import {describe, expect, it} from 'vitest'
+
 import {canonicalJson, decode, encode, sign} from '../../src/control/codec.js'
-import {keys, PROTOCOL_VERSION, type Command, type LeaseRecord} from '../../src/control/schema.js'
+import {type Command, keys, type LeaseRecord, PROTOCOL_VERSION} from '../../src/control/schema.js'
 import {ControlState} from '../../src/control/state.js'
 
-const lease = (op: LeaseRecord['op'], runId: string, leaseMs = 1_000): LeaseRecord => ({
+const lease = (op: LeaseRecord['op'], runId: string, leaseMs = 1000): LeaseRecord => ({
   v: PROTOCOL_VERSION,
   type: 'lease',
   op,
@@ -72,21 +73,21 @@ describe('lease fold', () => {
     ])
     expect(steps[0]!.outcome).toMatchObject({granted: true})
     expect(steps[1]!.outcome).toMatchObject({granted: false, holder: {runId: 'a'}})
-    expect(steps[2]!.outcome).toMatchObject({granted: true, continuous: true, holder: {runId: 'a', acquiredAt: 100, expiresAt: 1_200}})
+    expect(steps[2]!.outcome).toMatchObject({granted: true, continuous: true, holder: {runId: 'a', acquiredAt: 100, expiresAt: 1200}})
   })
 
   it('a lapsed lease can be claimed by another run, and a late renewal is not continuous', () => {
     const steps = fold([
       [lease('claim', 'a'), 100],
-      [lease('renew', 'a'), 1_200], // lapsed at 1_100
-      [lease('claim', 'b'), 1_250],
+      [lease('renew', 'a'), 1200], // lapsed at 1_100
+      [lease('claim', 'b'), 1250],
     ])
     expect(steps[1]!.outcome).toMatchObject({granted: true, continuous: false})
     expect(steps[2]!.outcome).toMatchObject({granted: false})
     const after = fold([
       [lease('claim', 'a'), 100],
-      [lease('claim', 'b'), 1_100],
-      [lease('renew', 'a'), 1_150],
+      [lease('claim', 'b'), 1100],
+      [lease('renew', 'a'), 1150],
     ])
     expect(after[1]!.outcome).toMatchObject({granted: true})
     expect(after[2]!.outcome).toMatchObject({granted: false, holder: {runId: 'b'}})

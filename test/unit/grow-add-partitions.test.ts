@@ -1,8 +1,9 @@
 import {describe, expect, it, vi} from 'vitest'
+
 import {KreorgError} from '../../src/core/errors.js'
 import {addPartitions, alreadyGrown} from '../../src/steps/grow/partitions.js'
 import {pinProducers} from '../../src/steps/grow/producers.js'
-import {fakeGrow, preflightResult, type FakeGrow} from '../fakes/fake-grow.js'
+import {fakeGrow, type FakeGrow, preflightResult} from '../fakes/fake-grow.js'
 import {connectionClosed, connectionReset, protocolError} from '../fakes/faults.js'
 
 // add-partitions on fakes: its pre-check, its checks right before the alter (lease, pinned agents,
@@ -15,7 +16,7 @@ vi.mock('node:timers/promises', async (importOriginal) => {
   const actual = await importOriginal<typeof import('node:timers/promises')>()
   return {
     ...actual,
-    setTimeout: async <T>(ms?: number, value?: T, options?: {signal?: AbortSignal}): Promise<T | undefined> => {
+    async setTimeout<T>(ms?: number, value?: T, options?: {signal?: AbortSignal}): Promise<T | undefined> {
       sleeps.push(ms ?? 0)
       options?.signal?.throwIfAborted()
       return value
@@ -35,8 +36,8 @@ const ACTIVE = {producerEpoch: 0, lastSequence: 5, coordinatorEpoch: -1, current
 
 async function failure(promise: Promise<unknown>): Promise<KreorgError> {
   const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
+    () => {},
+    (error_: unknown) => error_,
   )
   expect(error).toBeInstanceOf(KreorgError)
   return error as KreorgError
@@ -60,8 +61,8 @@ describe('the pre-check (engine runs it before the step)', () => {
     sleeps.length = 0
     await expect(alreadyGrown(world.context())).resolves.toBe(false)
     expect(world.cluster.callsOf('describeTopic')).toHaveLength(4)
-    expect(sleeps).toEqual([2_000, 2_000, 2_000])
-    expect(world.progress).toEqual(Array(3).fill('Closed connection; retrying'))
+    expect(sleeps).toEqual([2000, 2000, 2000])
+    expect(world.progress).toEqual(new Array(3).fill('Closed connection; retrying'))
   })
 
   it('gives up after 15 attempts of a failover that does not end', async () => {
@@ -106,7 +107,7 @@ describe('add-partitions', () => {
     await expect(addPartitions(ctx)).resolves.toMatchObject({from: 4, to: 8, alreadyAtTarget: false})
 
     expect(world.cluster.callsOf('createPartitions')).toHaveLength(2)
-    expect(sleeps).toEqual([2_000])
+    expect(sleeps).toEqual([2000])
     expect(world.progress).toContain('createPartitions failed (Connection error: read ECONNRESET); retrying')
     expect(world.cluster.partitionCount(world.topic)).toBe(8)
   })
@@ -147,7 +148,7 @@ describe('add-partitions', () => {
 
     expect(error).toMatchObject({code: 'unexpected'})
     expect(world.cluster.callsOf('createPartitions')).toHaveLength(6)
-    expect(sleeps).toEqual(Array(5).fill(2_000))
+    expect(sleeps).toEqual(new Array(5).fill(2000))
   })
 
   it('the lease lapses while the alter is retried: the step stops with the lease error, not an alter failure', async () => {
@@ -193,7 +194,7 @@ describe('add-partitions', () => {
   it('a producer id no agent owns wrote within the lookback: unknown-writers, exit 3, named with partitions and time, nothing altered', async () => {
     const world = fakeGrow({from: 4, to: 8})
     const ctx = await pinned(world)
-    const at = Date.now() - 8_000
+    const at = Date.now() - 8000
     world.cluster.setProducers(world.topic, 2, [{producerId: 7001, lastTimestamp: at, ...ACTIVE}])
     world.cluster.setProducers(world.topic, 3, [{producerId: 7001, lastTimestamp: at - 1, ...ACTIVE}])
 

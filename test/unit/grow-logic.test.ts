@@ -1,13 +1,14 @@
 import {describe, expect, test} from 'vitest'
+
+import {KreorgError} from '../../src/core/errors.js'
+import {ReceivedLedger, SentLedger} from '../../src/demo/ledger.js'
 import {keyBytes, partitionForKey} from '../../src/kafka/murmur2.js'
 import {predictPartition} from '../../src/kafka/partitioners.js'
-import {betterTargets, uniformMoveShare} from '../../src/steps/grow/plan.js'
 import {movedPartitions} from '../../src/steps/grow/drain.js'
 import {canaryKeys, compareMapping} from '../../src/steps/grow/mapping.js'
-import {parseReplicaAssignment} from '../../src/steps/grow/replica-assignment.js'
 import {newPartitionIds} from '../../src/steps/grow/partitions.js'
-import {ReceivedLedger, SentLedger} from '../../src/demo/ledger.js'
-import {KreorgError} from '../../src/core/errors.js'
+import {betterTargets, uniformMoveShare} from '../../src/steps/grow/plan.js'
+import {parseReplicaAssignment} from '../../src/steps/grow/replica-assignment.js'
 
 describe('key movement arithmetic', () => {
   test('share of keys that move is 1 - gcd(N, M) / M', () => {

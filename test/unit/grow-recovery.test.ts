@@ -1,8 +1,9 @@
 import {describe, expect, it, vi} from 'vitest'
+
 import {KreorgError} from '../../src/core/errors.js'
 import {pauseProducers, pinProducers, unpinProducers} from '../../src/steps/grow/producers.js'
 import {revalidateGrow, undoBeforeAlter} from '../../src/steps/grow/recovery.js'
-import {fakeGrow, heldLease, preflightResult, type FakeGrow} from '../fakes/fake-grow.js'
+import {fakeGrow, type FakeGrow, heldLease, preflightResult} from '../fakes/fake-grow.js'
 import {connectionReset, protocolError} from '../fakes/faults.js'
 
 // Recovery logic of `kreorg grow` on fakes: what revalidation (on resume) and the failure path decide
@@ -15,7 +16,7 @@ vi.mock('node:timers/promises', async (importOriginal) => {
   const actual = await importOriginal<typeof import('node:timers/promises')>()
   return {
     ...actual,
-    setTimeout: async <T>(ms?: number, value?: T, options?: {signal?: AbortSignal}): Promise<T | undefined> => {
+    async setTimeout<T>(ms?: number, value?: T, options?: {signal?: AbortSignal}): Promise<T | undefined> {
       sleeps.push(ms ?? 0)
       options?.signal?.throwIfAborted()
       return value
@@ -122,7 +123,7 @@ describe('revalidateGrow (on resume)', () => {
     world.control.lapseLease(world.topic)
     world.control.holdLease(world.topic, {runId: 'someone-else', host: 'other-host', pid: 42}, 60_000)
 
-    const error = await revalidateGrow(world.context(results, {resumed: true})).catch((e: unknown) => e)
+    const error = await revalidateGrow(world.context(results, {resumed: true})).catch((error_: unknown) => error_)
 
     expect(error).toBeInstanceOf(KreorgError)
     expect(error).toMatchObject({code: 'lease-held', exitCode: 6})
@@ -182,7 +183,7 @@ describe('undoBeforeAlter (a step failed)', () => {
 
     await undoBeforeAlter(world.context(results), 'add-partitions')
 
-    expect(sleeps).toEqual([2_000, 2_000])
+    expect(sleeps).toEqual([2000, 2000])
     expect(world.control.actions(world.topic)).toEqual(['pin', 'resume'])
     expect(world.warnings).toEqual(['the pin was lifted and producers keep running; the topic was not changed'])
     expect(world.control.leaseEntry(world.topic)?.released).toBe(true)
@@ -216,7 +217,7 @@ describe('unpinProducers (the undo abort runs)', () => {
     const results = await pinnedRun(world)
     await world.cluster.createPartitions(world.topic, 8)
 
-    const error = await unpinProducers(world.context(results)).catch((e: unknown) => e)
+    const error = await unpinProducers(world.context(results)).catch((error_: unknown) => error_)
 
     expect(error).toMatchObject({code: 'incomplete', exitCode: 7})
     expect((error as KreorgError).suggestions.join(' ')).toContain(`kreorg resume ${world.runId}`)

@@ -2,9 +2,11 @@ import {promises as fs} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {afterEach, describe, expect, it, vi} from 'vitest'
+
+import type {AnyRunbook, RunEvent} from '../../src/runbook/types.js'
+
 import {growRunbook} from '../../runbooks/grow.js'
 import {type EngineOptions, resumeRun, startRun} from '../../src/runbook/engine.js'
-import type {AnyRunbook, RunEvent} from '../../src/runbook/types.js'
 import {fakeGrow, type FakeGrow} from '../fakes/fake-grow.js'
 import {connectionReset, protocolError} from '../fakes/faults.js'
 
@@ -17,7 +19,7 @@ vi.mock('node:timers/promises', async (importOriginal) => {
   const actual = await importOriginal<typeof import('node:timers/promises')>()
   return {
     ...actual,
-    setTimeout: async <T>(ms?: number, value?: T, options?: {signal?: AbortSignal}): Promise<T | undefined> => {
+    async setTimeout<T>(ms?: number, value?: T, options?: {signal?: AbortSignal}): Promise<T | undefined> {
       sleeps.push(ms ?? 0)
       options?.signal?.throwIfAborted()
       return value
@@ -30,14 +32,14 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((dir) => fs.rm(dir, {recursive: true, force: true})))
 })
 
-const STEPS = ['preflight', 'pin-producers', 'add-partitions']
+const STEPS = new Set(['preflight', 'pin-producers', 'add-partitions'])
 
 /** The grow runbook cut down to preflight → pin → add-partitions, its services the fakes. */
 function runbookOn(world: FakeGrow): AnyRunbook {
   return {
     ...growRunbook,
-    steps: growRunbook.steps.filter((step) => STEPS.includes(step.id)),
-    setup: async () => ({services: world.services, close: async () => {}}),
+    steps: growRunbook.steps.filter((step) => STEPS.has(step.id)),
+    setup: async () => ({services: world.services, async close() {}}),
   } as unknown as AnyRunbook
 }
 

@@ -1,8 +1,12 @@
 import {describe, expect, it, test} from 'vitest'
-import {EXIT_CODE_TABLE, ExitCode, KreorgError} from '../../src/core/errors.js'
-import {fnv1a32, predictPartition} from '../../src/kafka/partitioners.js'
-import {keyBytes} from '../../src/kafka/murmur2.js'
+
+import type {CurrentCommand} from '../../src/control/port.js'
+import type {GroupDescription} from '../../src/kafka/types.js'
 import type {Checkpoint} from '../../src/runbook/checkpoint.js'
+
+import {EXIT_CODE_TABLE, ExitCode, KreorgError} from '../../src/core/errors.js'
+import {keyBytes} from '../../src/kafka/murmur2.js'
+import {fnv1a32, predictPartition} from '../../src/kafka/partitioners.js'
 import {growAbortRefusal} from '../../src/steps/grow/abort-guard.js'
 import {refuseWhileUnfinished} from '../../src/steps/grow/at-target.js'
 import {MarkerFence} from '../../src/steps/grow/fence.js'
@@ -12,13 +16,11 @@ import {compactionRefusal} from '../../src/steps/grow/preflight.js'
 import {judgeGroup} from '../../src/steps/grow/prime.js'
 import {unfinishedGrowRun} from '../../src/steps/grow/unfinished.js'
 import {classifyWriters, type WriterFacts} from '../../src/steps/grow/writers.js'
-import type {CurrentCommand} from '../../src/control/port.js'
-import type {GroupDescription} from '../../src/kafka/types.js'
-import {FakeKafkaCluster} from '../fakes/fake-kafka-cluster.js'
 import {fakeGrow} from '../fakes/fake-grow.js'
+import {FakeKafkaCluster} from '../fakes/fake-kafka-cluster.js'
 
 const NOW = 1_800_000_000_000
-const producer = (producerId: number, lastTimestamp = NOW - 1_000, currentTxnStartOffset = -1) => ({
+const producer = (producerId: number, lastTimestamp = NOW - 1000, currentTxnStartOffset = -1) => ({
   producerId,
   producerEpoch: 0,
   lastSequence: 3,
@@ -38,7 +40,7 @@ describe('writer inventory classification', () => {
       facts({
         producers: [
           {partition: 0, producers: [producer(10), producer(20)]},
-          {partition: 1, producers: [producer(20, NOW - 5_000), producer(30), producer(40)]},
+          {partition: 1, producers: [producer(20, NOW - 5000), producer(30), producer(40)]},
         ],
         agents: [{agentId: 'a', alive: true, producerId: 10}],
         transactions: [{transactionalId: 'kreorg-marker-run-1', producerId: 30}],
@@ -48,9 +50,9 @@ describe('writer inventory classification', () => {
     expect(inventory.agentProducers).toEqual([{producerId: 10, agentId: 'a'}])
     expect(inventory.markerProducers).toEqual([30])
     expect(inventory.ignoredProducers).toEqual([40])
-    expect(inventory.unknown).toEqual([{producerId: 20, partitions: [0, 1], lastWriteAt: NOW - 1_000}])
+    expect(inventory.unknown).toEqual([{producerId: 20, partitions: [0, 1], lastWriteAt: NOW - 1000}])
     expect(inventory.problems).toEqual([
-      expect.stringContaining(`unknown writer: producer id 20 wrote to partition(s) 0, 1, last at ${new Date(NOW - 1_000).toISOString()}`),
+      expect.stringContaining(`unknown writer: producer id 20 wrote to partition(s) 0, 1, last at ${new Date(NOW - 1000).toISOString()}`),
     ])
   })
 
@@ -147,7 +149,7 @@ describe('the marker fence on new partitions', () => {
     expect(fence.counts()).toEqual({4: 1, 5: 2})
 
     cluster.produce('t', 4, 2, 777)
-    const error = await fence.check(await cluster.highWatermarks('t')).catch((e: unknown) => e)
+    const error = await fence.check(await cluster.highWatermarks('t')).catch((error_: unknown) => error_)
     expect(error).toMatchObject({code: 'unknown-writers'})
     expect((error as Error).message).toContain('partition 4 offset 1 (producer id 777)')
   })
@@ -231,7 +233,11 @@ describe('exit code 7 after add-partitions', () => {
     expect(incomplete(ctx, new Error('boom'))).toMatchObject({code: 'incomplete', exitCode: 7})
     const interrupted = new KreorgError('interrupted', 'received SIGINT')
     expect(incomplete(ctx, interrupted)).toBe(interrupted)
-    await expect(afterAlter(async () => Promise.reject(new KreorgError('precondition', 'x')))(ctx)).rejects.toMatchObject({exitCode: 7})
+    await expect(
+      afterAlter(async () => {
+        throw new KreorgError('precondition', 'x')
+      })(ctx),
+    ).rejects.toMatchObject({exitCode: 7})
   })
 })
 
@@ -293,15 +299,15 @@ describe('plan checks', () => {
 describe('librdkafka partitioners', () => {
   test('fnv1a matches librdkafka/Sarama test vectors (absolute value of the signed FNV-1a hash)', () => {
     const vectors: Array<[string, number]> = [
-      ['kafka', 0xd33c4e1],
-      ['giberish123456789', 0x77a58295],
-      ['1234', 0x23bdd03],
-      ['234', 0x2dea3cd2],
-      ['PreAmbleWillBeRemoved,ThePrePartThatIs', 0x65cbd69c],
-      ['', 0x7ee3623b],
+      ['kafka', 0xd_33_c4_e1],
+      ['giberish123456789', 0x77_a5_82_95],
+      ['1234', 0x2_3b_dd_03],
+      ['234', 0x2d_ea_3c_d2],
+      ['PreAmbleWillBeRemoved,ThePrePartThatIs', 0x65_cb_d6_9c],
+      ['', 0x7e_e3_62_3b],
     ]
     for (const [key, hash] of vectors) expect(fnv1a32(keyBytes(key)), key).toBe(hash)
-    expect(predictPartition('fnv1a', keyBytes('kafka'), 7)).toBe(0xd33c4e1 % 7)
+    expect(predictPartition('fnv1a', keyBytes('kafka'), 7)).toBe(0xd_33_c4_e1 % 7)
   })
 
   test('names map to predictors: murmur2_random = murmur2, consistent(_random) = crc32, custom is unpredictable', () => {

@@ -2,10 +2,12 @@ import {promises as fs} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {afterEach, describe, expect, it, vi} from 'vitest'
-import {growRunbook} from '../../runbooks/grow.js'
-import {type EngineOptions, type RunOutcome, startRun} from '../../src/runbook/engine.js'
+
 import type {AnyRunbook, RunEvent} from '../../src/runbook/types.js'
 import type {GrowInputs, PrimeConsumersResult} from '../../src/steps/grow/context.js'
+
+import {growRunbook} from '../../runbooks/grow.js'
+import {type EngineOptions, type RunOutcome, startRun} from '../../src/runbook/engine.js'
 import {fakeGrow, type FakeGrow} from '../fakes/fake-grow.js'
 
 // The whole v2 grow runbook (pin first) on a fake cluster and control channel, through the real
@@ -18,7 +20,7 @@ vi.mock('node:timers/promises', async (importOriginal) => {
   const actual = await importOriginal<typeof import('node:timers/promises')>()
   return {
     ...actual,
-    setTimeout: async <T>(ms?: number, value?: T, options?: {signal?: AbortSignal}): Promise<T | undefined> => {
+    async setTimeout<T>(ms?: number, value?: T, options?: {signal?: AbortSignal}): Promise<T | undefined> {
       sleeps.push(ms ?? 0)
       options?.signal?.throwIfAborted()
       // A real tick, so polling loops on fakes do not starve timers (lease timers, ack timeouts).
@@ -34,7 +36,7 @@ afterEach(async () => {
 })
 
 function runbookOn(world: FakeGrow): AnyRunbook {
-  return {...growRunbook, setup: async () => ({services: world.services, close: async () => {}})} as unknown as AnyRunbook
+  return {...growRunbook, setup: async () => ({services: world.services, async close() {}})} as unknown as AnyRunbook
 }
 
 async function run(world: FakeGrow, inputs: Partial<GrowInputs> = {}): Promise<{outcome: RunOutcome; events: RunEvent[]}> {

@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest'
-import {KeyHasher, keyMovement, keyMovements, type KeyedRecord} from '../../src/kafka/key-analysis.js'
+
+import {type KeyedRecord, KeyHasher, keyMovement, keyMovements} from '../../src/kafka/key-analysis.js'
 import {murmur2, toPositive} from '../../src/kafka/murmur2.js'
 
 function exactShare(keys: number, from: number, to: number): number {
@@ -17,7 +18,7 @@ describe('key analysis at scale', () => {
     const records: KeyedRecord[] = Array.from({length: 3000}, (_, i) => {
       const key = Buffer.from(`user-${i % 1000}`)
       return Object.defineProperty({partition: 0} as KeyedRecord, 'key', {
-        get: () => {
+        get() {
           reads++
           return key
         },

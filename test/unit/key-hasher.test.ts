@@ -1,6 +1,7 @@
 import {randomBytes} from 'node:crypto'
 import {describe, expect, it} from 'vitest'
-import {KeyHasher, keyMovement, type KeyedRecord} from '../../src/kafka/key-analysis.js'
+
+import {type KeyedRecord, KeyHasher, keyMovement} from '../../src/kafka/key-analysis.js'
 import {murmur2, toPositive} from '../../src/kafka/murmur2.js'
 
 /** The definition keyMovement had before KeyHasher: a Map from key string to (hash, records). */

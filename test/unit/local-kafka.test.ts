@@ -2,8 +2,9 @@ import {chmod, mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import {afterEach, beforeEach, describe, expect, test} from 'vitest'
-import {cachedKafkaJars, ensureKafkaJars, kafkaCacheDir, startLocalKafka} from '../../src/local-kafka/index.js'
+
 import {KreorgError} from '../../src/core/errors.js'
+import {cachedKafkaJars, ensureKafkaJars, kafkaCacheDir, startLocalKafka} from '../../src/local-kafka/index.js'
 
 let dir: string
 beforeEach(async () => {
@@ -30,7 +31,7 @@ describe('startLocalKafka: how the broker is chosen', () => {
   })
 
   test('no Java, no Maven (and mode jars): the error says exactly what to install', async () => {
-    const error = await startLocalKafka({mode: 'jars', env: {PATH: dir, HOME: dir, XDG_CACHE_HOME: dir}}).catch((e: unknown) => e)
+    const error = await startLocalKafka({mode: 'jars', env: {PATH: dir, HOME: dir, XDG_CACHE_HOME: dir}}).catch((error_: unknown) => error_)
     expect(error).toBeInstanceOf(KreorgError)
     const {message, suggestions, exitCode} = error as KreorgError
     expect(exitCode).toBe(3)
@@ -47,7 +48,7 @@ describe('startLocalKafka: how the broker is chosen', () => {
     await writeFile(path.join(bin, 'java'), '#!/bin/sh\necho \'openjdk version "11.0.2" 2019-01-15\' >&2\n')
     await chmod(path.join(bin, 'java'), 0o755)
     const error = (await startLocalKafka({mode: 'jars', env: {PATH: bin, HOME: dir, XDG_CACHE_HOME: dir}}).catch(
-      (e: unknown) => e,
+      (error_: unknown) => error_,
     )) as Error
     expect(error.message).toContain('Java 11 found, 17+ needed')
   })

@@ -1,14 +1,15 @@
 import {describe, expect, test} from 'vitest'
+
 import {gcd, keyBytes, murmur2, partitionForHash, partitionForKey, toPositive, uniformStayShare} from '../../src/kafka/murmur2.js'
 
 /** The vectors of Kafka's own UtilsTest.testMurmur2 (checked against Utils.murmur2 from the 4.3.1 jars). */
 const JAVA_VECTORS: Array<[string, number]> = [
-  ['21', -973932308],
-  ['foobar', -790332482],
-  ['a-little-bit-long-string', -985981536],
-  ['a-little-bit-longer-string', -1486304829],
-  ['lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8', -58897971],
-  ['abc', 479470107],
+  ['21', -973_932_308],
+  ['foobar', -790_332_482],
+  ['a-little-bit-long-string', -985_981_536],
+  ['a-little-bit-longer-string', -1_486_304_829],
+  ['lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8', -58_897_971],
+  ['abc', 479_470_107],
 ]
 
 describe('murmur2', () => {
@@ -17,7 +18,7 @@ describe('murmur2', () => {
   })
 
   test('the empty key hashes like Java (275646681) and lands where the Java producer puts it', () => {
-    expect(murmur2(new Uint8Array(0))).toBe(275646681)
+    expect(murmur2(new Uint8Array(0))).toBe(275_646_681)
     expect(partitionForKey('', 12)).toBe(9)
   })
 
@@ -25,9 +26,9 @@ describe('murmur2', () => {
     // "foobar" hashes negative: a port that used Math.abs or a signed % would disagree here.
     const hash = murmur2(keyBytes('foobar'))
     expect(hash).toBeLessThan(0)
-    expect(toPositive(hash)).toBe(hash & 0x7fffffff)
+    expect(toPositive(hash)).toBe(hash & 0x7f_ff_ff_ff)
     for (const n of [1, 3, 7, 12, 16, 100]) {
-      expect(partitionForKey('foobar', n)).toBe((hash & 0x7fffffff) % n)
+      expect(partitionForKey('foobar', n)).toBe((hash & 0x7f_ff_ff_ff) % n)
       expect(partitionForHash(toPositive(hash), n)).toBe(partitionForKey('foobar', n))
     }
   })

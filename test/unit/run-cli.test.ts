@@ -1,5 +1,7 @@
 import path from 'node:path'
+import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
+
 import {CLI_BIN, NdjsonLineError, PACKAGE_ROOT, parseNdjson, runCli, type RunCliOptions} from '../../src/process/run-cli.js'
 
 // The one CLI-spawning helper, run against a stand-in script (no build, no Kafka): what every caller
@@ -15,7 +17,7 @@ function run(args: string[], options: Partial<RunCliOptions> = {}) {
 describe('runCli', () => {
   it('finds the package root and bin/run.js from src/ as from dist/', () => {
     expect(CLI_BIN).toBe(path.join(PACKAGE_ROOT, 'bin', 'run.js'))
-    expect(PACKAGE_ROOT).toBe(path.resolve(import.meta.dirname, '../..'))
+    expect(PACKAGE_ROOT).toBe(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..'))
   })
 
   it('isolated XDG dirs, FORCE_COLOR=0, caller env on top; undefined removes a variable', async () => {
@@ -49,7 +51,7 @@ describe('runCli', () => {
 
   it("nonJson 'fail': a line that is not a JSON object rejects the run, naming the line", async () => {
     const error = await run(['line:{"event":"a"}', 'line:Warning: something', 'sleep:30000'], {ndjson: {nonJson: 'fail'}}).catch(
-      (e: unknown) => e,
+      (error_: unknown) => error_,
     )
     expect(error).toBeInstanceOf(NdjsonLineError)
     expect((error as Error).message).toContain('Warning: something')

@@ -3,11 +3,13 @@ import {promises as fs} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
-import {loadCheckpoint, newRunId, runbookHash} from '../../src/runbook/checkpoint.js'
-import {type EngineOptions, abortRun, loadRun, planAbort, resumeRun, startRun} from '../../src/runbook/engine.js'
+
+import type {AnyRunbook, Runbook, RunEvent, Step} from '../../src/runbook/types.js'
+
 import {KreorgError} from '../../src/core/errors.js'
+import {loadCheckpoint, newRunId, runbookHash} from '../../src/runbook/checkpoint.js'
+import {abortRun, type EngineOptions, loadRun, planAbort, resumeRun, startRun} from '../../src/runbook/engine.js'
 import {acquireLock, lockPath} from '../../src/runbook/lock.js'
-import type {AnyRunbook, RunEvent, Runbook, Step} from '../../src/runbook/types.js'
 
 // Pure engine logic with in-memory steps (no Kafka claims here; those are in test/e2e and test/commands).
 
@@ -35,11 +37,11 @@ function makeRunbook(
   const step = (id: string, extra: Partial<Step<Inputs, Log>> = {}): Step<Inputs, Log> => ({
     id,
     title: `Step ${id}`,
-    run: async (ctx) => {
+    async run(ctx) {
       ctx.services.push(`run ${id}`)
       return {id, saw: Object.keys(ctx.results)}
     },
-    undo: async (ctx) => {
+    async undo(ctx) {
       ctx.services.push(`undo ${id}`)
     },
     ...extra,
@@ -125,7 +127,7 @@ describe('engine', () => {
       {onFailure: async (_ctx, step, error) => void failures.push(`${step}: ${(error as Error).message}`)},
       {
         two: {
-          run: async (ctx) => {
+          async run(ctx) {
             ctx.services.push('run two')
             if (fail) throw new TypeError('boom')
             return 2
@@ -200,13 +202,23 @@ describe('engine', () => {
       options(dir, runbook as AnyRunbook, [], {signal: controller.signal, graceMs: 100}),
     )
     expect(outcome.status).toBe('interrupted')
-    expect(Date.now() - started).toBeLessThan(2_000)
+    expect(Date.now() - started).toBeLessThan(2000)
   })
 
   it('revalidate can send a resume back to an earlier step', async () => {
     const dir = await stateDir()
     const log: Log = []
-    const runbook = makeRunbook(log, {}, {three: {run: async () => Promise.reject(new KreorgError('timeout', 'slow'))}})
+    const runbook = makeRunbook(
+      log,
+      {},
+      {
+        three: {
+          async run() {
+            throw new KreorgError('timeout', 'slow')
+          },
+        },
+      },
+    )
     const first = await startRun(runbook, {topic: 't'}, options(dir, runbook as AnyRunbook, []))
     expect(first.status).toBe('failed')
     log.length = 0
@@ -221,7 +233,17 @@ describe('engine', () => {
   it('abort undoes finished steps (and the half-run one) in reverse', async () => {
     const dir = await stateDir()
     const log: Log = []
-    const runbook = makeRunbook(log, {}, {three: {run: async () => Promise.reject(new KreorgError('timeout', 'slow'))}})
+    const runbook = makeRunbook(
+      log,
+      {},
+      {
+        three: {
+          async run() {
+            throw new KreorgError('timeout', 'slow')
+          },
+        },
+      },
+    )
     const first = await startRun(runbook, {topic: 't'}, options(dir, runbook as AnyRunbook, []))
     log.length = 0
     const questions: unknown[] = []
@@ -236,12 +258,22 @@ describe('engine', () => {
 
   it('abort declined changes nothing and exits 5', async () => {
     const dir = await stateDir()
-    const runbook = makeRunbook([], {}, {three: {run: async () => Promise.reject(new KreorgError('timeout', 'slow'))}})
+    const runbook = makeRunbook(
+      [],
+      {},
+      {
+        three: {
+          async run() {
+            throw new KreorgError('timeout', 'slow')
+          },
+        },
+      },
+    )
     const first = await startRun(runbook, {topic: 't'}, options(dir, runbook as AnyRunbook, []))
     const file = path.join(dir, 'runs', `${first.runId}.json`)
     const before = await fs.readFile(file, 'utf8')
     const error = await abortRun(first.runId, options(dir, runbook as AnyRunbook, [], {confirm: async () => false})).catch(
-      (e: unknown) => e,
+      (error_: unknown) => error_,
     )
     expect(error).toBeInstanceOf(KreorgError)
     expect((error as KreorgError).exitCode).toBe(5)
@@ -280,7 +312,7 @@ describe('local lock', () => {
   it('refuses a live holder (exit 6) and takes over a dead one with a warning', async () => {
     const dir = await stateDir()
     const held = await acquireLock(dir, 'orders', 'run-a')
-    const refused = await acquireLock(dir, 'orders', 'run-b').catch((e: unknown) => e)
+    const refused = await acquireLock(dir, 'orders', 'run-b').catch((error: unknown) => error)
     expect((refused as KreorgError).exitCode).toBe(6)
     expect((refused as KreorgError).message).toContain(`locked by run run-a (pid ${process.pid}`)
     await held.release()

@@ -1,8 +1,10 @@
 import kafkajs from 'kafkajs'
 import {describe, expect, test} from 'vitest'
-import {alreadyGrown} from '../../src/steps/grow/partitions.js'
+
 import type {GrowContext} from '../../src/steps/grow/context.js'
+
 import {isTransientKafkaError} from '../../src/kafka/errors.js'
+import {alreadyGrown} from '../../src/steps/grow/partitions.js'
 
 // kafkajs's own error classes (what the client really throws when a node dies), not look-alikes.
 // Its type declarations omit some of them and their constructor shapes, hence the cast.
@@ -44,7 +46,7 @@ describe("add-partitions's already-done check", () => {
       inputs: {topic: 't', to: 8},
       services: {
         cluster: {
-          describeTopic: async () => {
+          async describeTopic() {
             calls++
             if (calls === 1) throw new KafkaJSConnectionError('Connection error: read ECONNRESET')
             return {
@@ -68,7 +70,7 @@ describe("add-partitions's already-done check", () => {
       inputs: {topic: 't', to: 8},
       services: {cluster: {describeTopic: async () => (calls++, Promise.reject(new Error('boom')))}},
       signal: new AbortController().signal,
-      progress: () => {},
+      progress() {},
     } as unknown as GrowContext
     await expect(alreadyGrown(ctx)).rejects.toThrow('boom')
     expect(calls).toBe(1)

@@ -26,9 +26,9 @@ const msgs = [
       topic: 'orders',
       runId: 'r-1',
       epoch: 1,
-      leaseExpiresAt: 1736244120000,
+      leaseExpiresAt: 1_736_244_120_000,
       pinPartitions: 12,
-      at: 1736244000500,
+      at: 1_736_244_000_500,
     },
   ],
   [

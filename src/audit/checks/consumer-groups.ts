@@ -1,5 +1,6 @@
-import {VERDICT_RANK, listPartitions, worst} from '../figures.js'
 import type {AuditCheck, Verdict} from '../types.js'
+
+import {listPartitions, VERDICT_RANK, worst} from '../figures.js'
 
 /** Groups that would block a drain (lag and no members) or leave partitions unread. */
 export const consumerGroupsCheck: AuditCheck = {

@@ -1,5 +1,6 @@
-import {listPartitions, percent, ratio} from '../figures.js'
 import type {AuditCheck} from '../types.js'
+
+import {listPartitions, percent, ratio} from '../figures.js'
 
 /** Non-idempotent producers can reorder a partition on their own, grow or not. */
 export const idempotenceCheck: AuditCheck = {

@@ -1,4 +1,5 @@
 import type {AuditCheck} from '../types.js'
+
 import {consumerGroupsCheck} from './consumer-groups.js'
 import {idempotenceCheck} from './idempotence.js'
 import {keyCardinalityCheck} from './key-cardinality.js'

@@ -1,6 +1,7 @@
-import {keyId} from '../../kafka/key-analysis.js'
-import {THRESHOLDS, displayKey, percent, ratio} from '../figures.js'
 import type {AuditCheck} from '../types.js'
+
+import {keyId} from '../../kafka/key-analysis.js'
+import {displayKey, percent, ratio, THRESHOLDS} from '../figures.js'
 
 /** Hot keys and too few keys: load that more partitions cannot spread. */
 export const keyCardinalityCheck: AuditCheck = {

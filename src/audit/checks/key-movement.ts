@@ -1,6 +1,7 @@
+import type {AuditCheck} from '../types.js'
+
 import {highestSkew, movedShareOf} from '../candidates.js'
 import {percent} from '../figures.js'
-import type {AuditCheck} from '../types.js'
 
 /** The recommendation: the candidate count that moves the fewest keys with acceptable skew. */
 export const keyMovementCheck: AuditCheck = {

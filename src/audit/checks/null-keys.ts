@@ -1,5 +1,6 @@
-import {THRESHOLDS, percent, ratio} from '../figures.js'
 import type {AuditCheck} from '../types.js'
+
+import {percent, ratio, THRESHOLDS} from '../figures.js'
 
 /** Records without a key have no per-key order to keep, and land on any partition. */
 export const nullKeysCheck: AuditCheck = {

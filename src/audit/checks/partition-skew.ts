@@ -1,5 +1,6 @@
-import {THRESHOLDS, listPartitions, maxOverMean, ratio} from '../figures.js'
 import type {AuditCheck} from '../types.js'
+
+import {listPartitions, maxOverMean, ratio, THRESHOLDS} from '../figures.js'
 
 /** Today's load per partition (retained records, bytes estimated from the sample). */
 export const partitionSkewCheck: AuditCheck = {

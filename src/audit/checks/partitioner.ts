@@ -1,6 +1,7 @@
-import {PARTITIONER_LABELS, type PartitionerName} from '../../kafka/partitioners.js'
-import {THRESHOLDS, percent} from '../figures.js'
 import type {AuditCheck, Check} from '../types.js'
+
+import {PARTITIONER_LABELS, type PartitionerName} from '../../kafka/partitioners.js'
+import {percent, THRESHOLDS} from '../figures.js'
 
 /** Which partitioner wrote the keys: a grow moves keys only predictably under a known, single one. */
 export const partitionerCheck: AuditCheck = {
@@ -10,14 +11,16 @@ export const partitionerCheck: AuditCheck = {
     const base = {id: 'partitioner' as const, title: 'Partitioner', details}
     const shares = `murmur2 ${percent(match.murmur2.share)}, CRC32 ${percent(match.crc32.share)}, neither ${percent(match.neither.share)}`
     switch (match.detected) {
-      case 'none':
+      case 'none': {
         return {...base, verdict: 'warn', why: 'no keyed records to tell the partitioner by'}
-      case 'inconclusive':
+      }
+      case 'inconclusive': {
         return {
           ...base,
           verdict: 'warn',
           why: 'one partition: every partitioner agrees, so which one producers use shows only after a grow',
         }
+      }
       case 'mixed': {
         const [first, second] = match.partitioners as [PartitionerName, PartitionerName]
         return {
@@ -26,12 +29,13 @@ export const partitionerCheck: AuditCheck = {
           why: `two partitioners write this topic (${match.partitioners.map((p) => `${p} ${percent(match[p].share)}`).join(', ')}): a key written by both lands in two partitions and is reordered even without a grow (${PARTITIONER_LABELS[first]} vs ${PARTITIONER_LABELS[second]})`,
         }
       }
-      case 'unknown':
+      case 'unknown': {
         return {
           ...base,
           verdict: 'warn',
           why: `no known partitioner explains where keyed records sit (${shares}): a custom partitioner or explicit partitions; key movement cannot be predicted`,
         }
+      }
       default: {
         const name = match.detected
         const unexplained =

@@ -1,5 +1,6 @@
-import {listPartitions} from '../figures.js'
 import type {AuditCheck} from '../types.js'
+
+import {listPartitions} from '../figures.js'
 
 /** Whether the sample is there and whole: every other figure is only as good as it. */
 export const sampleCheck: AuditCheck = {

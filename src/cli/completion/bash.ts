@@ -1,5 +1,6 @@
-import {functionStem, quote, shellCaseFunctions} from './shell-cases.js'
 import type {CompletionSpec} from './spec.js'
+
+import {functionStem, quote, shellCaseFunctions} from './shell-cases.js'
 
 /**
  * The bash script: commands, flags and fixed values complete from the generated tables without

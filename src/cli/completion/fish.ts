@@ -1,5 +1,5 @@
-import {commandPrefixes, nextCommandWords, type CompletionSpec, type FlagSpec, type ValueKind} from './spec.js'
 import {functionStem, quote} from './shell-cases.js'
+import {commandPrefixes, type CompletionSpec, type FlagSpec, nextCommandWords, type ValueKind} from './spec.js'
 
 /**
  * The fish script: declarative \`complete\` lines per command and flag, guarded by two helpers that find
@@ -104,13 +104,17 @@ function flagOptions(flag: FlagSpec, fn: string): string {
 function valueOptions(kind: ValueKind, fn: string): string {
   if (typeof kind !== 'string') return `-x -a ${quote(kind.options.join(' '))}`
   switch (kind) {
-    case 'files':
+    case 'files': {
       return '-r -F'
-    case 'dirs':
+    }
+    case 'dirs': {
       return `-x -a '(__fish_complete_directories)'`
-    case 'free':
+    }
+    case 'free': {
       return '-x'
-    default:
+    }
+    default: {
       return `-x -a ${quote(`(${fn}_dynamic ${kind})`)}`
+    }
   }
 }

@@ -1,6 +1,7 @@
+import type {CompletionSpec} from './spec.js'
+
 import {bashScript} from './bash.js'
 import {fishScript} from './fish.js'
-import type {CompletionSpec} from './spec.js'
 import {zshScript} from './zsh.js'
 
 export const SHELLS = ['bash', 'zsh', 'fish'] as const
@@ -8,12 +9,15 @@ export type Shell = (typeof SHELLS)[number]
 
 export function completionScript(shell: Shell, spec: CompletionSpec): string {
   switch (shell) {
-    case 'bash':
+    case 'bash': {
       return bashScript(spec)
-    case 'zsh':
+    }
+    case 'zsh': {
       return zshScript(spec)
-    case 'fish':
+    }
+    case 'fish': {
       return fishScript(spec)
+    }
   }
 }
 
@@ -23,5 +27,5 @@ export function defaultShell(env: NodeJS.ProcessEnv): Shell {
   return (SHELLS as readonly string[]).includes(name) ? (name as Shell) : 'bash'
 }
 
-export {completionSpec, DYNAMIC_KINDS, type CompletionSpec, type DynamicKind} from './spec.js'
+export {completionSpec, type CompletionSpec, DYNAMIC_KINDS, type DynamicKind} from './spec.js'
 export {dynamicValues} from './values.js'

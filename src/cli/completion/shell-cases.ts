@@ -1,4 +1,4 @@
-import {commandPrefixes, kindWord, nextCommandWords, type CompletionSpec} from './spec.js'
+import {commandPrefixes, type CompletionSpec, kindWord, nextCommandWords} from './spec.js'
 
 /**
  * The lookup functions bash and zsh scripts share: plain `case` statements (no associative arrays,
@@ -59,10 +59,10 @@ export function shellCaseFunctions(spec: CompletionSpec, fn: string): string {
 
 /** A single-quoted shell word. */
 export function quote(text: string): string {
-  return `'${text.replace(/'/g, `'\\''`)}'`
+  return `'${text.replaceAll("'", `'\\''`)}'`
 }
 
 /** The function-name stem for a bin (`kreorg` → `_kreorg`; anything unsafe becomes `_`). */
 export function functionStem(bin: string): string {
-  return `_${bin.replace(/[^A-Za-z0-9_]/g, '_')}`
+  return `_${bin.replaceAll(/[^A-Za-z0-9_]/g, '_')}`
 }

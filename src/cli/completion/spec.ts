@@ -78,7 +78,7 @@ function argSpecs(command: Command.Loadable): Array<ValueKind | null> {
 }
 
 function oneLine(text: string): string {
-  return text.split('\n')[0]!.replace(/\s+/g, ' ').trim()
+  return text.split('\n')[0]!.replaceAll(/\s+/g, ' ').trim()
 }
 
 /** The visible commands (hidden ones, such as `__complete`, are left out), sorted by id. */

@@ -1,14 +1,15 @@
-import {loadConfigFile, resolveConnection, type ConnectionFlags} from '../../config/index.js'
+import type {DynamicKind} from './spec.js'
+
+import {type ConnectionFlags, loadConfigFile, resolveConnection} from '../../config/index.js'
 import {KafkajsCluster} from '../../kafka/kafkajs-cluster.js'
 import {LocalRunStore, resolveStateDir} from '../../runbook/store/index.js'
 import {connectionFlags} from '../config-flags.js'
-import type {DynamicKind} from './spec.js'
 
 /**
  * TAB must not hang: the topic lookup (connect, metadata) gives up after this long with nothing.
  * KREORG_COMPLETE_TIMEOUT_MS changes it (a cluster behind a slow VPN).
  */
-export const TOPIC_BUDGET_MS = 2_000
+export const TOPIC_BUDGET_MS = 2000
 
 export function topicBudgetMs(env: NodeJS.ProcessEnv): number {
   const ms = Number(env.KREORG_COMPLETE_TIMEOUT_MS)
@@ -99,11 +100,14 @@ export async function runIds(words: readonly string[]): Promise<string[]> {
 
 export async function dynamicValues(kind: DynamicKind, words: readonly string[], env: NodeJS.ProcessEnv): Promise<string[]> {
   switch (kind) {
-    case 'profiles':
+    case 'profiles': {
       return profileNames(env)
-    case 'topics':
+    }
+    case 'topics': {
       return topicNames(words, env)
-    case 'runs':
+    }
+    case 'runs': {
       return runIds(words)
+    }
   }
 }

@@ -1,5 +1,6 @@
-import {functionStem, quote, shellCaseFunctions} from './shell-cases.js'
 import type {CompletionSpec} from './spec.js'
+
+import {functionStem, quote, shellCaseFunctions} from './shell-cases.js'
 
 /** The zsh script: the same tables and walk as bash, over zsh's `words`/`CURRENT`, offered with compadd. */
 export function zshScript(spec: CompletionSpec): string {

@@ -1,9 +1,11 @@
 import {readFileSync} from 'node:fs'
-import {registerSecret} from '../../core/redact.js'
-import {readAwsProfile, type AwsEnv} from './aws-shared-config.js'
-import {SaslAuthError} from './sasl-auth-error.js'
-import {isCommandFailure, runCredentialCommand} from './run-command.js'
+
 import type {AwsCredentials} from './sigv4.js'
+
+import {registerSecret} from '../../core/redact.js'
+import {type AwsEnv, readAwsProfile} from './aws-shared-config.js'
+import {isCommandFailure, runCredentialCommand} from './run-command.js'
+import {SaslAuthError} from './sasl-auth-error.js'
 
 /**
  * The usual AWS credential chain, without the AWS SDK (see docs/security.md for why and what is left
@@ -19,7 +21,7 @@ import type {AwsCredentials} from './sigv4.js'
 
 const MECHANISM = 'AWS_MSK_IAM'
 const PROCESS_TIMEOUT_MS = 30_000
-const HTTP_TIMEOUT_MS = 2_000
+const HTTP_TIMEOUT_MS = 2000
 /** Refresh temporary credentials this long before they expire (the SDKs use 5 minutes too). */
 const EXPIRY_MARGIN_MS = 5 * 60_000
 const UNSUPPORTED_PROFILE_KEYS = ['role_arn', 'sso_session', 'sso_start_url', 'web_identity_token_file']
@@ -228,16 +230,21 @@ async function fetchImds(plan: Extract<CredentialPlan, {kind: 'imds'}>): Promise
 
 async function fetchPlan(plan: CredentialPlan, env: AwsEnv): Promise<AwsCredentials> {
   switch (plan.kind) {
-    case 'static':
+    case 'static': {
       return plan.credentials
-    case 'process':
+    }
+    case 'process': {
       return fetchProcess(plan)
-    case 'web-identity':
+    }
+    case 'web-identity': {
       return fetchWebIdentity(plan, env)
-    case 'container':
+    }
+    case 'container': {
       return fetchContainer(plan, env)
-    case 'imds':
+    }
+    case 'imds': {
       return fetchImds(plan)
+    }
   }
 }
 

@@ -28,7 +28,7 @@ export interface CustomMechanism {
 /** kafkajs expects SASL bytes framed like a protocol BYTES field: an int32 length, then the bytes. */
 export function framedRequest(bytes: Buffer): SaslRequest {
   return {
-    encode: () => {
+    encode() {
       const length = Buffer.alloc(4)
       length.writeInt32BE(bytes.length)
       return Buffer.concat([length, bytes])
@@ -38,7 +38,7 @@ export function framedRequest(bytes: Buffer): SaslRequest {
 
 /** The server's SASL bytes as they are (kafkajs hands them over length-prefixed). */
 export const rawServerBytes: SaslResponse<Buffer> = {
-  decode: (raw) => {
+  decode(raw) {
     if (raw.length < 4) return raw
     const length = raw.readInt32BE(0)
     return length < 0 ? Buffer.alloc(0) : raw.subarray(4, 4 + length)

@@ -1,6 +1,6 @@
-import {brokerMessage, framedRequest, rawServerBytes, type CustomMechanism} from './mechanism.js'
+import {brokerMessage, type CustomMechanism, framedRequest, rawServerBytes} from './mechanism.js'
 import {SaslAuthError} from './sasl-auth-error.js'
-import {EMPTY_PAYLOAD_SHA256, presign, type AwsCredentials, type Signature} from './sigv4.js'
+import {type AwsCredentials, EMPTY_PAYLOAD_SHA256, presign, type Signature} from './sigv4.js'
 
 /**
  * SASL `AWS_MSK_IAM`, the mechanism of Amazon MSK's IAM access control (and the only one MSK
@@ -108,7 +108,7 @@ export function mskIamMechanism(options: MskIamOptions): CustomMechanism {
   return {
     mechanism: MSK_IAM_MECHANISM,
     authenticationProvider: ({host, port, logger, saslAuthenticate}) => ({
-      authenticate: async () => {
+      async authenticate() {
         let credentials: AwsCredentials
         try {
           credentials = await options.credentials()

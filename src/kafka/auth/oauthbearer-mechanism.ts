@@ -1,4 +1,4 @@
-import {brokerMessage, framedRequest, rawServerBytes, type CustomMechanism} from './mechanism.js'
+import {brokerMessage, type CustomMechanism, framedRequest, rawServerBytes} from './mechanism.js'
 import {SaslAuthError} from './sasl-auth-error.js'
 
 /**
@@ -30,7 +30,7 @@ export function oauthBearerMechanism(token: () => Promise<{value: string}>): Cus
   return {
     mechanism: 'OAUTHBEARER',
     authenticationProvider: ({host, port, logger, saslAuthenticate}) => ({
-      authenticate: async () => {
+      async authenticate() {
         const {value} = await token()
         let challenge: Buffer | void
         try {

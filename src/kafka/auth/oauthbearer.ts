@@ -1,8 +1,10 @@
 import {readFile} from 'node:fs/promises'
-import {registerSecret} from '../../core/redact.js'
+
 import type {OAuthTokenSource} from '../types.js'
-import {SaslAuthError} from './sasl-auth-error.js'
+
+import {registerSecret} from '../../core/redact.js'
 import {isCommandFailure, runCredentialCommand} from './run-command.js'
+import {SaslAuthError} from './sasl-auth-error.js'
 
 /**
  * Tokens for SASL OAUTHBEARER (RFC 7628), from a command, a file or an OAuth 2.0 client-credentials
@@ -51,12 +53,15 @@ export function jwtExpiry(token: string): number | undefined {
 
 function describeSource(source: OAuthTokenSource): string {
   switch (source.kind) {
-    case 'command':
+    case 'command': {
       return 'the token command'
-    case 'file':
+    }
+    case 'file': {
       return `token file ${source.path}`
-    case 'client-credentials':
+    }
+    case 'client-credentials': {
       return `token endpoint ${source.endpoint}`
+    }
   }
 }
 
@@ -91,7 +96,7 @@ async function fromFile(source: Extract<OAuthTokenSource, {kind: 'file'}>, now: 
 
 /** RFC 6749 section 2.3.1: client id and secret are form-encoded before they go into Basic auth. */
 function basicAuth(clientId: string, clientSecret: string): string {
-  const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+')
+  const encode = (value: string) => encodeURIComponent(value).replaceAll('%20', '+')
   return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64')}`
 }
 
@@ -144,12 +149,15 @@ function describeFetchError(error: unknown): string {
 
 export function fetchOAuthToken(source: OAuthTokenSource, now: number = Date.now()): Promise<OAuthToken> {
   switch (source.kind) {
-    case 'command':
+    case 'command': {
       return fromCommand(source, now)
-    case 'file':
+    }
+    case 'file': {
       return fromFile(source, now)
-    case 'client-credentials':
+    }
+    case 'client-credentials': {
       return fromEndpoint(source, now)
+    }
   }
 }
 

@@ -1,4 +1,5 @@
 import {spawn} from 'node:child_process'
+
 import {maskSecrets} from '../../core/redact.js'
 
 /** Tokens and credential documents are small; anything bigger is a misbehaving command. */

@@ -29,14 +29,14 @@ function hmac(key: Buffer | string, data: string): Buffer {
 
 /** RFC 3986 percent-encoding of everything but unreserved characters, as SigV4 requires (encodeURIComponent leaves !'()* alone). */
 export function uriEncode(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.codePointAt(0)!.toString(16).toUpperCase()}`)
+  return encodeURIComponent(value).replaceAll(/[!'()*]/g, (c) => `%${c.codePointAt(0)!.toString(16).toUpperCase()}`)
 }
 
 /** `20150830T123600Z` and `20150830` for a date. */
 export function amzDate(date: Date): {amzDate: string; dateStamp: string} {
   const iso = date
     .toISOString()
-    .replace(/[-:]/g, '')
+    .replaceAll(/[-:]/g, '')
     .replace(/\.\d{3}/, '')
   return {amzDate: iso, dateStamp: iso.slice(0, 8)}
 }
@@ -81,7 +81,7 @@ export interface Signature {
 
 export function signRequest(request: SigningRequest, scope: SigningScope, secretAccessKey: string): Signature {
   const headers = Object.entries(request.headers)
-    .map(([name, value]) => [name.toLowerCase(), value.trim().replace(/\s+/g, ' ')] as const)
+    .map(([name, value]) => [name.toLowerCase(), value.trim().replaceAll(/\s+/g, ' ')] as const)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
   const signedHeaders = headers.map(([name]) => name).join(';')
   const canonicalRequest = [

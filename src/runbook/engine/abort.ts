@@ -1,8 +1,9 @@
+import type {Step} from '../types.js'
+import type {EngineOptions, RunOutcome} from './options.js'
+
 import {KreorgError} from '../../core/errors.js'
 import {hostName} from '../checkpoint.js'
-import type {Step} from '../types.js'
-import {Execution, errorInfo, now, toStepError} from './execution.js'
-import type {EngineOptions, RunOutcome} from './options.js'
+import {errorInfo, Execution, now, toStepError} from './execution.js'
 import {type LoadedRun, loadRun} from './resume.js'
 import {runRemaining} from './run.js'
 import {DEFAULT_GRACE_MS, Interrupted, settleOrInterrupt} from './signals.js'
@@ -109,9 +110,9 @@ async function undoInReverse(execution: Execution, plan: AbortPlan, file: string
     const t0 = Date.now()
     try {
       await settleOrInterrupt(step.undo!(execution.context(step.id)), execution.signal, options.graceMs ?? DEFAULT_GRACE_MS)
-    } catch (thrown) {
-      if (thrown instanceof Interrupted || execution.signal.aborted) return await execution.interrupt(step.id, abortCommand)
-      const error = toStepError(thrown, step)
+    } catch (error_) {
+      if (error_ instanceof Interrupted || execution.signal.aborted) return await execution.interrupt(step.id, abortCommand)
+      const error = toStepError(error_, step)
       checkpoint.failure = {...errorInfo(error), at: now()}
       await execution.save()
       execution.emit({...execution.base(step.id), event: 'undo:fail', error: errorInfo(error)})

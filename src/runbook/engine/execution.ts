@@ -1,11 +1,12 @@
 import type {ConnectionOptions} from '../../kafka/types.js'
-import {KreorgError, isKreorgError} from '../../core/errors.js'
-import {type Checkpoint, errorInfoFrom} from '../checkpoint.js'
 import type {HeldLock} from '../lock.js'
 import type {RunStore} from '../store/types.js'
 import type {AnyRunbook, ErrorInfo, RecordedEnvironment, RunEnvironment, RunEvent, Step, StepContext, StepState} from '../types.js'
+
+import {isKreorgError, KreorgError} from '../../core/errors.js'
+import {type Checkpoint, errorInfoFrom} from '../checkpoint.js'
 import {type EngineOptions, type RunOutcome, storeOf} from './options.js'
-import {CLOSE_TIMEOUT_MS, Interrupted, followSignal, settleOrInterrupt, withTimeout} from './signals.js'
+import {CLOSE_TIMEOUT_MS, followSignal, Interrupted, settleOrInterrupt, withTimeout} from './signals.js'
 
 export function now(): string {
   return new Date().toISOString()

@@ -1,8 +1,9 @@
-import type {ConnectionOptions} from '../../kafka/types.js'
 import type {KreorgError} from '../../core/errors.js'
-import {LocalRunStore} from '../store/local.js'
+import type {ConnectionOptions} from '../../kafka/types.js'
 import type {RunStore} from '../store/types.js'
 import type {AnyRunbook, RecordedEnvironment, RunListener} from '../types.js'
+
+import {LocalRunStore} from '../store/local.js'
 
 export interface EngineOptions {
   stateDir: string

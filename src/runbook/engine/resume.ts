@@ -1,6 +1,7 @@
-import {KreorgError, describeCause} from '../../core/errors.js'
-import {type Checkpoint, hostName, validateAgainstRunbook} from '../checkpoint.js'
 import type {AnyRunbook} from '../types.js'
+
+import {describeCause, KreorgError} from '../../core/errors.js'
+import {type Checkpoint, hostName, validateAgainstRunbook} from '../checkpoint.js'
 import {Execution, now} from './execution.js'
 import {type EngineOptions, type RunOutcome, storeOf} from './options.js'
 import {runRemaining} from './run.js'
@@ -78,7 +79,7 @@ async function redoFromRevalidation(execution: Execution): Promise<void> {
   const redoFrom = await runbook.revalidate(execution.context(undefined))
   if (redoFrom === undefined) return
   const index = checkpoint.steps.findIndex((s) => s.id === redoFrom)
-  if (index < 0) {
+  if (index === -1) {
     throw new KreorgError('unexpected', `runbook ${runbook.name} asked to redo from "${redoFrom}", which is not a finished step`)
   }
   const dropped = checkpoint.steps.splice(index).map((s) => s.id)

@@ -1,8 +1,9 @@
-import {KreorgError, describeCause} from '../../core/errors.js'
-import {type Checkpoint, CHECKPOINT_SCHEMA_VERSION, hostName, newRunId, runbookHash} from '../checkpoint.js'
 import type {AnyRunbook, Runbook, Step} from '../types.js'
-import {Execution, errorInfo, jsonClone, now, toStepError} from './execution.js'
 import type {EngineOptions, RunOutcome} from './options.js'
+
+import {describeCause, KreorgError} from '../../core/errors.js'
+import {type Checkpoint, CHECKPOINT_SCHEMA_VERSION, hostName, newRunId, runbookHash} from '../checkpoint.js'
+import {errorInfo, Execution, jsonClone, now, toStepError} from './execution.js'
 import {DEFAULT_GRACE_MS, Interrupted, settleOrInterrupt} from './signals.js'
 
 /** Runs the steps not yet recorded, in order. */

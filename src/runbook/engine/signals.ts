@@ -1,7 +1,7 @@
 /** How a run meets SIGINT/SIGTERM: steps get a grace period to settle, services a bounded close. */
 
-export const DEFAULT_GRACE_MS = 1_500
-export const CLOSE_TIMEOUT_MS = 5_000
+export const DEFAULT_GRACE_MS = 1500
+export const CLOSE_TIMEOUT_MS = 5000
 
 /** The run was interrupted while a step (or setup) was still working: checkpoint and stop. */
 export class Interrupted extends Error {

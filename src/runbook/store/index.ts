@@ -1,14 +1,15 @@
+import type {ConnectionFor, RunStore, StateMode} from './types.js'
+
 import {DEFAULT_CONTROL_TOPIC} from '../../control/schema.js'
 import {defaultStateDir} from '../state-dir.js'
 import {KafkaRunStore} from './kafka.js'
 import {LocalRunStore} from './local.js'
-import type {ConnectionFor, RunStore, StateMode} from './types.js'
 
+export {kafkaLocation} from './kafka-records.js'
+export {KafkaRunStore} from './kafka.js'
+export {LocalRunStore} from './local.js'
 export {STATE_MODES} from './types.js'
 export type {CheckoutOutcome, ConnectionFor, RunSource, RunStore, StateMode, StoredRun, StoredRunSummary} from './types.js'
-export {LocalRunStore} from './local.js'
-export {KafkaRunStore} from './kafka.js'
-export {kafkaLocation} from './kafka-records.js'
 
 /** The flags of every command that reads or writes runs (`--state-dir`, `--state`, `--state-topic`). */
 export interface RunStoreFlags {

@@ -1,8 +1,9 @@
+import type {ConnectionOptions} from '../../kafka/types.js'
+import type {Checkpoint} from '../checkpoint.js'
+
+import {CONTROL_TOPIC_CONFIG, DEFAULT_CONTROL_TOPIC} from '../../control/schema.js'
 import {createKafkaClient} from '../../kafka/client.js'
 import {ControlLog} from '../../kafka/control-log.js'
-import type {ConnectionOptions} from '../../kafka/types.js'
-import {CONTROL_TOPIC_CONFIG, DEFAULT_CONTROL_TOPIC} from '../../control/schema.js'
-import type {Checkpoint} from '../checkpoint.js'
 import {encodeRunState, runStateKey} from './kafka-records.js'
 
 /**

@@ -5,6 +5,7 @@
  * docs/control-protocol.md, "Run state records".
  */
 import type {RawControlRecord} from '../../kafka/control-log.js'
+
 import {describeCause} from '../../core/errors.js'
 import {redact} from '../../core/redact.js'
 import {type Checkpoint, parseCheckpoint} from '../checkpoint.js'

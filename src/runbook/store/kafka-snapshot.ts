@@ -1,13 +1,14 @@
-import {createKafkaClient} from '../../kafka/client.js'
-import {ControlLog, type RawControlRecord} from '../../kafka/control-log.js'
 import type {ConnectionOptions} from '../../kafka/types.js'
-import {KreorgError, describeCause} from '../../core/errors.js'
+import type {StoredRunSummary} from './types.js'
+
 import {decode} from '../../control/codec.js'
 import {CONTROL_TOPIC_CONFIG, DEFAULT_CONTROL_TOPIC} from '../../control/schema.js'
 import {ControlState} from '../../control/state.js'
-import {type Checkpoint, type RunStatus, type RunSummary, effectiveStatus, hostName, unreadableSummary} from '../checkpoint.js'
-import {RUN_KEY_PREFIX, type RemoteRun, parseRunRecord} from './kafka-records.js'
-import type {StoredRunSummary} from './types.js'
+import {describeCause, KreorgError} from '../../core/errors.js'
+import {createKafkaClient} from '../../kafka/client.js'
+import {ControlLog, type RawControlRecord} from '../../kafka/control-log.js'
+import {type Checkpoint, effectiveStatus, hostName, type RunStatus, type RunSummary, unreadableSummary} from '../checkpoint.js'
+import {parseRunRecord, type RemoteRun, RUN_KEY_PREFIX} from './kafka-records.js'
 
 /** Every run recorded in the control topic (latest record per run id) plus the leases, folded once. */
 export class KafkaRunSnapshot {

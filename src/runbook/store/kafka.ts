@@ -1,14 +1,16 @@
 import {promises as fs} from 'node:fs'
+
 import type {ConnectionOptions} from '../../kafka/types.js'
-import {KreorgError, describeCause} from '../../core/errors.js'
-import {type Checkpoint, checkpointPath, hostName, loadCheckpoint, parseCheckpoint, writeCheckpoint} from '../checkpoint.js'
 import type {HeldLock} from '../lock.js'
 import type {RecordedEnvironment} from '../types.js'
+import type {CheckoutOutcome, ConnectionFor, RunStore, StoredRun, StoredRunSummary} from './types.js'
+
+import {describeCause, KreorgError} from '../../core/errors.js'
+import {type Checkpoint, checkpointPath, hostName, loadCheckpoint, parseCheckpoint, writeCheckpoint} from '../checkpoint.js'
 import {KafkaCheckpointMirror} from './kafka-mirror.js'
 import {kafkaLocation} from './kafka-records.js'
 import {KafkaRunSnapshot, mergeRuns} from './kafka-snapshot.js'
 import {LocalRunStore} from './local.js'
-import type {CheckoutOutcome, ConnectionFor, RunStore, StoredRun, StoredRunSummary} from './types.js'
 
 /**
  * `--state kafka`: the local files stay the engine's working copy, and every write is mirrored to the
@@ -42,7 +44,7 @@ export class KafkaRunStore implements RunStore {
     try {
       return this.connectionFor({})
     } catch (error) {
-      const local = runId ? await loadCheckpoint(this.stateDir, runId).catch(() => undefined) : undefined
+      const local = runId ? await loadCheckpoint(this.stateDir, runId).catch(() => {}) : undefined
       if (!local) throw error
       return this.connectionFor(local.checkpoint.environment as RecordedEnvironment)
     }
@@ -72,7 +74,7 @@ export class KafkaRunStore implements RunStore {
     const snapshot = await this.snapshot(runId)
     const local = await loadCheckpoint(this.stateDir, runId).catch((error: unknown) => {
       // Only a missing local file falls through to Kafka.
-      if (error instanceof KreorgError && error.code === 'usage') return undefined
+      if (error instanceof KreorgError && error.code === 'usage') return
       throw error
     })
     const remote = snapshot.get(runId)

@@ -1,6 +1,7 @@
-import {type Checkpoint, effectiveStatus, latestRunId, listRuns, loadCheckpoint, writeCheckpoint} from '../checkpoint.js'
-import {type HeldLock, acquireLock} from '../lock.js'
 import type {CheckoutOutcome, RunStore, StoredRun, StoredRunSummary} from './types.js'
+
+import {type Checkpoint, effectiveStatus, latestRunId, listRuns, loadCheckpoint, writeCheckpoint} from '../checkpoint.js'
+import {acquireLock, type HeldLock} from '../lock.js'
 
 /** Runs as files in the state dir (`runs/<run-id>.json`, `locks/<key>.lock`): `--state local`. */
 export class LocalRunStore implements RunStore {

@@ -1,6 +1,7 @@
-import {KreorgError} from '../../core/errors.js'
 import type {KafkaCluster} from '../../kafka/types.js'
 import type {Checkpoint} from '../../runbook/checkpoint.js'
+
+import {KreorgError} from '../../core/errors.js'
 import {parseGrowInputs} from './inputs.js'
 
 /**

@@ -1,11 +1,12 @@
-import {KreorgError} from '../../core/errors.js'
-import {ControlChannel} from '../../control/channel.js'
 import type {ControlChannelPort} from '../../control/port.js'
-import {KafkajsCluster} from '../../kafka/kafkajs-cluster.js'
 import type {ConnectionOptions} from '../../kafka/types.js'
 import type {GrowInputs} from './inputs.js'
-import {declaredCountLines} from './mapping.js'
 import type {GrowSummary} from './results.js'
+
+import {ControlChannel} from '../../control/channel.js'
+import {KreorgError} from '../../core/errors.js'
+import {KafkajsCluster} from '../../kafka/kafkajs-cluster.js'
+import {declaredCountLines} from './mapping.js'
 import {growControlSecret} from './services.js'
 import {unfinishedGrowRun} from './unfinished.js'
 

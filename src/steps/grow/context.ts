@@ -4,8 +4,8 @@ import type {ControlPort, LeaseHandle} from './control-port.js'
 import type {GrowInputs} from './inputs.js'
 import type {GrowResults} from './results.js'
 
-export type {GrowInputs} from './inputs.js'
 export type {AgentAck, AgentView, ControlPort, LeaseHandle} from './control-port.js'
+export type {GrowInputs} from './inputs.js'
 export type {
   AddPartitionsResult,
   DrainResult,

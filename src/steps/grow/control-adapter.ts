@@ -31,17 +31,19 @@ export function controlPortOf(channel: ControlChannelPort): ControlPort {
   return {
     acquireLease: async (topic, holder, leaseMs): Promise<LeaseHandle> => channel.acquireLease(topic, holder, leaseMs),
     currentLease: (topic) => channel.currentLease(topic),
-    agents: async (topic, options = {}) => {
+    async agents(topic, options = {}) {
       const within = options.includeStaleWithinMs
       const infos = await channel.agents(topic, within === undefined ? {} : {includeStale: true})
       const now = Date.now()
-      return infos.filter((info) => within === undefined || info.alive || now - info.lastHeartbeat <= within).map((info) => agentViewOf(info, topic))
+      return infos
+        .filter((info) => within === undefined || info.alive || now - info.lastHeartbeat <= within)
+        .map((info) => agentViewOf(info, topic))
     },
     pin: (topic, command) => channel.pin(topic, command),
     pause: (topic, command) => channel.pause(topic, command),
     refresh: (topic, command) => channel.refresh(topic, command),
     resume: (topic, command) => channel.resume(topic, command),
-    waitForAcks: async (topic, options): Promise<AgentAck[]> => {
+    async waitForAcks(topic, options): Promise<AgentAck[]> {
       const {onAck, ...rest} = options
       const acks = await channel.waitForAcks(topic, {...rest, ...(onAck ? {onAck: (ack) => onAck(ack)} : {})})
       return acks.map((ack) => ({

@@ -1,8 +1,9 @@
-import {KreorgError} from '../../core/errors.js'
-import {formatDuration} from '../../core/duration.js'
 import type {PartitionOffsets} from '../../kafka/types.js'
-import {pollUntil} from '../poll.js'
 import type {DrainResult, GrowContext, QuiesceResult} from './context.js'
+
+import {formatDuration} from '../../core/duration.js'
+import {KreorgError} from '../../core/errors.js'
+import {pollUntil} from '../poll.js'
 import {movedSince, readHwmLag} from './group-scan.js'
 import {originalPartitionCount} from './lease.js'
 
@@ -45,7 +46,7 @@ async function openTransactions(ctx: GrowContext): Promise<string[]> {
 }
 
 /** How often drain lists every consumer group again (a group may start consuming mid-drain). */
-const FULL_LISTING_EVERY_MS = 3_000
+const FULL_LISTING_EVERY_MS = 3000
 
 /**
  * Every group has consumed everything up to the high watermarks, the quiet window since the pause
@@ -96,15 +97,15 @@ export async function drain(ctx: GrowContext): Promise<DrainResult> {
           {lag: Object.fromEntries(lag.groups.map((g) => [g.groupId, g.total]))},
         )
       }
-      if (total !== 0) return undefined
+      if (total !== 0) return
       if (!full && !ctx.inputs.groups) {
         lastFullListing = 0 // confirm with a full listing on the next poll
-        return undefined
+        return
       }
       const quietFor = Date.now() - snapshot.snapshotAt
       if (quietFor < snapshot.quietMs) {
         why = `quiet window: ${formatDuration(snapshot.quietMs - quietFor)} left`
-        return undefined
+        return
       }
       const open = await openTransactions(ctx)
       if (open.length > 0) {

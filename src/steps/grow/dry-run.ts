@@ -1,11 +1,12 @@
-import {KafkajsCluster} from '../../kafka/kafkajs-cluster.js'
 import type {ConnectionOptions} from '../../kafka/types.js'
-import {ControlChannel} from '../../control/channel.js'
 import type {GrowInputs} from './context.js'
+
+import {ControlChannel} from '../../control/channel.js'
+import {KafkajsCluster} from '../../kafka/kafkajs-cluster.js'
+import {controlPortOf} from './control-adapter.js'
 import {buildGrowPlan, type GrowPlan} from './plan.js'
 import {checkControlTopic, checkTopicHealth, missingPermissions, type TopicHealth} from './preflight.js'
 import {growControlSecret} from './services.js'
-import {controlPortOf} from './control-adapter.js'
 
 export interface DryRunResult {
   health: TopicHealth

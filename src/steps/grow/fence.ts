@@ -1,3 +1,5 @@
+import type {AbortMarkerResult, KafkaCluster, PartitionOffsets} from '../../kafka/types.js'
+
 /**
  * The fence on new partitions while producers run pinned: they may hold only kreorg's abort markers.
  * Anything else in them — a foreign writer, an agent that is not pinned — would be records a group
@@ -8,7 +10,6 @@
  * crash, then `kreorg resume`) added, which a count of successful requests would miss.
  */
 import {KreorgError} from '../../core/errors.js'
-import type {AbortMarkerResult, KafkaCluster, PartitionOffsets} from '../../kafka/types.js'
 
 /** Offsets read back per partition per check; markers come a few per minute, a foreign writer fails at its first. */
 const MAX_READS_PER_CHECK = 500

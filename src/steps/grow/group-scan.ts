@@ -1,10 +1,11 @@
+import type {GroupDescription, KafkaCluster, PartitionOffsets} from '../../kafka/types.js'
+
 /**
  * Which groups a grow must account for, and their lag against high watermarks. A group counts when
  * it has committed offsets on the topic or members assigned to it (one that never committed is
  * still a reader whose position matters).
  */
 import {INTERNAL_GROUP_PREFIX} from '../../kafka/lag.js'
-import type {GroupDescription, KafkaCluster, PartitionOffsets} from '../../kafka/types.js'
 
 const CONCURRENCY = 16
 

@@ -1,5 +1,6 @@
-import {KreorgError, isKreorgError} from '../../core/errors.js'
 import type {GrowContext} from './context.js'
+
+import {isKreorgError, KreorgError} from '../../core/errors.js'
 
 /**
  * After add-partitions every failure is exit 7: the topic has grown and producers are paused or

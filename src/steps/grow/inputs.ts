@@ -1,4 +1,5 @@
 import {z} from 'zod'
+
 import {KreorgError} from '../../core/errors.js'
 
 const durationMs = z.number().finite().nonnegative()

@@ -1,6 +1,8 @@
 import {hostname} from 'node:os'
-import {KreorgError} from '../../core/errors.js'
+
 import type {GrowContext, LeaseHandle} from './context.js'
+
+import {KreorgError} from '../../core/errors.js'
 
 /**
  * The lease is held by the live process, not the checkpoint: after a resume the run re-acquires it

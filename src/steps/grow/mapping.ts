@@ -1,9 +1,11 @@
 import {setTimeout as sleep} from 'node:timers/promises'
+
+import type {AgentAck, GrowContext, GrowSummary, VerifyMappingResult} from './context.js'
+
+import {KreorgError} from '../../core/errors.js'
 import {keyBytes} from '../../kafka/murmur2.js'
 import {predictPartition} from '../../kafka/partitioners.js'
 import {sampleTopic} from '../../kafka/sampler.js'
-import {KreorgError} from '../../core/errors.js'
-import type {AgentAck, GrowContext, GrowSummary, VerifyMappingResult} from './context.js'
 import {originalPartitionCount} from './lease.js'
 import {releaseLease} from './preflight.js'
 

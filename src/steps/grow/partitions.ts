@@ -1,9 +1,10 @@
-import {isTransientKafkaError} from '../../kafka/errors.js'
-import {KreorgError, describeCause} from '../../core/errors.js'
-import {formatDuration} from '../../core/duration.js'
-import {retry} from '../../core/retry.js'
-import {pollUntil} from '../poll.js'
 import type {AddPartitionsResult, GrowContext, VerifyPartitionsResult} from './context.js'
+
+import {formatDuration} from '../../core/duration.js'
+import {describeCause, KreorgError} from '../../core/errors.js'
+import {retry} from '../../core/retry.js'
+import {isTransientKafkaError} from '../../kafka/errors.js'
+import {pollUntil} from '../poll.js'
 import {incomplete} from './incomplete.js'
 import {originalPartitionCount, requireFreshLease} from './lease.js'
 import {takeWriterInventory, writerInventoryInputs} from './writers.js'
@@ -23,7 +24,7 @@ async function partitionCount(ctx: GrowContext): Promise<number> {
 function throughFailover<T>(ctx: GrowContext, work: () => Promise<T>): Promise<T> {
   return retry(work, {
     attempts: 15,
-    delayMs: 2_000,
+    delayMs: 2000,
     signal: ctx.signal,
     retryIf: isTransientKafkaError,
     onRetry: (error) => ctx.progress(`${describeCause(error)}; retrying`),
@@ -130,7 +131,7 @@ async function addPartitionsOnce(ctx: GrowContext): Promise<AddPartitionsResult>
       },
       {
         attempts: 6,
-        delayMs: 2_000,
+        delayMs: 2000,
         signal: ctx.signal,
         retryIf: isTransientKafkaError,
         onRetry: (error) => ctx.progress(`createPartitions failed (${describeCause(error)}); retrying`),

@@ -1,10 +1,11 @@
+import type {GroupDescription} from '../../kafka/types.js'
+
 /**
  * What `plan` judges before anything changes: agents (capabilities, partitioners, none at all) and
  * consumer groups (Kafka Streams, static members, trusted groups). Pure functions over what was read.
  */
 import {PREDICTABLE_PARTITIONERS} from '../../kafka/partitioners.js'
-import type {GroupDescription} from '../../kafka/types.js'
-import {REQUIRED_CAPABILITIES, type AgentView} from './control-port.js'
+import {type AgentView, REQUIRED_CAPABILITIES} from './control-port.js'
 
 export interface Findings {
   blockers: string[]

@@ -1,6 +1,7 @@
+import type {GrowContext} from './context.js'
+
 import {KreorgError} from '../../core/errors.js'
 import {buildGrowPlan, type GrowPlan} from './plan.js'
-import type {GrowContext} from './context.js'
 
 export async function planStep(ctx: GrowContext): Promise<GrowPlan> {
   const agents = await ctx.services.control.agents(ctx.inputs.topic)

@@ -1,13 +1,15 @@
 import {setTimeout as sleep} from 'node:timers/promises'
-import {readTopicLag, type GroupLag, type TopicLag} from '../../kafka/lag.js'
-import {uniformStayShare} from '../../kafka/murmur2.js'
-import {keyMovement, sampleTopic, type KeyMovement} from '../../kafka/sampler.js'
+
 import type {GroupType, KafkaCluster} from '../../kafka/types.js'
-import {describeCause} from '../../core/errors.js'
 import type {AgentView, ControlPort} from './control-port.js'
 import type {GrowInputs} from './inputs.js'
+
+import {describeCause} from '../../core/errors.js'
+import {type GroupLag, readTopicLag, type TopicLag} from '../../kafka/lag.js'
+import {uniformStayShare} from '../../kafka/murmur2.js'
+import {keyMovement, type KeyMovement, sampleTopic} from '../../kafka/sampler.js'
 import {agentFindings, groupFindings, streamsEvidence} from './plan-checks.js'
-import {takeWriterInventory, writerInventoryInputs, type WriterInventory} from './writers.js'
+import {takeWriterInventory, type WriterInventory, writerInventoryInputs} from './writers.js'
 
 export interface PlannedGroup {
   groupId: string
@@ -111,7 +113,7 @@ export async function buildGrowPlan(options: PlanOptions): Promise<GrowPlan> {
         })
   const movement = keyMovement(records, from, inputs.to)
   // The sampling above usually takes long enough to measure consume rates; top up to the window.
-  const window = options.rateWindowMs ?? 2_000
+  const window = options.rateWindowMs ?? 2000
   const remaining = window - (Date.now() - sampleStarted)
   if (remaining > 0) await sleep(remaining, undefined, {signal: options.signal})
   const second = await readTopicLag(cluster, inputs.topic, groupFilter)
@@ -147,7 +149,7 @@ export async function buildGrowPlan(options: PlanOptions): Promise<GrowPlan> {
   }
   const active = groups.filter((g) => !g.ignored)
   const estimates = active.map((g) => g.estimatedDrainMs)
-  const estimatedDrainMs = estimates.some((e) => e === null) ? null : Math.max(0, ...(estimates as number[]))
+  const estimatedDrainMs = estimates.includes(null) ? null : Math.max(0, ...(estimates as number[]))
 
   const warnings: string[] = []
   const blockers: string[] = []

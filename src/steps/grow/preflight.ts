@@ -1,8 +1,9 @@
-import {checkPermissions, formatMissingPermissions} from '../../kafka/acl.js'
-import {readTopicLag} from '../../kafka/lag.js'
-import {KreorgError} from '../../core/errors.js'
 import type {KafkaCluster} from '../../kafka/types.js'
 import type {GrowContext, GrowInputs, PreflightResult} from './context.js'
+
+import {KreorgError} from '../../core/errors.js'
+import {checkPermissions, formatMissingPermissions} from '../../kafka/acl.js'
+import {readTopicLag} from '../../kafka/lag.js'
 import {ensureLease} from './lease.js'
 
 export interface TopicHealth {

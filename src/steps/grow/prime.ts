@@ -11,21 +11,23 @@
  * - fence: new partitions hold only those markers, or the run stops.
  */
 import {setTimeout as sleep} from 'node:timers/promises'
-import {KreorgError, describeCause} from '../../core/errors.js'
+
+import type {GrowContext, PrimeConsumersResult} from './context.js'
+import type {PositionProof} from './results.js'
+
 import {formatDuration} from '../../core/duration.js'
+import {describeCause, KreorgError} from '../../core/errors.js'
 import {membersJoinedMeanwhile} from '../../kafka/errors.js'
 import {pollUntil} from '../poll.js'
-import type {GrowContext, PrimeConsumersResult} from './context.js'
 import {MarkerFence} from './fence.js'
 import {scanGroups, type ScannedGroup} from './group-scan.js'
 import {originalPartitionCount} from './lease.js'
-import type {PositionProof} from './results.js'
 import {markerTransactionalId} from './writers.js'
 
 /** How often markers go to partitions that still lack proof. */
-export const MARKER_INTERVAL_MS = 3_000
+export const MARKER_INTERVAL_MS = 3000
 /** How often every group in the cluster is listed again (a group may start consuming meanwhile). */
-const LISTING_EVERY_MS = 5_000
+const LISTING_EVERY_MS = 5000
 /** How long records past the verified markers may stay unreadable before the fence gives up. */
 const MARKERS_SETTLE_MS = 30_000
 
@@ -134,7 +136,7 @@ export async function primeConsumers(ctx: GrowContext): Promise<PrimeConsumersRe
         if (waiting.size === 0) {
           if (full) return true
           lastListing = 0 // a group may have started meanwhile: confirm with a full listing
-          return undefined
+          return
         }
         if (Date.now() - lastMarkers >= MARKER_INTERVAL_MS) {
           lastMarkers = Date.now()
@@ -149,7 +151,6 @@ export async function primeConsumers(ctx: GrowContext): Promise<PrimeConsumersRe
             waiting: Object.fromEntries([...waiting].map(([g, w]) => [g, w.missing])),
           })
         }
-        return undefined
       },
       {
         intervalMs: 500,

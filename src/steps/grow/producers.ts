@@ -1,6 +1,7 @@
-import {KreorgError} from '../../core/errors.js'
-import type {AckWaitState, AgentAck} from './control-port.js'
 import type {GrowContext, PauseResult, PinResult, ResumeResult} from './context.js'
+import type {AckWaitState, AgentAck} from './control-port.js'
+
+import {KreorgError} from '../../core/errors.js'
 import {writesSinceSnapshotError} from './drain.js'
 import {ensureLease, originalPartitionCount} from './lease.js'
 

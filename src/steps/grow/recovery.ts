@@ -1,10 +1,11 @@
+import type {GrowContext} from './context.js'
+
 import {describeCause, isKreorgError} from '../../core/errors.js'
 import {retry} from '../../core/retry.js'
 import {isTransientKafkaError} from '../../kafka/errors.js'
-import type {GrowContext} from './context.js'
-import {unpinProducers} from './producers.js'
 import {ensureLease, partitionsAdded} from './lease.js'
 import {releaseLease} from './preflight.js'
+import {unpinProducers} from './producers.js'
 
 /**
  * A step failed (not an interrupt). Before add-partitions nothing is lost by going back: lift the
@@ -20,7 +21,7 @@ export async function undoBeforeAlter(ctx: GrowContext, failedStep: string): Pro
       // No signal: an interrupted failure path would leave producers pinned.
       await retry(() => unpinProducers(ctx), {
         attempts: 6,
-        delayMs: 2_000,
+        delayMs: 2000,
         retryIf: (error) => isTransientKafkaError(error) && !(isKreorgError(error) && error.code === 'incomplete'),
       })
       ctx.warn('the pin was lifted and producers keep running; the topic was not changed')
@@ -40,7 +41,7 @@ export async function undoBeforeAlter(ctx: GrowContext, failedStep: string): Pro
  * lapsed, they resumed by themselves (still pinned), so pause and drain again.
  */
 export async function revalidateGrow(ctx: GrowContext): Promise<string | undefined> {
-  if (ctx.results['preflight'] === undefined) return undefined
+  if (ctx.results.preflight === undefined) return undefined
   const lease = await ctx.services.control.currentLease(ctx.inputs.topic)
   const ourLeaseHolds = lease !== undefined && lease.runId === ctx.runId && lease.expiresAt > Date.now()
   await ensureLease(ctx)

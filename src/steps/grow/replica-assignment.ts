@@ -1,4 +1,5 @@
 import {readFile} from 'node:fs/promises'
+
 import {KreorgError} from '../../core/errors.js'
 
 /**

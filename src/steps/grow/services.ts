@@ -1,8 +1,9 @@
-import {KafkajsCluster} from '../../kafka/kafkajs-cluster.js'
 import type {RunEnvironment} from '../../runbook/types.js'
+import type {ControlPort, GrowInputs, GrowServices} from './context.js'
+
 import {ControlChannel} from '../../control/channel.js'
 import {controlSecret} from '../../control/secret.js'
-import type {ControlPort, GrowInputs, GrowServices} from './context.js'
+import {KafkajsCluster} from '../../kafka/kafkajs-cluster.js'
 import {controlPortOf} from './control-adapter.js'
 
 /** What the command hands the runbook besides its inputs: live connection settings. */
@@ -47,7 +48,7 @@ export async function openGrowServices(
     services,
     // The lease is deliberately not released here: an interrupted run keeps the topic locked (and its
     // producers paused) until the lease lapses or `kreorg resume` takes it back.
-    close: async () => {
+    async close() {
       await control.close().catch(() => {})
       await cluster.close()
     },

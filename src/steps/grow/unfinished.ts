@@ -1,7 +1,8 @@
-import {localHolder} from '../../control/lease.js'
-import {MANUAL_RUN_PREFIX} from '../../control/manual.js'
 import type {ControlChannelPort} from '../../control/port.js'
 import type {Ack} from '../../control/schema.js'
+
+import {localHolder} from '../../control/lease.js'
+import {MANUAL_RUN_PREFIX} from '../../control/manual.js'
 
 /**
  * The grow run whose command is still in force on the topic, if any: its producers are pinned to

@@ -1,3 +1,6 @@
+import type {BatchProducerScan, KafkaCluster, ListedTransaction, PartitionProducers} from '../../kafka/types.js'
+import type {AgentView, ControlPort} from './control-port.js'
+
 /**
  * Writer inventory (issue 14): who writes to the topic, taken in `plan` and again right before the
  * alter. Every active producer id must belong to an agent (or to kreorg's own abort markers);
@@ -5,8 +8,6 @@
  * put records in new partitions behind the pin's back, so the run refuses before anything changes.
  */
 import {formatDuration} from '../../core/duration.js'
-import type {BatchProducerScan, KafkaCluster, ListedTransaction, PartitionProducers} from '../../kafka/types.js'
-import type {AgentView, ControlPort} from './control-port.js'
 
 /** Transactional ids of kreorg's marker-only aborts start with this; their producer ids are kreorg's own. */
 export const MARKER_TRANSACTIONAL_PREFIX = 'kreorg-marker-'
@@ -114,9 +115,13 @@ function judgeNonIdempotent(inventory: WriterInventory, agents: AgentWriter[], a
   const where = inventory.nonIdempotent.map((p) => `${p.partition} (${p.batches} batch${p.batches === 1 ? '' : 'es'})`).join(', ')
   const suspects = agents.filter((a) => a.producerId === undefined || a.producerId < 0)
   if (suspects.length === 0) {
-    inventory.problems.push(`non-idempotent writes (producer id -1) on partition(s) ${where} while every agent is idempotent: a writer without an agent writes to this topic`)
+    inventory.problems.push(
+      `non-idempotent writes (producer id -1) on partition(s) ${where} while every agent is idempotent: a writer without an agent writes to this topic`,
+    )
   } else if (allowNonIdempotent) {
-    inventory.notes.push(`non-idempotent writes on partition(s) ${where} accepted (--allow-non-idempotent): only the high-watermark fence can catch a foreign non-idempotent writer`)
+    inventory.notes.push(
+      `non-idempotent writes on partition(s) ${where} accepted (--allow-non-idempotent): only the high-watermark fence can catch a foreign non-idempotent writer`,
+    )
   } else {
     inventory.problems.push(
       `non-idempotent writes (producer id -1) on partition(s) ${where}; agent(s) ${suspects.map((a) => a.agentId).join(', ')} may write them (not idempotent, or producer id unknown), so they cannot be told from a foreign writer: make the agents idempotent, or pass --allow-non-idempotent if no other producer writes`,
@@ -127,7 +132,8 @@ function judgeNonIdempotent(inventory: WriterInventory, agents: AgentWriter[], a
 /** Pure: judges the facts gathered from the cluster and the heartbeats. */
 export function classifyWriters(facts: WriterFacts, options: WriterOptions): WriterInventory {
   const byAgent = new Map<number, string>()
-  for (const agent of facts.agents) if (agent.producerId !== undefined && agent.producerId >= 0) byAgent.set(agent.producerId, agent.agentId)
+  for (const agent of facts.agents)
+    if (agent.producerId !== undefined && agent.producerId >= 0) byAgent.set(agent.producerId, agent.agentId)
   const txnById = new Map<number, {transactionalId: string}>(facts.transactions.map((t) => [t.producerId, t]))
   const isMarker = (producerId: number) => txnById.get(producerId)?.transactionalId.startsWith(MARKER_TRANSACTIONAL_PREFIX) === true
   const {active, open} = activity(facts.producers, facts.now - options.lookbackMs)
@@ -149,7 +155,12 @@ export function classifyWriters(facts: WriterFacts, options: WriterOptions): Wri
     else if (options.ignoreProducers.includes(producerId)) inventory.ignoredProducers.push(producerId)
     else {
       const transactionalId = txnById.get(producerId)?.transactionalId
-      inventory.unknown.push({producerId, partitions: [...entry.partitions].sort((a, b) => a - b), lastWriteAt: entry.lastWriteAt, ...(transactionalId ? {transactionalId} : {})})
+      inventory.unknown.push({
+        producerId,
+        partitions: [...entry.partitions].sort((a, b) => a - b),
+        lastWriteAt: entry.lastWriteAt,
+        ...(transactionalId ? {transactionalId} : {}),
+      })
     }
   }
   for (const txn of open.values()) {
@@ -162,7 +173,9 @@ export function classifyWriters(facts: WriterFacts, options: WriterOptions): Wri
       `unknown writer: producer id ${writer.producerId}${writer.transactionalId ? ` (transactional id ${writer.transactionalId})` : ''} wrote to partition(s) ${writer.partitions.join(', ')}, last at ${iso(writer.lastWriteAt)}, and no agent owns it: stop it or wrap it with a kreorg agent; --ignore-producer ${writer.producerId} if it is known to be dead`,
     )
   }
-  for (const txn of inventory.openTransactions.filter((t) => t.agentId === undefined && !isMarker(t.producerId) && !options.ignoreProducers.includes(t.producerId))) {
+  for (const txn of inventory.openTransactions.filter(
+    (t) => t.agentId === undefined && !isMarker(t.producerId) && !options.ignoreProducers.includes(t.producerId),
+  )) {
     inventory.problems.push(
       `open transaction${txn.transactionalId ? ` ${txn.transactionalId}` : ''} (producer id ${txn.producerId}) on partition(s) ${txn.partitions.map((p) => `${p.partition}@${p.startOffset}`).join(', ')} is not owned by an agent: its writes are invisible to read_committed consumers until it ends`,
     )
