@@ -27,7 +27,8 @@ export interface ControlLogOptions {
 }
 
 export class ControlLog {
-  private producer: Producer | undefined
+  /** A promise, not a producer: two appends racing to connect must share one (the other would leak its sockets). */
+  private producer: Promise<Producer> | undefined
   private consumer: Consumer | undefined
   private nextOffset = 0
   private readonly waiters = new Set<{offset: number; resolve: () => void}>()
@@ -188,24 +189,31 @@ export class ControlLog {
   /** Appends one record (acks=all) and returns its offset. */
   async append(key: string, value: Buffer | null): Promise<number> {
     if (!this.producer) {
-      const producer = this.client.producer({
+      const created = this.client.producer({
         allowAutoTopicCreation: false,
         createPartitioner: Partitioners.DefaultPartitioner,
         // One request at a time keeps this writer's records in the order it wrote them.
         maxInFlightRequests: 1,
         retry: {retries: 5, initialRetryTime: 100, maxRetryTime: 1000},
       })
-      await producer.connect()
-      this.producer = producer
+      const connecting = created.connect().then(
+        () => created,
+        (error: unknown) => {
+          if (this.producer === connecting) this.producer = undefined
+          throw error
+        },
+      )
+      this.producer = connecting
     }
-    const producer = this.producer
+    const connecting = this.producer
+    const producer = await connecting
     let sent: RecordMetadata[]
     try {
       sent = await producer.send({topic: this.topic, acks: -1, messages: [{key, value, partition: 0}]})
     } catch (error) {
       // After a node died, kafkajs can keep asking it (stale seed/metadata) on every retry: the
       // caller's next try gets a fresh producer, which bootstraps from a live seed broker.
-      if (this.producer === producer) this.producer = undefined
+      if (this.producer === connecting) this.producer = undefined
       await producer.disconnect().catch(() => {})
       throw error
     }
@@ -227,7 +235,8 @@ export class ControlLog {
     this.stopped = true
     for (const waiter of this.waiters) waiter.resolve()
     this.waiters.clear()
-    await Promise.all([this.consumer?.disconnect().catch(() => {}), this.producer?.disconnect().catch(() => {})])
+    const producer = this.producer
+    await Promise.all([this.consumer?.disconnect().catch(() => {}), producer?.then((p) => p.disconnect()).catch(() => {})])
     this.consumer = undefined
     this.producer = undefined
   }
