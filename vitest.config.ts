@@ -1,7 +1,7 @@
 import {defineConfig} from 'vitest/config'
 
 /**
- * Three tiers, one config: `vitest run` runs them all with one broker start. Only the Kafka tiers
+ * Four projects, one config: `vitest run` runs them all with one broker start. Only the Kafka tiers
  * name test/global-setup.ts (the root project's own globalSetup would run even for `--project unit`),
  * and that setup shares one broker between them.
  */
@@ -30,6 +30,17 @@ export default defineConfig({
       },
       {test: {name: 'integration', include: ['test/integration/**/*.test.ts', 'test/commands/**/*.test.ts'], ...kafkaTier}},
       {test: {name: 'e2e', include: ['test/e2e/**/*.test.ts'], ...kafkaTier}},
+      // Control-protocol conformance of the kafkajs, Java and Python agents (test/conformance/README.md).
+      // `npm run test:agents` runs first in `npm test` and leaves the Java jar and the Python venv ready.
+      {
+        test: {
+          name: 'conformance',
+          include: ['test/conformance/**/*.test.ts'],
+          ...kafkaTier,
+          // Preparing an agent may still build it (Maven) or create its virtual environment.
+          hookTimeout: 20 * 60_000,
+        },
+      },
     ],
   },
 })

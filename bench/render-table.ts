@@ -73,7 +73,29 @@ export function tableMarkdown(): string {
       )
     }
   }
-  const machine = (blackout ?? lag ?? startup ?? keys)?.machine
+  const held = load('held-release')
+  for (const r of held?.results ?? []) {
+    const target = held?.params?.targetMs as {heldSends: number; ms: number} | undefined
+    const goal =
+      target && r.heldSends === target.heldSends
+        ? `< ${target.ms} ms: ${ok(r.median.wallMs < target.ms)}${r.median.wallMs >= target.ms && r.median.cpuMs < target.ms ? ' (met in CPU time)' : ''}`
+        : ''
+    rows.push(
+      `| Agent: release of ${count(r.heldSends)} held sends, ${r.variant} (n=${r.n}) | ${ms(r.median.wallMs)} wall, ${ms(r.median.cpuMs)} CPU (min ${ms(r.min.wallMs)}) | no Kafka equivalent (a paused kreorg agent's queue) | | ${goal} |`,
+    )
+  }
+  const pauseAck = load('pause-ack')
+  for (const r of pauseAck?.results ?? []) {
+    rows.push(
+      `| Pause-ack latency, ${r.agents} kafkajs agent${r.agents === 1 ? '' : 's'} in one process (n=${r.repetitions.length}) | p50 ${ms(r.median.p50Ms)}, p99 ${ms(r.median.p99Ms)} | no Kafka equivalent (a producer cannot be paused) | | |`,
+    )
+  }
+  for (const r of pauseAck?.byAgentKind?.results ?? []) {
+    rows.push(
+      `| Pause-ack latency, one ${r.kind} agent in its own process (n=${r.latenciesMs.length}) | median ${ms(r.medianMs)} (min ${ms(r.minMs)}, max ${ms(r.maxMs)}) | no Kafka equivalent (a producer cannot be paused) | | |`,
+    )
+  }
+  const machine = (blackout ?? lag ?? startup ?? keys ?? held)?.machine
   const header = ['| Benchmark | kreorg | Kafka baseline (same jars) | ratio (baseline / kreorg) | target |', '|---|---|---|---|---|']
   const footer = machine
     ? `\nMedians of interleaved repetitions (n ≥ 5 unless shown) on Apache Kafka ${(blackout ?? lag)?.kafka?.version ?? '4.3.1'}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, on a shared machine under load (wall times inflated; ratios are the robust figures). Raw runs: \`bench/results/*.json\`; rerun with \`npm run bench\`.`

@@ -12,6 +12,7 @@ import {performance} from 'node:perf_hooks'
 
 import {blackoutBench} from './blackout.js'
 import {arg, benchContext, type BenchContext, writeResult} from './common.js'
+import {heldReleaseBench} from './held-release.js'
 import {keyAnalysisBench} from './key-analysis.js'
 import {lagSnapshotBench} from './lag-snapshot.js'
 import {renderTable} from './render-table.js'
@@ -22,6 +23,11 @@ const BENCHMARKS: Array<{name: string; run: (ctx: BenchContext) => Promise<objec
   {name: 'blackout', run: blackoutBench},
   {name: 'lag-snapshot', run: lagSnapshotBench},
   {name: 'key-analysis', run: keyAnalysisBench},
+  // No broker: the agent's own release path with a stub producer (issue 14: 100k held sends in < 100 ms).
+  {
+    name: 'held-release',
+    run: (ctx) => heldReleaseBench({counts: ctx.quick ? [10_000] : [10_000, 100_000], reps: ctx.quick ? 3 : 9, log: ctx.log}),
+  },
 ]
 
 async function main(): Promise<void> {

@@ -17,7 +17,9 @@ export default class Audit extends KafkaCommand<typeof Audit> {
     'Samples the most recent records of every partition and reports, each with pass/warn/fail and why: ' +
     'records without a key, key cardinality and hot keys, partition skew, which partitioner wrote the keys ' +
     '(murmur2, CRC32, kafkajs legacy, or a mix), whether producers are idempotent, consumer groups that could ' +
-    'block a drain, and for each candidate count the share of keys that move and the resulting skew. ' +
+    'block a drain, other topics with the same partition count read by the same groups (join inputs that must grow ' +
+    'together), for each candidate count the share of keys that move and the resulting skew, and whether the topic is ' +
+    'compacted (grow refuses it). ' +
     'Reads only: no offsets are committed. With --strict, exits 3 when any check fails.'
 
   static override examples = [

@@ -58,6 +58,8 @@ export const growRunbook: Runbook<GrowInputs, GrowServices, RunEnvironment, Grow
   setup: (inputs, env: GrowEnvironment) => openGrowServices(inputs, env),
   revalidate: revalidateGrow,
   onFailure: undoBeforeAlter,
+  // run:done carries the post-check summary: timings, what to watch and the declared counts to update.
+  summarize: (results) => results['post-check'],
 }
 
 export default growRunbook

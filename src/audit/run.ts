@@ -1,10 +1,11 @@
 import type {KafkaCluster} from '../kafka/types.js'
 
-import {KreorgError} from '../core/errors.js'
+import {describeCause, KreorgError} from '../core/errors.js'
 /**
  * The audit's I/O: describe the topic, sample recent records, read consumer group lag, then hand
  * everything to the pure verdict logic in ./verdicts.ts.
  */
+import {readCoPartitionCandidates} from '../kafka/co-partition.js'
 import {readTopicLag} from '../kafka/lag.js'
 import {sampleTopicDetailed} from '../kafka/sampler.js'
 import {type AuditReport, auditVerdicts, defaultCandidates} from './verdicts.js'
@@ -60,6 +61,13 @@ export async function runAudit(cluster: KafkaCluster, topic: string, options: Au
     ...(options.onProgress ? {onProgress: options.onProgress} : {}),
   })
   const lag = await readTopicLag(cluster, topic)
+  const config = await cluster.topicConfig(topic, ['cleanup.policy'])
+  // Judged as a warning: a failed read is reported by the check instead of failing the audit.
+  const coPartitioned = await readCoPartitionCandidates(
+    cluster,
+    topic,
+    lag.groups.map((g) => g.groupId),
+  ).catch((error: unknown) => ({error: describeCause(error)}))
   return auditVerdicts({
     topic,
     partitionCount,
@@ -69,5 +77,7 @@ export async function runAudit(cluster: KafkaCluster, topic: string, options: Au
     sampleComplete: sample.complete,
     groups: lag.groups,
     candidates,
+    ...(config['cleanup.policy'] === undefined ? {} : {cleanupPolicy: config['cleanup.policy']}),
+    coPartitioned,
   })
 }

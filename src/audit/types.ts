@@ -1,3 +1,4 @@
+import type {CoPartitionCandidate} from '../kafka/co-partition.js'
 import type {PartitionerMatch} from '../kafka/key-analysis.js'
 import type {GroupLag} from '../kafka/lag.js'
 import type {PartitionerName} from '../kafka/partitioners.js'
@@ -6,7 +7,16 @@ import type {PartitionSample, SampledRecord} from '../kafka/sampler.js'
 export type Verdict = 'pass' | 'warn' | 'fail'
 
 export type CheckId =
-  'sample' | 'null-keys' | 'key-cardinality' | 'partition-skew' | 'partitioner' | 'idempotence' | 'consumer-groups' | 'key-movement'
+  | 'sample'
+  | 'null-keys'
+  | 'key-cardinality'
+  | 'partition-skew'
+  | 'partitioner'
+  | 'idempotence'
+  | 'consumer-groups'
+  | 'co-partitioning'
+  | 'key-movement'
+  | 'compaction'
 
 export interface Check<D = Record<string, unknown>> {
   id: CheckId
@@ -28,6 +38,10 @@ export interface AuditInput {
   groups: readonly GroupLag[]
   /** Candidate partition counts, all above `partitionCount`. */
   candidates: readonly number[]
+  /** The topic's cleanup.policy (absent: not read, taken as delete). */
+  cleanupPolicy?: string
+  /** Other topics with the same partition count read by the same groups (src/kafka/co-partition.ts), or why they could not be read. */
+  coPartitioned?: readonly CoPartitionCandidate[] | {error: string}
 }
 
 export interface CandidateFigures {

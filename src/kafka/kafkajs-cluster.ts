@@ -30,14 +30,8 @@ import {isTransientKafkaError} from './errors.js'
 import {describeGroupsWith, listGroupsWith} from './groups.js'
 import {commitOffsetsAsAdmin} from './offset-commit.js'
 import {ProtocolAdmin} from './protocol/admin.js'
+import {committedTopicsWith, describeWith, mapTopicError, partitionCountsWith} from './topic-metadata.js'
 import {describeProducersWith, describeTransactionsWith, highWatermarksWith, listTransactionsWith} from './writers.js'
-
-/** kafkajs error names that mean "the topic is not there". */
-const MISSING_TOPIC_ERRORS = new Set(['UNKNOWN_TOPIC_OR_PARTITION'])
-
-function errorType(error: unknown): string | undefined {
-  return (error as {type?: string} | undefined)?.type
-}
 
 function isAuthError(error: unknown): boolean {
   const name = (error as {name?: string} | undefined)?.name ?? ''
@@ -283,6 +277,14 @@ export class KafkajsCluster implements KafkaCluster {
     return partitions.map((p) => ({partition: p.partition, offset: Number(p.offset)})).sort((a, b) => a.partition - b.partition)
   }
 
+  async partitionCounts(): Promise<Map<string, number>> {
+    return retryTransient(() => partitionCountsWith(this.admin))
+  }
+
+  async committedTopics(groupId: string, topics: string[]): Promise<string[]> {
+    return retryTransient(() => committedTopicsWith(this.admin, groupId, topics))
+  }
+
   async commitOffsets(groupId: string, topic: string, offsets: CommittedOffset[]): Promise<void> {
     const [group] = await this.describeGroups([groupId])
     if (group && group.members.length > 0) {
@@ -358,40 +360,5 @@ export class KafkajsCluster implements KafkaCluster {
 
   async scanRecentBatchProducers(topic: string, sinceMs: number, maxBytes: number): Promise<BatchProducerScan> {
     return retryTransient(() => scanRecentBatchProducers(this.ext, topic, sinceMs, maxBytes))
-  }
-}
-
-function mapTopicError(error: unknown, topic: string): unknown {
-  if (MISSING_TOPIC_ERRORS.has(errorType(error) ?? '') || /does not host this topic-partition|unknown topic/i.test(describeCause(error))) {
-    return new KreorgError('topic-missing', `topic "${topic}" does not exist`, {
-      suggestions: ['check the topic name with `kafka-topics --list` or your cluster UI'],
-      cause: error,
-    })
-  }
-  return error
-}
-
-async function describeWith(admin: Admin, topic: string): Promise<TopicDescription> {
-  // listTopics first: fetchTopicMetadata would otherwise let a broker with auto-create on create it.
-  const topics = await admin.listTopics()
-  if (!topics.includes(topic)) throw mapTopicError({type: 'UNKNOWN_TOPIC_OR_PARTITION'}, topic)
-  try {
-    const {topics: described} = await admin.fetchTopicMetadata({topics: [topic]})
-    const meta = described.find((t) => t.name === topic)
-    if (!meta) throw new KreorgError('topic-missing', `topic "${topic}" does not exist`)
-    return {
-      name: topic,
-      partitions: meta.partitions
-        .map((p) => ({
-          partition: p.partitionId,
-          leader: p.leader,
-          replicas: [...p.replicas],
-          isr: [...p.isr],
-          offlineReplicas: [...(p.offlineReplicas ?? [])],
-        }))
-        .sort((a, b) => a.partition - b.partition),
-    }
-  } catch (error) {
-    throw mapTopicError(error, topic)
   }
 }

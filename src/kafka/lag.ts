@@ -18,6 +18,8 @@ export interface PartitionLag {
 export interface GroupLag {
   groupId: string
   state: GroupDescription['state']
+  /** classic, or consumer (KIP-848, `group.protocol=consumer`); unknown when the group could not be described. */
+  protocol: GroupDescription['type']
   members: number
   /** Partitions of the topic currently assigned to members, sorted. */
   assigned: number[]
@@ -83,6 +85,7 @@ export async function readTopicLag(cluster: KafkaCluster, topic: string, options
     return {
       groupId,
       state: description?.state ?? 'Unknown',
+      protocol: description?.type ?? 'unknown',
       members: description?.members.length ?? 0,
       assigned,
       partitions,

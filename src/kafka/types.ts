@@ -234,6 +234,10 @@ export interface KafkaCluster {
   describeGroups(groupIds: string[]): Promise<GroupDescription[]>
   /** Committed offsets of one group on one topic, one entry per partition of the topic (any group type). */
   committedOffsets(groupId: string, topic: string): Promise<CommittedOffset[]>
+  /** Partition count of every topic, in one metadata request (co-partitioning checks compare them). */
+  partitionCounts(): Promise<Map<string, number>>
+  /** Of `topics`, those on which the group has a committed offset on some partition (one OffsetFetch for all). */
+  committedTopics(groupId: string, topics: string[]): Promise<string[]>
   /**
    * Commits offsets for a group that has no active members (Kafka refuses otherwise). Checks the
    * group's type first: never joins a group to commit (kafkajs setOffsets would join a live KIP-848

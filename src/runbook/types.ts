@@ -95,6 +95,8 @@ export interface Runbook<I, S, E = RunEnvironment, R extends object = StepResult
   revalidate?(ctx: StepContext<I, S, R>): Promise<string | undefined>
   /** Called when a step fails (not on interrupt), with the failed step id. */
   onFailure?(ctx: StepContext<I, S, R>, failedStep: string, error: unknown): Promise<void>
+  /** What the `run:done` event carries as `summary` (e.g. grow's post-check result); absent: no summary. */
+  summarize?(results: Readonly<Partial<R>>): unknown
 }
 
 /**
@@ -146,7 +148,7 @@ export type RunEvent =
   | (EventBase & {event: 'undo:start'; title: string})
   | (EventBase & {event: 'undo:done'; durationMs: number})
   | (EventBase & {event: 'undo:fail'; error: ErrorInfo})
-  | (EventBase & {event: 'run:done'; durationMs: number; alreadyDone: boolean})
+  | (EventBase & {event: 'run:done'; durationMs: number; alreadyDone: boolean; summary?: unknown})
   | (EventBase & {event: 'run:fail'; error: ErrorInfo})
   | (EventBase & {event: 'run:interrupted'; resumeCommand: string})
   | (EventBase & {event: 'run:aborted'; undone: string[]; irreversible: string[]})

@@ -14,9 +14,9 @@ export function renderTopicLag(lag: TopicLag, options: {partitions?: boolean} = 
   lines.push(
     '',
     renderTable(
-      ['GROUP', 'STATE', 'MEMBERS', 'TOTAL LAG', 'PARTITIONS WITH LAG'],
-      lag.groups.map((g) => [g.groupId, g.state, g.members, g.total, g.partitions.filter((p) => p.lag > 0).length]),
-      {alignRight: [2, 3, 4]},
+      ['GROUP', 'PROTOCOL', 'STATE', 'MEMBERS', 'TOTAL LAG', 'PARTITIONS WITH LAG'],
+      lag.groups.map((g) => [g.groupId, g.protocol, g.state, g.members, g.total, g.partitions.filter((p) => p.lag > 0).length]),
+      {alignRight: [3, 4, 5]},
     ),
   )
   const detailed = lag.groups.filter((g) => options.partitions || g.total > 0)

@@ -53,6 +53,14 @@ export function renderGrowPlan(plan: GrowPlan): string {
       : `Producer agents (${plan.agents.length}): ${plan.agents.map((a) => `${a.agentId}@${a.host}`).join(', ')}`,
   )
   lines.push(`Estimated drain while paused: ${plan.estimatedDrainMs === null ? 'unknown' : formatDuration(plan.estimatedDrainMs)}`)
+  const coPartitioned = plan.coPartitioned ?? []
+  if (coPartitioned.length > 0) {
+    lines.push(
+      '',
+      `Co-partitioned topics (${plan.from} partitions, read by the same groups; joins need equal counts):`,
+      ...coPartitioned.map((c) => `  ${c.topic}: read with ${plan.topic} by ${c.groups.join(', ')}`),
+    )
+  }
   if (plan.warnings.length > 0) lines.push('', 'Warnings:', ...plan.warnings.map((w) => `  ! ${w}`))
   if (plan.blockers.length > 0) lines.push('', 'Blocking:', ...plan.blockers.map((b) => `  x ${b}`))
   return lines.join('\n')

@@ -16,6 +16,8 @@ function isGrowSummary(value: unknown): value is GrowSummary {
 
 export function renderGrowSummary(summary: GrowSummary): string[] {
   const time = (ms: number | null) => (ms === null ? 'n/a' : formatDuration(ms))
+  // Checkpoints written before issue 16 have no declaredCounts (their lines, if any, are in watchNext).
+  const declared = summary.declaredCounts ?? []
   return [
     `${summary.topic}: ${summary.from} → ${summary.to} partitions.`,
     `Producers paused for ${time(summary.pausedMs)} (drained in ${time(summary.drainMs)}, partitions added in ${time(summary.addMs)}).`,
@@ -23,7 +25,13 @@ export function renderGrowSummary(summary: GrowSummary): string[] {
       ? 'No keyed records were written after resume within the post-check window; nothing to check yet.'
       : `${summary.checkedRecords} keyed records written after resume checked: all in murmur2 % ${summary.to}.`,
     'Watch next:',
-    ...summary.watchNext.map((line) => `  - ${line}`),
+    ...summary.watchNext.filter((line) => !declared.includes(line)).map((line) => `  - ${line}`),
+    ...(declared.length === 0
+      ? []
+      : [
+          `Declared partition counts must now say ${summary.to} (infrastructure as code; a lower declaration is not harmless):`,
+          ...declared.map((line) => `  - ${line}`),
+        ]),
   ]
 }
 

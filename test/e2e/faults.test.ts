@@ -447,21 +447,24 @@ describe('faults on a three-node cluster with live keyed traffic', () => {
     await expectNoLossNoReorder(world)
   })
 
-  it('(f) the state dir breaks mid-run (checkpoint writes fail after the pin): exit 2 naming it, producers unpinned', async () => {
+  it('(f) the state dir breaks mid-run (checkpoint writes fail from the plan on): exit 2 naming it, nothing pinned or grown', async () => {
     const {world, stateDir} = await newWorld()
     const runs = path.join(stateDir, 'runs')
     const result = await runKreorg(growArgs(world, stateDir), (event) => {
       // Like a full disk: every later checkpoint write fails.
-      if (event.event === 'step:done' && event.step === 'pin-producers') {
+      // The plan step measures consume rates for seconds: the break lands before its checkpoint, far
+      // from the alter (pin-producers and add-partitions take a few hundred milliseconds together).
+      if (event.event === 'step:start' && event.step === 'plan') {
         spawnSync('sh', ['-c', `rm -rf '${runs}' && echo x > '${runs}'`])
       }
     })
     expect(result.code, describeRun(result)).toBe(2)
     expect(lastLine(result.stderr)).toContain(runs)
     expect(await world.partitionCount()).toBe(FROM)
-    // Unpinned by the failure path (a pin does not lapse with the lease).
+    // Nothing left behind: no pin, no pause, no lease.
     expectAgentsRunning(world)
     expect(world.agents.every((a) => a.topicState(world.topic).pinnedPartitions === undefined)).toBe(true)
+    expect((await world.producersView()).lease).toBeNull()
     expect(await world.trafficFlows()).toBe(true)
     await expectNoLossNoReorder(world)
   })

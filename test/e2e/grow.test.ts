@@ -77,6 +77,10 @@ describe(`kreorg grow ${FROM} → ${TO} under live keyed traffic with a lagging 
     const done = grow.events.filter((e: GrowEvent) => e.event === 'step:done').map((e) => e.step)
     expect(done).toEqual(STEPS)
     expect(grow.events.at(-1)?.event).toBe('run:done')
+    // run:done carries the summary, with the declared counts (Terraform, Strimzi, topicctl) that must now say TO.
+    expect((grow.events.at(-1) as {summary?: {declaredCounts?: string[]}}).summary?.declaredCounts?.join('\n')).toMatch(
+      new RegExp(`Terraform: set partitions = ${TO}[\\s\\S]*Strimzi: set spec\\.partitions: ${TO}[\\s\\S]*topicctl: set partitions: ${TO}`),
+    )
   })
 
   it('really had a lagging group to drain: the plan saw its lag and drain waited for it', () => {

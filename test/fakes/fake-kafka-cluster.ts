@@ -317,6 +317,17 @@ export class FakeKafkaCluster implements KafkaCluster {
     })
   }
 
+  partitionCounts(): Promise<Map<string, number>> {
+    return this.call('partitionCounts', [], () => new Map([...this.topics].map(([name, t]) => [name, t.partitions.length])))
+  }
+
+  committedTopics(groupId: string, topics: string[]): Promise<string[]> {
+    return this.call('committedTopics', [groupId, topics], () => {
+      const committed = this.groups.get(groupId)?.committed ?? new Map<string, Map<number, number>>()
+      return topics.filter((t) => [...(committed.get(t)?.values() ?? [])].some((o) => o >= 0)).sort()
+    })
+  }
+
   commitOffsets(groupId: string, topic: string, offsets: CommittedOffset[]): Promise<void> {
     return this.call('commitOffsets', [groupId, topic, offsets], () => {
       const members = this.groups.get(groupId)?.members.length ?? 0

@@ -5,6 +5,7 @@ import type {GroupDescription} from '../../src/kafka/types.js'
 
 import {isKafkaStreamsGroup} from '../../src/kafka/groups.js'
 import {readTopicLag} from '../../src/kafka/lag.js'
+import {runCliJson} from '../helpers/cli.js'
 import {eventually, type JavaProcess, javaToolsClasspath, startJava} from '../helpers/java-tools.js'
 import {connectTestCluster, randomName, testBrokers} from '../helpers/kafka.js'
 
@@ -100,7 +101,32 @@ describe.skipIf(skip !== undefined)(`KIP-848 and classic Java consumer groups${s
         {partition: 2, offset: 0},
       ])
       const lag = await readTopicLag(cluster, topic)
-      expect(lag.groups.find((g) => g.groupId === group)).toMatchObject({state: 'Stable', members: 2, assigned: [0, 1, 2], total: 0})
+      expect(lag.groups.find((g) => g.groupId === group)).toMatchObject({
+        state: 'Stable',
+        protocol: 'consumer',
+        members: 2,
+        assigned: [0, 1, 2],
+        total: 0,
+      })
+
+      // What an operator sees: `kreorg lag` and `kreorg grow --dry-run` (the real CLI) show the group live, with its members.
+      const env = {KAFKA_BROKERS: testBrokers()}
+      const cliLag = await runCliJson(['lag', topic], {env, timeoutMs: 60_000})
+      expect(cliLag.code, cliLag.stderr).toBe(0)
+      const shown = (cliLag.events[0] as unknown as {groups: Array<Record<string, unknown>>}).groups.find((g) => g.groupId === group)
+      expect(shown).toMatchObject({protocol: 'consumer', state: 'Stable', members: 2, assigned: [0, 1, 2], total: 0})
+      const dryRun = await runCliJson(['grow', topic, '--to', '6', '--dry-run', '--no-producers', '--control-topic', randomName('ctl')], {
+        env,
+        timeoutMs: 120_000,
+      })
+      const planEvent = dryRun.events.find((e) => (e as {plan?: unknown}).plan !== undefined) as unknown as
+        {plan: {groups: Array<Record<string, unknown>>; blockers: string[]}} | undefined
+      expect(planEvent, `${dryRun.stdout}\n${dryRun.stderr}`).toBeDefined()
+      expect(planEvent!.plan.groups.find((g) => g.groupId === group)).toMatchObject({type: 'consumer', state: 'Stable', members: 2, lag: 0})
+      // The only blocker is this test's own producer above (no agent): the live group is not one.
+      expect(planEvent!.plan.blockers.join('\n')).not.toContain(group)
+      expect(planEvent!.plan.blockers.join('\n')).toMatch(/writer without an agent/)
+      expect(dryRun.code, dryRun.stderr).toBe(3)
 
       // kafkajs's setOffsets would join this live group as a classic member: kreorg refuses instead, and nobody joins.
       await expect(cluster.commitOffsets(group, topic, [{partition: 1, offset: 0}])).rejects.toThrow(/2 active member/)

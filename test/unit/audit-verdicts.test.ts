@@ -143,6 +143,7 @@ describe('consumer groups', () => {
   const group = (over: Partial<GroupLag>): GroupLag => ({
     groupId: 'g',
     state: 'Stable',
+    protocol: 'classic',
     members: 1,
     assigned: [0, 1],
     partitions: [],

@@ -123,6 +123,8 @@ describe('grow v2 on fakes: the whole runbook', () => {
     expect(world.agentIds.map((id) => world.control.agentState(id, world.topic)?.pinnedPartitions)).toEqual([undefined, undefined])
     const summary = result<{declaredCounts: string[]; pausedMs: number}>(events, 'post-check')
     expect(summary.declaredCounts.join('\n')).toMatch(/Terraform.*partitions = 8[\s\S]*Strimzi.*spec\.partitions: 8[\s\S]*topicctl/)
+    // run:done carries the same summary, so a pipeline reading only the last event learns what to update.
+    expect(events.at(-1)).toMatchObject({event: 'run:done', summary: {topic: world.topic, to: 8, declaredCounts: summary.declaredCounts}})
   })
 
   it('a record in a new partition that is not a kreorg marker: prime-consumers stops with exit 7, producers stay pinned', async () => {

@@ -1,5 +1,7 @@
 import type {AuditCheck} from '../types.js'
 
+import {coPartitioningCheck} from './co-partitioning.js'
+import {compactionCheck} from './compaction.js'
 import {consumerGroupsCheck} from './consumer-groups.js'
 import {idempotenceCheck} from './idempotence.js'
 import {keyCardinalityCheck} from './key-cardinality.js'
@@ -18,5 +20,7 @@ export const AUDIT_CHECKS: readonly AuditCheck[] = [
   partitionerCheck,
   idempotenceCheck,
   consumerGroupsCheck,
+  coPartitioningCheck,
   keyMovementCheck,
+  compactionCheck,
 ]

@@ -144,6 +144,10 @@ export class ProtocolAdmin {
 
   /** The internal cluster, connected on first use (and again after a close). */
   async connected(): Promise<InternalCluster> {
+    // A connect in flight first: kafkajs reports the seed broker connected as soon as its socket is
+    // up, before its ApiVersions lookup is set, so a concurrent caller trusting isConnected() then
+    // failed with "Broker not connected" (seen with several first calls at once on a new cluster).
+    if (this.connecting) return this.connecting
     if (this.cluster?.isConnected()) return this.cluster
     this.connecting ??= (async () => {
       const cluster = this.cluster ?? createInternalCluster(this.kafka)

@@ -41,7 +41,17 @@ export async function loadRun(runId: string, options: Pick<EngineOptions, 'state
 export async function resumeRun(runId: string, options: EngineOptions): Promise<RunOutcome> {
   const {checkpoint, runbook, inputs, file} = await loadRun(runId, options)
   if (checkpoint.status === 'done') {
-    options.listener({runId, step: null, ts: now(), event: 'run:done', durationMs: 0, alreadyDone: true})
+    const results = Object.fromEntries(checkpoint.steps.filter((s) => s.state === 'done').map((s) => [s.id, s.result]))
+    const summary = runbook.summarize?.(results)
+    options.listener({
+      runId,
+      step: null,
+      ts: now(),
+      event: 'run:done',
+      durationMs: 0,
+      alreadyDone: true,
+      ...(summary === undefined ? {} : {summary}),
+    })
     return {status: 'done', runId, checkpoint: file, results: {}, alreadyDone: true}
   }
   if (checkpoint.status === 'aborted' || checkpoint.status === 'aborting') {

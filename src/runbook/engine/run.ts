@@ -48,8 +48,16 @@ export async function runRemaining(execution: Execution): Promise<RunOutcome> {
   checkpoint.currentStep = null
   checkpoint.failure = null
   await execution.save()
-  execution.emit({...execution.base(null), event: 'run:done', durationMs: Date.now() - started, alreadyDone: false})
-  return {status: 'done', runId: execution.runId, checkpoint: execution.file, results: execution.results(), alreadyDone: false}
+  const results = execution.results()
+  const summary = execution.runbook.summarize?.(results)
+  execution.emit({
+    ...execution.base(null),
+    event: 'run:done',
+    durationMs: Date.now() - started,
+    alreadyDone: false,
+    ...(summary === undefined ? {} : {summary}),
+  })
+  return {status: 'done', runId: execution.runId, checkpoint: execution.file, results, alreadyDone: false}
 }
 
 async function fail(execution: Execution, step: Step<unknown, unknown>, thrown: unknown, durationMs: number): Promise<RunOutcome> {

@@ -156,13 +156,16 @@ export function growSummary(ctx: GrowContext, checkedRecords: number): GrowSumma
 }
 
 /**
- * Infrastructure as code declares the count too: left lower, the Terraform Kafka provider plans to
- * replace (delete and recreate) the topic and Strimzi marks the KafkaTopic NotReady (issue 16).
+ * Infrastructure as code declares the count too, and a declaration left lower is not harmless (issue 16):
+ * the Terraform Kafka provider (Mongey/kafka) forces a new resource when the declared `partitions` is
+ * below the real count, so the next apply deletes and recreates the topic with all its data; Strimzi's
+ * Topic Operator cannot decrease partitions and marks the KafkaTopic NotReady until spec.partitions is
+ * raised; topicctl apply fails on the topic ("fewer partitions in topic config than observed").
  */
 export function declaredCountLines(topic: string, to: number): string[] {
   return [
-    `Terraform: set partitions = ${to} on the kafka_topic resource for ${topic} (a lower value plans to delete and recreate the topic)`,
-    `Strimzi: set spec.partitions: ${to} on the KafkaTopic for ${topic} (a lower value marks it NotReady)`,
-    `topicctl: set partitions: ${to} in ${topic}'s topic config (apply would otherwise report a mismatch)`,
+    `Terraform: set partitions = ${to} on the kafka_topic resource for ${topic}; a lower value makes the next plan destroy and recreate the topic (all its data lost)`,
+    `Strimzi: set spec.partitions: ${to} on the KafkaTopic for ${topic}; a lower value cannot be applied (partitions cannot be decreased), so the KafkaTopic goes NotReady and stops reconciling other changes`,
+    `topicctl: set partitions: ${to} in ${topic}'s topic config; a lower value makes topicctl apply fail for the topic (fewer partitions in config than observed)`,
   ]
 }

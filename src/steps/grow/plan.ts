@@ -5,6 +5,7 @@ import type {AgentView, ControlPort} from './control-port.js'
 import type {GrowInputs} from './inputs.js'
 
 import {describeCause} from '../../core/errors.js'
+import {type CoPartitionCandidate, coPartitionWarning, readCoPartitionCandidates} from '../../kafka/co-partition.js'
 import {type GroupLag, readTopicLag, type TopicLag} from '../../kafka/lag.js'
 import {uniformStayShare} from '../../kafka/murmur2.js'
 import {keyMovement, type KeyMovement, sampleTopic} from '../../kafka/sampler.js'
@@ -42,6 +43,11 @@ export interface GrowPlan {
   writers: WriterInventory | null
   /** Slowest group's estimate: how long producers will likely stay paused for the drain. */
   estimatedDrainMs: number | null
+  /**
+   * Other topics with the same partition count read by the same groups: possible join inputs that
+   * must grow together (absent in checkpoints written before issue 16).
+   */
+  coPartitioned?: CoPartitionCandidate[]
   /** Other counts near the target and the share of keys each would move (uniform hashing). */
   alternatives: Array<{to: number; uniformMoveShare: number}>
   warnings: string[]
@@ -147,6 +153,18 @@ export async function buildGrowPlan(options: PlanOptions): Promise<GrowPlan> {
     group.streams = streamsEvidence(view, topics) !== undefined
     group.trusted = inputs.trustGroups.includes(group.groupId)
   }
+  // A warning only, so a failed read (a topic deleted meanwhile, a missing DESCRIBE) must not stop the plan.
+  let coPartitioned: CoPartitionCandidate[] = []
+  let coPartitionError: string | undefined
+  try {
+    coPartitioned = await readCoPartitionCandidates(
+      cluster,
+      inputs.topic,
+      groups.map((g) => g.groupId),
+    )
+  } catch (error) {
+    coPartitionError = `could not check which topics are co-partitioned with ${inputs.topic}: ${describeCause(error)}`
+  }
   const active = groups.filter((g) => !g.ignored)
   const estimates = active.map((g) => g.estimatedDrainMs)
   const estimatedDrainMs = estimates.includes(null) ? null : Math.max(0, ...(estimates as number[]))
@@ -178,6 +196,10 @@ export async function buildGrowPlan(options: PlanOptions): Promise<GrowPlan> {
       `${movement.nullKeyRecords} sampled records have no key: they have no per-key order to keep, and grow does not change that`,
     )
   }
+  warnings.push(
+    ...coPartitioned.map((c) => coPartitionWarning(inputs.topic, c, inputs.to)),
+    ...(coPartitionError ? [coPartitionError] : []),
+  )
   const alternatives = betterTargets(from, inputs.to)
   const best = alternatives[0]
   if (best) {
@@ -200,6 +222,7 @@ export async function buildGrowPlan(options: PlanOptions): Promise<GrowPlan> {
     agents: options.agents,
     writers,
     estimatedDrainMs,
+    coPartitioned,
     alternatives,
     warnings,
     blockers,
