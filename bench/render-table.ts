@@ -33,6 +33,12 @@ export function tableMarkdown(): string {
       `| Producer blackout, backlog ${count(r.backlog)} (n=${r.repetitions}) | ${ms(r.kreorgWindowMs.median)} paused (floor ${ms(r.floorMs.median)}, overhead ${ms(r.kreorgOverheadMs.median)}) | ${ms(r.manualWindowMs.median)} paused (manual runbook) | ${x(r.ratio)} | overhead ≤ 1 s: ${ok(r.kreorgOverheadMs.median <= 1000)} |`,
     )
   }
+  const java = blackout?.javaConsumers?.summary
+  if (java?.blackoutMs) {
+    rows.push(
+      `| Producer blackout, Java consumers at default \`metadata.max.age.ms\` (issue 13, n=${java.runs}) | ${ms(java.blackoutMs.median)} paused (drain ${ms(java.drainMs.median)}, overhead ${ms(java.overheadAboveDrainMs.median)}); positions proven in ${ms(java.primeMs.median)} with producers running, pinned | before pin-first: paused for the whole wait (up to 5 min) | — | ≤ drain + 2 s: ${ok(java.overheadAboveDrainMs.median <= 2000)}, ${java.lost} lost |`,
+    )
+  }
   const lag = load('lag-snapshot')
   for (const r of lag?.results ?? []) {
     rows.push(

@@ -59,7 +59,10 @@ export default class Grow extends RunCommand<typeof Grow> {
       multiple: true,
       default: [],
     }),
-    'drain-timeout': durationOption('give up draining after this long (producers are resumed)', 30 * 60_000),
+    'drain-timeout': durationOption(
+      'give up draining after this long (exit 7: the partitions are added, producers stay pinned; resume the run)',
+      30 * 60_000,
+    ),
     'ack-timeout': durationOption('how long to wait for producer agents to ack a command', 30_000),
     'quiet-period': durationOption('end offsets must stand still this long after the pause', 3000),
     lease: durationOption('pause lease; agents resume by themselves if kreorg dies and it lapses', 120_000),

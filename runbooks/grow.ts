@@ -1,5 +1,5 @@
 /**
- * `kreorg grow`: the drain-first runbook as data. Step ids are stable — checkpoints and `--json`
+ * `kreorg grow`: the pin-first runbook (version 2) as data. Step ids are stable — checkpoints and `--json`
  * events use them — so renaming one is a breaking change (the runbook hash changes and old
  * checkpoints are refused on resume).
  */

@@ -24,7 +24,7 @@ export const EXIT_CODE_TABLE: ReadonlyArray<readonly [ExitCodeValue, string]> = 
     ExitCode.PRECONDITION,
     'precondition not met: topic missing, --to not above current, a group that cannot drain, unknown writers, missing permissions',
   ],
-  [ExitCode.TIMEOUT, 'timed out waiting (acks, drain, pickup); producers resumed if before add-partitions'],
+  [ExitCode.TIMEOUT, 'timed out waiting for producer acks; nothing changed (in grow: before add-partitions, the pin is lifted)'],
   [ExitCode.DECLINED, 'declined at the confirmation prompt'],
   [ExitCode.LEASE_HELD, "another run holds the topic's lease or lock"],
   [

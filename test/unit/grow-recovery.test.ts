@@ -204,7 +204,7 @@ describe('undoBeforeAlter (a step failed)', () => {
     expect(world.control.actions(world.topic)).toEqual(['pin'])
     expect(world.warnings).toEqual([
       expect.stringMatching(
-        /^could not confirm that every producer was unpinned \(.*Not authorized.*\); `kreorg unpause orders` lifts the pin/,
+        /^could not confirm that every producer was unpinned \(.*Not authorized.*\); the topic is unchanged, so `kreorg unpause orders --force` lifts the pin safely/,
       ),
     ])
     expect(world.control.leaseEntry(world.topic)?.released).toBe(true)

@@ -27,7 +27,7 @@ export async function undoBeforeAlter(ctx: GrowContext, failedStep: string): Pro
       ctx.warn('the pin was lifted and producers keep running; the topic was not changed')
     } catch (error) {
       ctx.warn(
-        `could not confirm that every producer was unpinned (${describeCause(error)}); \`kreorg unpause ${ctx.inputs.topic}\` lifts the pin once the topic is unchanged`,
+        `could not confirm that every producer was unpinned (${describeCause(error)}); the topic is unchanged, so \`kreorg unpause ${ctx.inputs.topic} --force\` lifts the pin safely`,
       )
     }
   }
