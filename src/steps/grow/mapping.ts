@@ -8,6 +8,7 @@ import {predictPartition} from '../../kafka/partitioners.js'
 import {sampleTopic} from '../../kafka/sampler.js'
 import {originalPartitionCount} from './lease.js'
 import {releaseLease} from './preflight.js'
+import {agentsToReach} from './producers.js'
 
 /** Deterministic canary keys: the same run asks the same question after a resume. */
 export function canaryKeys(runId: string, count = 32): string[] {
@@ -56,7 +57,7 @@ export function placedAsPredicted(key: Uint8Array, partition: number, target: nu
 export async function verifyMapping(ctx: GrowContext): Promise<VerifyMappingResult> {
   const {control} = ctx.services
   const {topic, to} = ctx.inputs
-  const agents = await control.agents(topic)
+  const agents = await agentsToReach(ctx)
   if (agents.length === 0) {
     ctx.warn('no producer agents to verify; producers without an agent must be restarted to see the new partition count')
     return {agents: 0, canaryKeys: 0, partitioners: {}}

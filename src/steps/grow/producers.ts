@@ -1,5 +1,5 @@
 import type {GrowContext, PauseResult, PinResult, ResumeResult} from './context.js'
-import type {AckWaitState, AgentAck} from './control-port.js'
+import type {AckWaitState, AgentAck, AgentView} from './control-port.js'
 
 import {KreorgError} from '../../core/errors.js'
 import {writesSinceSnapshotError} from './drain.js'
@@ -127,7 +127,7 @@ export async function resumeProducers(ctx: GrowContext): Promise<ResumeResult> {
     if (moved) throw moved
   }
   await ensureLease(ctx)
-  const agents = await control.agents(topic)
+  const agents = await agentsToReach(ctx)
   ctx.progress(`resuming ${agents.length} producer agent(s) with ${to} partitions`)
   await control.resume(topic, {runId: ctx.runId, epoch: ctx.services.epoch, targetPartitions: to})
   const acks = await collectAcks(
@@ -139,4 +139,16 @@ export async function resumeProducers(ctx: GrowContext): Promise<ResumeResult> {
   if (behind.length > 0)
     ctx.warn(`agents ${behind.map((a) => `${a.agentId} (sees ${a.partitionCount})`).join(', ')} resumed seeing fewer than ${to} partitions`)
   return {resumedAt: Date.now(), agents: agents.map((a) => a.agentId), endOffsetsAtResume}
+}
+
+/**
+ * The agents a command after the pause must reach: the live ones, and those this run paused whose
+ * heartbeats went quiet for less than a lease. A broker failover (the heartbeat topic's leader) delays
+ * heartbeats for seconds while the agent is still paused: skipping it would leave it paused and its
+ * canaries unchecked. An agent quiet for longer than the lease has resumed by itself, still pinned.
+ */
+export async function agentsToReach(ctx: GrowContext): Promise<AgentView[]> {
+  const paused = new Set(ctx.results['pause-producers']?.agents ?? [])
+  const recent = await ctx.services.control.agents(ctx.inputs.topic, {includeStaleWithinMs: ctx.inputs.leaseMs})
+  return recent.filter((agent) => agent.alive !== false || paused.has(agent.agentId))
 }
