@@ -5,24 +5,14 @@ import {addPartitions, alreadyGrown} from '../../src/steps/grow/partitions.js'
 import {pinProducers} from '../../src/steps/grow/producers.js'
 import {fakeGrow, type FakeGrow, preflightResult} from '../fakes/fake-grow.js'
 import {connectionClosed, connectionReset, protocolError} from '../fakes/faults.js'
+import {sleeps} from '../fakes/recorded-sleeps.js'
 
 // add-partitions on fakes: its pre-check, its checks right before the alter (lease, pinned agents,
 // the writer inventory again), and how it retries through a controller failover. What the broker answers to a repeated alter is proven in
 // test/e2e/faults.test.ts on a real three-node cluster.
 
-// Retry pauses are 2 s of real time; recorded instead, so the tests can say which pauses were taken.
-const sleeps = vi.hoisted(() => [] as number[])
-vi.mock('node:timers/promises', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('node:timers/promises')>()
-  return {
-    ...actual,
-    async setTimeout<T>(ms?: number, value?: T, options?: {signal?: AbortSignal}): Promise<T | undefined> {
-      sleeps.push(ms ?? 0)
-      options?.signal?.throwIfAborted()
-      return value
-    },
-  }
-})
+// Retry pauses are recorded, not slept (test/fakes/recorded-sleeps.ts).
+vi.mock('node:timers/promises', async (original) => (await import('../fakes/recorded-sleeps.js')).recordedTimers(original))
 
 /** A run whose producers are pinned, right before add-partitions: the lease is fresh, agents keep writing. */
 async function pinned(world: FakeGrow) {

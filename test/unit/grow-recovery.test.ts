@@ -5,24 +5,14 @@ import {pauseProducers, pinProducers, unpinProducers} from '../../src/steps/grow
 import {revalidateGrow, undoBeforeAlter} from '../../src/steps/grow/recovery.js'
 import {fakeGrow, type FakeGrow, heldLease, preflightResult} from '../fakes/fake-grow.js'
 import {connectionReset, protocolError} from '../fakes/faults.js'
+import {sleeps} from '../fakes/recorded-sleeps.js'
 
 // Recovery logic of `kreorg grow` on fakes: what revalidation (on resume) and the failure path decide
 // from the checkpoint's results and the control channel's state. Kafka's own behaviour is not
 // claimed here (test/e2e/grow-crash.test.ts and faults.test.ts run the same paths on real brokers).
 
-// Retry pauses are 2 s of real time; recorded instead, so the tests can say which pauses were taken.
-const sleeps = vi.hoisted(() => [] as number[])
-vi.mock('node:timers/promises', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('node:timers/promises')>()
-  return {
-    ...actual,
-    async setTimeout<T>(ms?: number, value?: T, options?: {signal?: AbortSignal}): Promise<T | undefined> {
-      sleeps.push(ms ?? 0)
-      options?.signal?.throwIfAborted()
-      return value
-    },
-  }
-})
+// Retry pauses are recorded, not slept (test/fakes/recorded-sleeps.ts).
+vi.mock('node:timers/promises', async (original) => (await import('../fakes/recorded-sleeps.js')).recordedTimers(original))
 
 /** A run whose producers were pinned before kreorg died (the topic not yet grown), its lease taken. */
 async function pinnedRun(world: FakeGrow) {

@@ -14,18 +14,8 @@ import {connectionReset, protocolError} from '../fakes/faults.js'
 // in a temp dir) on a fake cluster and control channel. The same flows on real Kafka are in
 // test/e2e/grow-crash.test.ts and test/e2e/faults.test.ts.
 
-const sleeps = vi.hoisted(() => [] as number[])
-vi.mock('node:timers/promises', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('node:timers/promises')>()
-  return {
-    ...actual,
-    async setTimeout<T>(ms?: number, value?: T, options?: {signal?: AbortSignal}): Promise<T | undefined> {
-      sleeps.push(ms ?? 0)
-      options?.signal?.throwIfAborted()
-      return value
-    },
-  }
-})
+// Retry pauses are recorded, not slept (test/fakes/recorded-sleeps.ts).
+vi.mock('node:timers/promises', async (original) => (await import('../fakes/recorded-sleeps.js')).recordedTimers(original))
 
 const dirs: string[] = []
 afterEach(async () => {

@@ -15,20 +15,8 @@ import {fakeGrow, type FakeGrow} from '../fakes/fake-grow.js'
 // partitions, and which exit code each failure carries. Kafka's own behaviour (markers, commits of
 // real consumers) is proven in test/integration/grow-prime.test.ts on a real broker.
 
-const sleeps = vi.hoisted(() => [] as number[])
-vi.mock('node:timers/promises', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('node:timers/promises')>()
-  return {
-    ...actual,
-    async setTimeout<T>(ms?: number, value?: T, options?: {signal?: AbortSignal}): Promise<T | undefined> {
-      sleeps.push(ms ?? 0)
-      options?.signal?.throwIfAborted()
-      // A real tick, so polling loops on fakes do not starve timers (lease timers, ack timeouts).
-      await new Promise((resolve) => setImmediate(resolve))
-      return value
-    },
-  }
-})
+// Retry pauses are recorded, not slept (test/fakes/recorded-sleeps.ts).
+vi.mock('node:timers/promises', async (original) => (await import('../fakes/recorded-sleeps.js')).recordedTimers(original))
 
 const dirs: string[] = []
 afterEach(async () => {
