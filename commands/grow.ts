@@ -2,11 +2,12 @@ import {Args, Flags} from '@oclif/core'
 import {hostname} from 'node:os'
 
 import type {GrowInputs} from '../src/steps/grow/context.js'
-import type {GrowSummary} from '../src/steps/grow/results.js'
+import type {GrowSummary, PerTopic} from '../src/steps/grow/results.js'
 
 import {growRunbook} from '../runbooks/grow.js'
 import {controlFlags} from '../src/cli/control-flags.js'
 import {durationFlag, durationOption} from '../src/cli/duration.js'
+import {parseGrowTargets} from '../src/cli/grow-targets.js'
 import {RunCommand} from '../src/cli/run-command.js'
 import {KreorgError} from '../src/core/errors.js'
 import {growAlreadyAtTarget} from '../src/steps/grow/at-target.js'
@@ -14,12 +15,14 @@ import {growDryRun} from '../src/steps/grow/dry-run.js'
 import {readReplicaAssignment} from '../src/steps/grow/replica-assignment.js'
 import {renderGrowPlan} from '../src/ui/plan-view.js'
 
-function renderNothingToDo(summary: GrowSummary): string {
-  return [
-    `Nothing to do: ${summary.topic} already has ${summary.to} partitions.`,
-    `Declared partition counts must say ${summary.to}:`,
-    ...summary.declaredCounts.map((line) => `  - ${line}`),
-  ].join('\n')
+function renderNothingToDo(summary: PerTopic<GrowSummary>): string {
+  return Object.values(summary.byTopic ?? {[summary.topic]: summary})
+    .flatMap((s) => [
+      `Nothing to do: ${s.topic} already has ${s.to} partitions.`,
+      `Declared partition counts must say ${s.to}:`,
+      ...s.declaredCounts.map((line) => `  - ${line}`),
+    ])
+    .join('\n')
 }
 
 export default class Grow extends RunCommand<typeof Grow> {
@@ -31,7 +34,9 @@ export default class Grow extends RunCommand<typeof Grow> {
     "every group's position on the new partitions is proven; the blackout is only pause → drain → resume.",
     'A failure before add-partitions lifts the pin (exit 3/4, nothing changed); after it the run can only go',
     'forward (Kafka cannot remove partitions): exit 7, then `kreorg resume <run-id>`. A topic already at --to',
-    'exits 0 with "nothing to do".',
+    'exits 0 with "nothing to do". Several topics (e.g. co-partitioned join inputs) grow in one run: one pin, one',
+    'CreatePartitions request for all, one pause and drain, one resume; topics with equal counts today must get',
+    'equal targets.',
   ].join(' ')
 
   static override examples = [
@@ -40,14 +45,24 @@ export default class Grow extends RunCommand<typeof Grow> {
     '<%= config.bin %> grow orders --to 16 --yes --json',
     '<%= config.bin %> grow orders --to 24 --group billing --group search --drain-timeout 1h',
     '<%= config.bin %> grow orders --to 16 --trust-group legacy-kafkajs-reader --prime-timeout 15m',
+    '<%= config.bin %> grow orders payments --to 16',
+    '<%= config.bin %> grow orders payments audit-log --to 16 --to audit-log=32',
   ]
 
   static override args = {
-    topic: Args.string({description: 'topic to grow', required: true}),
+    topic: Args.string({description: 'topic to grow (name several to grow them in one pause)', required: true}),
   }
 
+  // More topics may follow the first (parseGrowTargets checks them).
+  static override strict = false
+
   static override flags = {
-    to: Flags.integer({description: 'target partition count (must be above the current count)', required: true, min: 2}),
+    to: Flags.string({
+      description:
+        'target partition count (above the current count); with several topics, a count for all or topic=count per topic (repeatable)',
+      required: true,
+      multiple: true,
+    }),
     'dry-run': Flags.boolean({description: 'print the plan (groups, lag, agents, keys that move) and change nothing'}),
     group: Flags.string({
       char: 'g',
@@ -103,10 +118,15 @@ export default class Grow extends RunCommand<typeof Grow> {
   }
 
   public async run(): Promise<void> {
-    const {flags, args} = this
+    const {flags} = this
+    const targets = parseGrowTargets(this.positionals, flags.to)
+    if (targets.length > 1 && flags['replica-assignment']) {
+      throw new KreorgError('usage', '--replica-assignment places the new partitions of one topic: grow one topic per run to use it')
+    }
     const inputs: GrowInputs = {
-      topic: args.topic,
-      to: flags.to,
+      topic: targets[0]!.topic,
+      to: targets[0]!.to,
+      ...(targets.length > 1 ? {targets} : {}),
       ...(flags.group ? {groups: flags.group} : {}),
       ignoreGroups: flags['ignore-group'],
       drainTimeoutMs: flags['drain-timeout'],
@@ -150,11 +170,17 @@ export default class Grow extends RunCommand<typeof Grow> {
     }
 
     if (flags['dry-run']) {
-      const {plan} = await growDryRun(this.connectionOptions(), inputs, (message) => {
+      const {plan, setBlockers} = await growDryRun(this.connectionOptions(), inputs, (message) => {
         if (!this.jsonMode && process.stderr.isTTY) process.stderr.write(`… ${message}\n`)
       })
       if (this.jsonMode) this.printJson({event: 'plan', dryRun: true, plan})
-      else process.stdout.write(`${renderGrowPlan(plan)}\n\nDry run: nothing was changed.\n`)
+      else {
+        const plans = Object.values(plan.byTopic ?? {[plan.topic]: plan})
+        const text = plans.map((p) => renderGrowPlan(p)).join('\n\n')
+        process.stdout.write(
+          `${text}${setBlockers.length > 0 ? `\n\n${setBlockers.map((b) => `BLOCKER: ${b}`).join('\n')}` : ''}\n\nDry run: nothing was changed.\n`,
+        )
+      }
       if (plan.blockers.length > 0) {
         throw new KreorgError('precondition', `grow would refuse to start: ${plan.blockers[0]}`, {
           suggestions: plan.blockers.length > 1 ? [`and ${plan.blockers.length - 1} more, listed above`] : [],
@@ -162,7 +188,9 @@ export default class Grow extends RunCommand<typeof Grow> {
       }
       return
     }
-    this.requireConfirmation(`kreorg grow ${inputs.topic} --to ${inputs.to}`)
+    this.requireConfirmation(
+      `kreorg grow ${targets.map((t) => t.topic).join(' ')} ${targets.map((t) => `--to ${targets.length > 1 ? `${t.topic}=` : ''}${t.to}`).join(' ')}`,
+    )
     await this.executeRun(growRunbook, inputs)
   }
 }

@@ -60,7 +60,7 @@ export function coPartitionWarning(topic: string, candidate: CoPartitionCandidat
   return (
     `co-partitioning: ${candidate.topic} also has ${candidate.partitions} partitions and ${groups} read${candidate.groups.length === 1 ? 's' : ''} both it and ${topic}; ` +
     `joins (Kafka Streams, ksqlDB) need equal partition counts, so ${grown} breaks any join between them: ` +
-    `grow ${candidate.topic}${to === undefined ? '' : ` to ${to}`} in the same window, or confirm these groups do not join the two`
+    `grow ${candidate.topic}${to === undefined ? '' : ` to ${to}`} in the same window (\`kreorg grow ${topic} ${candidate.topic} --to ${to ?? '<n>'}\`: one pause for both), or confirm these groups do not join the two`
   )
 }
 

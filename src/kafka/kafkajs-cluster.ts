@@ -227,9 +227,19 @@ export class KafkajsCluster implements KafkaCluster {
   }
 
   async createPartitions(topic: string, totalCount: number, assignments?: PartitionAssignment[]): Promise<void> {
+    await this.createPartitionsForTopics([{topic, totalCount, ...(assignments ? {assignments} : {})}])
+  }
+
+  async createPartitionsForTopics(
+    requests: ReadonlyArray<{topic: string; totalCount: number; assignments?: PartitionAssignment[]}>,
+  ): Promise<void> {
     await this.admin.createPartitions({
       validateOnly: false,
-      topicPartitions: [{topic, count: totalCount, ...(assignments ? {assignments: assignments.map((a) => a.replicas)} : {})}],
+      topicPartitions: requests.map(({topic, totalCount, assignments}) => ({
+        topic,
+        count: totalCount,
+        ...(assignments ? {assignments: assignments.map((a) => a.replicas)} : {}),
+      })),
     })
   }
 

@@ -209,6 +209,10 @@ export interface KafkaCluster {
   createTopic(spec: NewTopic): Promise<boolean>
   deleteTopics(topics: string[]): Promise<void>
   createPartitions(topic: string, totalCount: number, assignments?: PartitionAssignment[]): Promise<void>
+  /** Several topics in one CreatePartitions request: the controller applies them together. */
+  createPartitionsForTopics(
+    requests: ReadonlyArray<{topic: string; totalCount: number; assignments?: PartitionAssignment[]}>,
+  ): Promise<void>
 
   /**
    * Log start and last stable offset (LSO) per partition: what a read_committed consumer can reach.

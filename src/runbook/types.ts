@@ -78,8 +78,10 @@ export interface Runbook<I, S, E = RunEnvironment, R extends object = StepResult
   name: string
   version: number
   steps: ReadonlyArray<Step<I, S, R>>
-  /** e.g. the topic name: the per-topic local lock. */
+  /** e.g. the topic name: names the run (run id, `runs`) and, without `lockKeys`, its local lock. */
   lockKey(inputs: I): string
+  /** The local locks a run takes when it works on several things (e.g. each topic of a set). */
+  lockKeys?(inputs: I): string[]
   /** One-line summary for `runs`. */
   describe(inputs: I): string
   setup(inputs: I, env: E): Promise<RunbookServices<S>>

@@ -35,17 +35,23 @@ export function renderGrowSummary(summary: GrowSummary): string[] {
   ]
 }
 
+/** A multi-topic run's value holds every topic's under `byTopic`: render each, in order. */
+function eachTopicOf<T>(value: T): T[] {
+  const byTopic = (value as {byTopic?: Record<string, T>}).byTopic
+  return byTopic ? Object.values(byTopic) : [value]
+}
+
 /**
  * Human views of step values that deserve more than a one-line JSON summary: the plan an operator
  * confirms, and the summary a run ends with. Steps return data; only the UI renders it.
  */
 export function stepValueLines(value: unknown): string[] | undefined {
-  if (isGrowPlan(value)) return renderGrowPlan(value).split('\n')
-  if (isGrowSummary(value)) return renderGrowSummary(value)
-  return undefined
+  if (isGrowPlan(value)) return eachTopicOf(value).flatMap((plan, i) => [...(i > 0 ? [''] : []), ...renderGrowPlan(plan).split('\n')])
+  return runSummaryLines(value)
 }
 
 /** Only the end-of-run summary (a terminal prints it under the finished task list). */
 export function runSummaryLines(value: unknown): string[] | undefined {
-  return isGrowSummary(value) ? renderGrowSummary(value) : undefined
+  if (!isGrowSummary(value)) return undefined
+  return eachTopicOf(value).flatMap((summary, i) => [...(i > 0 ? [''] : []), ...renderGrowSummary(summary)])
 }

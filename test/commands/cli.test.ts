@@ -112,7 +112,7 @@ describe('kreorg lag against the test broker', () => {
   })
 
   test('--watch off a terminal appends snapshots until stopped', async () => {
-    const result = await runCli(['lag', topic, '--watch', '--interval', '500ms'], {env: {KAFKA_BROKERS: testBrokers()}, timeoutMs: 4000})
+    const result = await runCli(['lag', topic, '--watch', '--interval', '500ms'], {env: {KAFKA_BROKERS: testBrokers()}, timeoutMs: 10_000})
     const snapshots = result.stdout.split('\n').filter((line) => line.startsWith(`topic ${topic}:`))
     expect(snapshots.length).toBeGreaterThan(1)
     // Appended, not redrawn: no clear-screen escape off a TTY.

@@ -261,6 +261,13 @@ export class FakeKafkaCluster implements KafkaCluster {
     })
   }
 
+  /** Recorded as one createPartitions call per topic, so tests that count alters read the same. */
+  async createPartitionsForTopics(
+    requests: ReadonlyArray<{topic: string; totalCount: number; assignments?: PartitionAssignment[]}>,
+  ): Promise<void> {
+    for (const {topic, totalCount, assignments} of requests) await this.createPartitions(topic, totalCount, assignments)
+  }
+
   endOffsets(topic: string): Promise<PartitionOffsets[]> {
     return this.call('endOffsets', [topic], () =>
       this.requireTopic(topic).partitions.map((p) => ({partition: p.info.partition, low: p.low, high: p.high})),

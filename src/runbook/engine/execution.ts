@@ -42,7 +42,7 @@ function recordedFrom(connection: ConnectionOptions): RecordedEnvironment {
 export class Execution {
   readonly controller: AbortController
   readonly store: RunStore
-  private lock: HeldLock | undefined
+  private locks: HeldLock[] = []
   private closeServices: (() => Promise<void>) | undefined
   services: unknown
   file: string | null = null
@@ -87,7 +87,14 @@ export class Execution {
 
   async takeLock(): Promise<void> {
     if (this.options.ephemeral) return
-    this.lock = await this.store.lock(this.checkpoint.lockKey, this.runId, (message) => this.warn(message))
+    // Sorted, so two runs over overlapping sets take their locks in the same order.
+    const keys = [...new Set(this.runbook.lockKeys?.(this.inputs) ?? [this.checkpoint.lockKey])].sort()
+    try {
+      for (const key of keys) this.locks.push(await this.store.lock(key, this.runId, (message) => this.warn(message)))
+    } catch (error) {
+      await this.releaseLocks()
+      throw error
+    }
   }
 
   async setup(): Promise<void> {
@@ -173,6 +180,10 @@ export class Execution {
   async close(): Promise<void> {
     this.detachSignal()
     if (this.closeServices) await withTimeout(this.closeServices(), CLOSE_TIMEOUT_MS)
-    await this.lock?.release()
+    await this.releaseLocks()
+  }
+
+  private async releaseLocks(): Promise<void> {
+    for (const lock of this.locks.splice(0).reverse()) await lock.release()
   }
 }

@@ -77,9 +77,12 @@ export class KafkaRunSnapshot {
     return status
   }
 
-  /** The valid lease on a topic (as of the read), if any. */
-  leaseHolder(topic: string): {runId: string; host: string; pid: number; expiresAt: number} | undefined {
-    return this.control.holderAt(topic, Date.now())
+  /**
+   * The valid lease on a run's topic (as of the read), if any. A multi-topic grow's lock key joins its
+   * topics with "+" (never part of a topic name) and holds every one's lease: the first tells.
+   */
+  leaseHolder(lockKey: string): {runId: string; host: string; pid: number; expiresAt: number} | undefined {
+    return this.control.holderAt(lockKey.split('+')[0]!, Date.now())
   }
 }
 

@@ -2,7 +2,7 @@ import type {KafkaCluster} from '../../kafka/types.js'
 import type {Checkpoint} from '../../runbook/checkpoint.js'
 
 import {KreorgError} from '../../core/errors.js'
-import {parseGrowInputs} from './inputs.js'
+import {growTargets, parseGrowInputs} from './inputs.js'
 
 /**
  * `kreorg abort` of a grow run re-reads the live partition count first. When the topic already has
@@ -15,14 +15,17 @@ export async function growAbortRefusal(checkpoint: Checkpoint, cluster: KafkaClu
   if (checkpoint.runbook.name !== 'grow' || checkpoint.status === 'done' || checkpoint.status === 'aborted') return undefined
   if (checkpoint.steps.some((s) => s.id === 'add-partitions' && s.state === 'done')) return undefined
   const preflight = checkpoint.steps.find((s) => s.id === 'preflight' && s.state === 'done')?.result as
-    {partitions?: unknown} | null | undefined
-  if (typeof preflight?.partitions !== 'number') return undefined
-  const {topic} = parseGrowInputs(checkpoint.inputs)
-  const live = (await cluster.describeTopic(topic)).partitions.length
-  if (live <= preflight.partitions) return undefined
-  return new KreorgError(
-    'incomplete',
-    `run ${checkpoint.runId} cannot be aborted: ${topic} already has ${live} partitions (it started with ${preflight.partitions}), so its producers stay pinned to ${preflight.partitions} until every group's position on the new partitions is proven`,
-    {suggestions: [`kreorg resume ${checkpoint.runId} finishes the run (prime, pause, drain, resume with ${live} partitions)`]},
-  )
+    {partitions?: unknown; byTopic?: Record<string, {partitions?: unknown}>} | null | undefined
+  for (const {topic} of growTargets(parseGrowInputs(checkpoint.inputs))) {
+    const started = (preflight?.byTopic?.[topic] ?? preflight)?.partitions
+    if (typeof started !== 'number') continue
+    const live = (await cluster.describeTopic(topic)).partitions.length
+    if (live <= started) continue
+    return new KreorgError(
+      'incomplete',
+      `run ${checkpoint.runId} cannot be aborted: ${topic} already has ${live} partitions (it started with ${started}), so its producers stay pinned to ${started} until every group's position on the new partitions is proven`,
+      {suggestions: [`kreorg resume ${checkpoint.runId} finishes the run (prime, pause, drain, resume with ${live} partitions)`]},
+    )
+  }
+  return undefined
 }

@@ -10,9 +10,17 @@ const durationMs = z.number().finite().nonnegative()
  * or damaged checkpoint is refused before anything is touched.
  */
 // Keys in the order the command builds them, so a checkpoint's inputs read the same as before parsing.
+const growTargetSchema = z.object({topic: z.string().min(1), to: z.number().int().min(2)})
+
 export const growInputsSchema = z.object({
+  /** The first topic of the set (the only one for a single-topic run). */
   topic: z.string().min(1),
   to: z.number().int().min(2),
+  /**
+   * Several topics grown in one pause (issue 16): every topic with its target, the first being
+   * `topic`/`to`. Absent for a single-topic run, so its checkpoint reads as before.
+   */
+  targets: z.array(growTargetSchema).min(2).optional(),
   /** Explicit groups to drain; undefined = every group with offsets on the topic. */
   groups: z.array(z.string().min(1)).optional(),
   ignoreGroups: z.array(z.string()),
@@ -48,11 +56,29 @@ export const growInputsSchema = z.object({
 })
 
 export type GrowInputs = z.infer<typeof growInputsSchema>
+export type GrowTarget = z.infer<typeof growTargetSchema>
+
+/** Every topic the run grows, with its target: `targets`, or the one `topic`/`to`. */
+export function growTargets(inputs: Pick<GrowInputs, 'topic' | 'to' | 'targets'>): GrowTarget[] {
+  return inputs.targets ?? [{topic: inputs.topic, to: inputs.to}]
+}
 
 /** The runbook's `parseInputs`: the first problem, by field, as one line. */
 export function parseGrowInputs(raw: unknown): GrowInputs {
   const parsed = growInputsSchema.safeParse(raw)
-  if (parsed.success) return parsed.data
+  if (parsed.success) {
+    const {targets} = parsed.data
+    if (targets) {
+      if (targets[0]!.topic !== parsed.data.topic || targets[0]!.to !== parsed.data.to)
+        throw new KreorgError('usage', 'grow inputs are invalid (targets: the first target must be topic/to)')
+      const seen = new Set<string>()
+      for (const {topic} of targets) {
+        if (seen.has(topic)) throw new KreorgError('usage', `${topic} is named twice; name each topic once`)
+        seen.add(topic)
+      }
+    }
+    return parsed.data
+  }
   const issue = parsed.error.issues[0]
   const where = issue ? `${issue.path.join('.') || '(inputs)'}: ${issue.message}` : 'invalid'
   throw new KreorgError('usage', `grow inputs are invalid (${where})`)

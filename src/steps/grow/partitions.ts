@@ -1,4 +1,5 @@
 import type {AddPartitionsResult, GrowContext, VerifyPartitionsResult} from './context.js'
+import type {PerTopic} from './results.js'
 
 import {formatDuration} from '../../core/duration.js'
 import {describeCause, KreorgError} from '../../core/errors.js'
@@ -7,7 +8,8 @@ import {isTransientKafkaError} from '../../kafka/errors.js'
 import {pollUntil} from '../poll.js'
 import {incomplete} from './incomplete.js'
 import {originalPartitionCount, requireFreshLease} from './lease.js'
-import {takeWriterInventory, writerInventoryInputs} from './writers.js'
+import {perTopicResult, topicViews} from './topic-set.js'
+import {takeWriterInventory, type WriterInventory, writerInventoryInputs} from './writers.js'
 
 export {newPartitionIds} from './prime.js'
 
@@ -32,26 +34,32 @@ function throughFailover<T>(ctx: GrowContext, work: () => Promise<T>): Promise<T
 }
 
 /**
- * Skipped when the topic already has the target count (e.g. the alter landed just before a crash).
+ * Skipped when every topic already has its target count (e.g. the alter landed just before a crash).
  * The engine runs this check before the step: a node dying right then must not fail the run either.
  */
 export async function alreadyGrown(ctx: GrowContext): Promise<boolean> {
-  return throughFailover(ctx, async () => (await partitionCount(ctx)) >= ctx.inputs.to)
+  return throughFailover(ctx, async () => {
+    for (const view of topicViews(ctx)) if ((await partitionCount(view)) < view.inputs.to) return false
+    return true
+  })
 }
 
 /**
  * The pre-alter checks and the alter, retried while a broker or the controller fails over (every
  * attempt re-checks the lease and the offsets, and the alter itself is safe to repeat).
  */
-export async function addPartitions(ctx: GrowContext): Promise<AddPartitionsResult> {
+export async function addPartitions(ctx: GrowContext): Promise<PerTopic<AddPartitionsResult>> {
   try {
     return await throughFailover(ctx, () => addPartitionsOnce(ctx))
   } catch (error) {
-    // Whatever failed, once the count changed producers are pinned to a topic that has grown.
-    const grown = await partitionCount(ctx).then(
-      (count) => count > (originalPartitionCount(ctx) ?? count),
-      () => false,
-    )
+    // Whatever failed, once a count changed producers are pinned to a topic that has grown.
+    let grown = false
+    for (const view of topicViews(ctx)) {
+      grown ||= await partitionCount(view).then(
+        (count) => count > (originalPartitionCount(view) ?? count),
+        () => false,
+      )
+    }
     throw grown ? incomplete(ctx, error) : error
   }
 }
@@ -84,12 +92,17 @@ async function requirePinnedAgents(ctx: GrowContext, from: number): Promise<void
   })
 }
 
-async function addPartitionsOnce(ctx: GrowContext): Promise<AddPartitionsResult> {
+type Prepared =
+  | {view: GrowContext; from: number; alreadyAtTarget: true}
+  | {view: GrowContext; from: number; alreadyAtTarget: false; inventory: WriterInventory}
+
+/** One topic's checks right before the alter: lease, pin, every agent pinned, no writer kreorg cannot account for. */
+async function prepareAlter(ctx: GrowContext): Promise<Prepared> {
   const {cluster} = ctx.services
   const {topic, to} = ctx.inputs
   requireFreshLease(ctx, STEP)
   const from = await partitionCount(ctx)
-  if (from >= to) return {from, to, addedAt: Date.now(), addMs: 0, alreadyAtTarget: true}
+  if (from >= to) return {view: ctx, from, alreadyAtTarget: true}
   const pin = ctx.results['pin-producers']?.pinPartitions ?? originalPartitionCount(ctx)
   if (pin !== undefined && pin !== from) {
     throw new KreorgError(
@@ -110,47 +123,76 @@ async function addPartitionsOnce(ctx: GrowContext): Promise<AddPartitionsResult>
       suggestions: ['nothing was changed; the pin is lifted and producers keep running'],
     })
   }
-  requireFreshLease(ctx, STEP)
-  const assignments = ctx.inputs.replicaAssignment?.map((replicas) => ({replicas}))
-  ctx.progress(`createPartitions ${topic}: ${from} → ${to}`)
+  return {view: ctx, from, alreadyAtTarget: false, inventory}
+}
+
+async function addPartitionsOnce(ctx: GrowContext): Promise<PerTopic<AddPartitionsResult>> {
+  const {cluster} = ctx.services
+  const prepared: Prepared[] = []
+  for (const view of topicViews(ctx)) prepared.push(await prepareAlter(view))
+  const pending = prepared.filter((p) => !p.alreadyAtTarget)
+  for (const p of pending) requireFreshLease(p.view, STEP)
+  const requests = pending.map(({view}) => ({
+    topic: view.inputs.topic,
+    totalCount: view.inputs.to,
+    ...(view.inputs.replicaAssignment ? {assignments: view.inputs.replicaAssignment.map((replicas) => ({replicas}))} : {}),
+  }))
+  const allAtTarget = async () => {
+    for (const {view} of pending) if ((await partitionCount(view).catch(() => -1)) !== view.inputs.to) return false
+    return true
+  }
   const started = Date.now()
   let alterFailure: unknown
-  try {
-    // The controller failing over (connection closed/refused, timeout): try again while the lease is fresh.
-    await retry(
-      async (attempt) => {
-        if (attempt > 1) requireFreshLease(ctx, STEP)
-        try {
-          await cluster.createPartitions(topic, to, assignments)
-        } catch (error) {
-          // A retried request whose first attempt landed reports INVALID_PARTITIONS; the count tells the truth.
-          if ((await partitionCount(ctx).catch(() => -1)) === to) return
-          alterFailure = error
-          throw error
-        }
-      },
-      {
-        attempts: 6,
-        delayMs: 2000,
-        signal: ctx.signal,
-        retryIf: isTransientKafkaError,
-        onRetry: (error) => ctx.progress(`createPartitions failed (${describeCause(error)}); retrying`),
-      },
-    )
-  } catch (error) {
-    // A lapsed lease or Ctrl-C between attempts stops the step as it is; only the alter's own failure is wrapped.
-    if (error !== alterFailure) throw error
-    throw new KreorgError('unexpected', `createPartitions ${topic} → ${to} failed: ${describeCause(error)}`, {cause: error})
+  if (requests.length > 0) {
+    const what = pending.map((p) => `${p.view.inputs.topic}: ${p.from} → ${p.view.inputs.to}`).join(', ')
+    ctx.progress(`createPartitions ${what}`)
+    try {
+      // The controller failing over (connection closed/refused, timeout): try again while the leases are fresh.
+      // Several topics go in one request: a join reading them should never see one grown and not the other.
+      await retry(
+        async (attempt) => {
+          if (attempt > 1) for (const p of pending) requireFreshLease(p.view, STEP)
+          try {
+            await cluster.createPartitionsForTopics(requests)
+          } catch (error) {
+            // A retried request whose first attempt landed reports INVALID_PARTITIONS; the counts tell the truth.
+            if (await allAtTarget()) return
+            alterFailure = error
+            throw error
+          }
+        },
+        {
+          attempts: 6,
+          delayMs: 2000,
+          signal: ctx.signal,
+          retryIf: isTransientKafkaError,
+          onRetry: (error) => ctx.progress(`createPartitions failed (${describeCause(error)}); retrying`),
+        },
+      )
+    } catch (error) {
+      // A lapsed lease or Ctrl-C between attempts stops the step as it is; only the alter's own failure is wrapped.
+      if (error !== alterFailure) throw error
+      const asked = pending.map((p) => `${p.view.inputs.topic} → ${p.view.inputs.to}`).join(', ')
+      throw new KreorgError('unexpected', `createPartitions ${asked} failed: ${describeCause(error)}`, {cause: error})
+    }
   }
-  const {agentProducers, markerProducers, ignoredProducers, notes} = inventory
-  return {
-    from,
-    to,
-    addedAt: Date.now(),
-    addMs: Date.now() - started,
-    alreadyAtTarget: false,
-    writers: {agentProducers, markerProducers, ignoredProducers, notes},
-  }
+  const addedAt = Date.now()
+  return perTopicResult(
+    ctx,
+    prepared.map((p): AddPartitionsResult => {
+      const to = p.view.inputs.to
+      if (p.alreadyAtTarget) return {from: p.from, to, addedAt, addMs: 0, alreadyAtTarget: true}
+      const {agentProducers, markerProducers, ignoredProducers, notes} = p.inventory
+      return {
+        from: p.from,
+        to,
+        addedAt,
+        addMs: addedAt - started,
+        alreadyAtTarget: false,
+        writers: {agentProducers, markerProducers, ignoredProducers, notes},
+      }
+    }),
+  )
 }
 
 /** Every broker must serve the new layout with a leader and a full ISR before anyone is told to use it. */

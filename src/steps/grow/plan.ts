@@ -97,6 +97,8 @@ export interface PlanOptions {
   rateWindowMs?: number
   signal?: AbortSignal
   onProgress?: (message: string) => void
+  /** The other topics grown in the same run: co-partitioned with this one, they are no warning. */
+  growingTogether?: readonly string[]
 }
 
 /** Everything an operator needs to decide: read-only, the same for `--dry-run` and the plan step. */
@@ -197,7 +199,9 @@ export async function buildGrowPlan(options: PlanOptions): Promise<GrowPlan> {
     )
   }
   warnings.push(
-    ...coPartitioned.map((c) => coPartitionWarning(inputs.topic, c, inputs.to)),
+    ...coPartitioned
+      .filter((c) => !(options.growingTogether ?? []).includes(c.topic))
+      .map((c) => coPartitionWarning(inputs.topic, c, inputs.to)),
     ...(coPartitionError ? [coPartitionError] : []),
   )
   const alternatives = betterTargets(from, inputs.to)

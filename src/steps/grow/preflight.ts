@@ -1,10 +1,13 @@
 import type {KafkaCluster} from '../../kafka/types.js'
 import type {GrowContext, GrowInputs, PreflightResult} from './context.js'
+import type {PerTopic} from './results.js'
 
 import {KreorgError} from '../../core/errors.js'
 import {checkPermissions, formatMissingPermissions} from '../../kafka/acl.js'
 import {readTopicLag} from '../../kafka/lag.js'
+import {growTargets} from './inputs.js'
 import {ensureLease} from './lease.js'
+import {coPartitionBreak, eachTopic} from './topic-set.js'
 
 export interface TopicHealth {
   partitions: number
@@ -133,6 +136,21 @@ export async function missingPermissions(cluster: KafkaCluster, inputs: GrowInpu
     targetPartitions: inputs.to,
   })
   return report.missing.length === 0 ? [] : [`missing permissions: ${formatMissingPermissions(report.missing)}`]
+}
+
+/**
+ * Every topic's preflight, after checking that the set keeps today's co-partitioning (topics with
+ * equal counts now end with equal counts).
+ */
+export async function preflightTopics(ctx: GrowContext): Promise<PerTopic<PreflightResult>> {
+  const targets = growTargets(ctx.inputs)
+  if (targets.length > 1) {
+    const counts = new Map<string, number>()
+    for (const {topic} of targets) counts.set(topic, (await ctx.services.cluster.describeTopic(topic)).partitions.length)
+    const broken = coPartitionBreak(targets, counts)
+    if (broken) throw broken
+  }
+  return eachTopic(preflight)(ctx)
 }
 
 export async function preflight(ctx: GrowContext): Promise<PreflightResult> {

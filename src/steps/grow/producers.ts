@@ -1,9 +1,12 @@
+import type {PartitionOffsets} from '../../kafka/types.js'
 import type {GrowContext, PauseResult, PinResult, ResumeResult} from './context.js'
 import type {AckWaitState, AgentAck, AgentView} from './control-port.js'
+import type {PerTopic} from './results.js'
 
 import {KreorgError} from '../../core/errors.js'
 import {writesSinceSnapshotError} from './drain.js'
 import {ensureLease, originalPartitionCount} from './lease.js'
+import {perTopicResult, topicViews} from './topic-set.js'
 
 /** Waits for every listed agent's ack, reporting each as progress. */
 async function collectAcks(ctx: GrowContext, agentIds: string[], state: AckWaitState): Promise<AgentAck[]> {
@@ -113,19 +116,35 @@ export async function pauseProducers(ctx: GrowContext): Promise<PauseResult> {
 }
 
 /**
- * The end of the blackout: the high watermarks must still be those of the pause (nobody wrote),
- * then `resume` with the target count lifts the pin and releases held sends.
+ * The end of the blackout: the high watermarks of every topic must still be those of the pause
+ * (nobody wrote), then `resume` with the target count lifts the pin and releases held sends. In a
+ * multi-topic run every topic's fence is checked before any topic resumes.
  */
-export async function resumeProducers(ctx: GrowContext): Promise<ResumeResult> {
-  const {control, cluster} = ctx.services
-  const {topic, to} = ctx.inputs
+export async function resumeProducers(ctx: GrowContext): Promise<PerTopic<ResumeResult>> {
+  const views = topicViews(ctx)
+  const fenced: PartitionOffsets[][] = []
+  for (const view of views) fenced.push(await fenceAtResume(view))
+  const results: ResumeResult[] = []
+  for (const [index, view] of views.entries()) results.push(await resumeWithTarget(view, fenced[index]!))
+  return perTopicResult(ctx, results)
+}
+
+/** The topic's end offsets now, after checking nothing was written since the pause's snapshot. */
+async function fenceAtResume(ctx: GrowContext): Promise<PartitionOffsets[]> {
+  const {topic} = ctx.inputs
   const snapshot = ctx.results.drain?.highWatermarks ?? ctx.results.quiesce?.highWatermarks
   // Everything past these offsets is written with the new layout (post-check reads from here).
-  const endOffsetsAtResume = await cluster.highWatermarks(topic)
+  const endOffsetsAtResume = await ctx.services.cluster.highWatermarks(topic)
   if (snapshot) {
     const moved = writesSinceSnapshotError(topic, snapshot, endOffsetsAtResume)
     if (moved) throw moved
   }
+  return endOffsetsAtResume
+}
+
+async function resumeWithTarget(ctx: GrowContext, endOffsetsAtResume: PartitionOffsets[]): Promise<ResumeResult> {
+  const {control} = ctx.services
+  const {topic, to} = ctx.inputs
   await ensureLease(ctx)
   const agents = await agentsToReach(ctx)
   ctx.progress(`resuming ${agents.length} producer agent(s) with ${to} partitions`)

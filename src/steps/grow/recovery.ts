@@ -6,6 +6,7 @@ import {isTransientKafkaError} from '../../kafka/errors.js'
 import {ensureLease, partitionsAdded} from './lease.js'
 import {releaseLease} from './preflight.js'
 import {unpinProducers} from './producers.js'
+import {topicViews} from './topic-set.js'
 
 /**
  * A step failed (not an interrupt). Before add-partitions nothing is lost by going back: lift the
@@ -14,7 +15,14 @@ import {unpinProducers} from './producers.js'
  * itself, leaving them pinned) and the error, exit 7, says to resume.
  */
 export async function undoBeforeAlter(ctx: GrowContext, failedStep: string): Promise<void> {
-  if (failedStep === 'post-check' || (await partitionsAdded(ctx).catch(() => true))) return
+  if (failedStep === 'post-check') return
+  const views = topicViews(ctx)
+  // One grown topic is enough: the set goes forward together (a co-partitioned pair must not be half unpinned).
+  for (const view of views) if (await partitionsAdded(view).catch(() => true)) return
+  for (const view of views) await undoTopicBeforeAlter(view, failedStep)
+}
+
+async function undoTopicBeforeAlter(ctx: GrowContext, failedStep: string): Promise<void> {
   if (ctx.results['pin-producers'] !== undefined || failedStep === 'pin-producers') {
     try {
       // The failure may be a broker failing over: give the resume a few tries before leaving it to the lease.
@@ -41,6 +49,13 @@ export async function undoBeforeAlter(ctx: GrowContext, failedStep: string): Pro
  * lapsed, they resumed by themselves (still pinned), so pause and drain again.
  */
 export async function revalidateGrow(ctx: GrowContext): Promise<string | undefined> {
+  const redo = new Set<string | undefined>()
+  for (const view of topicViews(ctx)) redo.add(await revalidateTopic(view))
+  // Redo from the earliest step any topic needs: pinning again comes before pausing again.
+  return (['pin-producers', 'pause-producers'] as const).find((step) => redo.has(step))
+}
+
+async function revalidateTopic(ctx: GrowContext): Promise<string | undefined> {
   if (ctx.results.preflight === undefined) return undefined
   const lease = await ctx.services.control.currentLease(ctx.inputs.topic)
   const ourLeaseHolds = lease !== undefined && lease.runId === ctx.runId && lease.expiresAt > Date.now()

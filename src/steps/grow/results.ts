@@ -109,18 +109,24 @@ export interface GrowSummary {
   nothingToDo?: boolean
 }
 
+/**
+ * A step's recorded result. A multi-topic run (`grow a b --to N`) records every topic's under
+ * `byTopic`, and the first topic's at the top level too, so single-topic readers keep working.
+ */
+export type PerTopic<R> = R & {byTopic?: Record<string, R>}
+
 /** Results by step id (the ids in runbooks/grow.ts). */
 export type GrowResults = {
-  preflight: PreflightResult
-  plan: GrowPlan
-  'pin-producers': PinResult
-  'add-partitions': AddPartitionsResult
-  'verify-partitions': VerifyPartitionsResult
-  'prime-consumers': PrimeConsumersResult
-  'pause-producers': PauseResult
-  quiesce: QuiesceResult
-  drain: DrainResult
-  'verify-mapping': VerifyMappingResult
-  'resume-producers': ResumeResult
-  'post-check': GrowSummary
+  preflight: PerTopic<PreflightResult>
+  plan: PerTopic<GrowPlan>
+  'pin-producers': PerTopic<PinResult>
+  'add-partitions': PerTopic<AddPartitionsResult>
+  'verify-partitions': PerTopic<VerifyPartitionsResult>
+  'prime-consumers': PerTopic<PrimeConsumersResult>
+  'pause-producers': PerTopic<PauseResult>
+  quiesce: PerTopic<QuiesceResult>
+  drain: PerTopic<DrainResult>
+  'verify-mapping': PerTopic<VerifyMappingResult>
+  'resume-producers': PerTopic<ResumeResult>
+  'post-check': PerTopic<GrowSummary>
 }

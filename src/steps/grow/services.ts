@@ -5,6 +5,7 @@ import {ControlChannel} from '../../control/channel.js'
 import {controlSecret} from '../../control/secret.js'
 import {KafkajsCluster} from '../../kafka/kafkajs-cluster.js'
 import {controlPortOf} from './control-adapter.js'
+import {growTargets} from './inputs.js'
 
 /** What the command hands the runbook besides its inputs: live connection settings. */
 export type GrowEnvironment = Pick<RunEnvironment, 'connection'> & Partial<Pick<RunEnvironment, 'runId'>>
@@ -37,7 +38,10 @@ export async function openGrowServices(
     })
     // Above every epoch this run used on the topic, whichever host's clock wrote it: this attempt fences the earlier ones.
     const source = channel as unknown as Partial<EpochSource>
-    if (env.runId !== undefined && typeof source.nextEpoch === 'function') epoch = source.nextEpoch(inputs.topic, env.runId)
+    if (env.runId !== undefined && typeof source.nextEpoch === 'function') {
+      const {runId} = env
+      epoch = Math.max(...growTargets(inputs).map(({topic}) => source.nextEpoch!(topic, runId)))
+    }
     control = controlPortOf(channel)
   } catch (error) {
     await cluster.close()
