@@ -11,6 +11,7 @@ import {type EngineOptions, type RunOutcome, startRun} from '../../src/runbook/e
 import {parseGrowInputs} from '../../src/steps/grow/inputs.js'
 import {coPartitionBreak} from '../../src/steps/grow/topic-set.js'
 import {fakeGrow, type FakeGrow} from '../fakes/fake-grow.js'
+import {protocolError} from '../fakes/faults.js'
 
 // Several topics in one grow (issue 16): the argument parsing, the co-partitioning rule, and the
 // whole runbook over two topics on fakes through the real engine. The real-broker proof is
@@ -200,5 +201,21 @@ describe('grow of two topics on fakes', () => {
     expect(failed?.error).toMatchObject({exitCode: 3})
     expect(failed?.error?.message).toMatch(/co-partitioned/)
     expect(world.control.commands).toEqual([])
+  })
+
+  it('the alter refused for the set: both topics unchanged, both pins lifted with the unchanged count, both leases released', async () => {
+    const world = twoTopics()
+    world.cluster.faults.failNext('createPartitions', protocolError('POLICY_VIOLATION', 'Topic partition count may not exceed 6'))
+    const {outcome, events} = await run(world)
+
+    expect(outcome.status).toBe('failed')
+    const failed = events.find((e) => e.event === 'run:fail') as {error?: {exitCode?: number}} | undefined
+    expect(failed?.error?.exitCode, JSON.stringify(failed)).not.toBe(7)
+    for (const topic of [world.topic, SECOND]) {
+      expect((await world.cluster.describeTopic(topic)).partitions).toHaveLength(4)
+      expect(world.control.actions(topic)).toEqual(['pin', 'resume'])
+      expect(world.control.currentCommand(topic)).toMatchObject({action: 'resume', targetPartitions: 4})
+      expect(world.control.leaseEntry(topic)?.released).toBe(true)
+    }
   })
 })
