@@ -14,6 +14,18 @@ function isGrowSummary(value: unknown): value is GrowSummary {
   return typeof v?.topic === 'string' && Array.isArray(v.watchNext) && 'pausedMs' in (v as object)
 }
 
+/** Where post-check found the records: by which partitioners, with counts when there were several (murmur2 before they were recorded). */
+function placementLine(summary: GrowSummary): string {
+  const checked = Object.entries(summary.checkedByPartitioner ?? {})
+  const where =
+    checked.length === 0
+      ? `murmur2 % ${summary.to} puts them`
+      : checked.length === 1 && checked[0]![0] !== 'any'
+        ? `${checked[0]![0]} % ${summary.to} puts them`
+        : `their producers' partitioners put them among ${summary.to} partitions (${checked.map(([name, count]) => `${name}: ${count}`).join(', ')})`
+  return `${summary.checkedRecords} keyed records written after resume checked: all where ${where}.`
+}
+
 export function renderGrowSummary(summary: GrowSummary): string[] {
   const time = (ms: number | null) => (ms === null ? 'n/a' : formatDuration(ms))
   // Checkpoints written before issue 16 have no declaredCounts (their lines, if any, are in watchNext).
@@ -23,7 +35,7 @@ export function renderGrowSummary(summary: GrowSummary): string[] {
     `Producers paused for ${time(summary.pausedMs)} (drained in ${time(summary.drainMs)}, partitions added in ${time(summary.addMs)}).`,
     summary.checkedRecords === 0
       ? 'No keyed records were written after resume within the post-check window; nothing to check yet.'
-      : `${summary.checkedRecords} keyed records written after resume checked: all in murmur2 % ${summary.to}.`,
+      : placementLine(summary),
     'Watch next:',
     ...summary.watchNext.filter((line) => !declared.includes(line)).map((line) => `  - ${line}`),
     ...(declared.length === 0

@@ -137,7 +137,7 @@ async function committedAll(admin: Admin, groupId: string, topic: string, partit
 }
 
 /** kafkajs's own waitForLeaders fails on a busy broker (UNKNOWN_TOPIC_OR_PARTITION while the leaders settle): poll instead. */
-async function createTopic(admin: Admin, topic: string, partitions: number): Promise<void> {
+export async function createTopic(admin: Admin, topic: string, partitions: number): Promise<void> {
   await admin.createTopics({topics: [{topic, numPartitions: partitions, replicationFactor: 1}], waitForLeaders: false})
   await until(`leaders of ${topic}`, 60_000, async () => {
     try {
@@ -265,7 +265,7 @@ export async function runJudgedScenario(options: ScenarioOptions): Promise<Scena
  * committing every assigned partition; every group shows it by reading a warm-up record written to
  * each partition after it joined (rewritten until seen: a position taken after a warm-up skips it).
  */
-async function waitForPositions(
+export async function waitForPositions(
   admin: Admin,
   topic: string,
   partitions: number,

@@ -112,8 +112,17 @@ export class SequenceJudge {
   private readonly perPartition = new Map<number, number>()
   private readonly samples = {reordered: [] as string[], duplicated: [] as string[], unparsed: [] as string[]}
   private readonly warmup = new Set<number>()
+  private readonly listeners: Array<(entry: ConsumedRecord) => void> = []
 
   constructor(readonly group: string) {}
+
+  /**
+   * Hands every judged record (warm-ups excluded) to `listener` too, in the group's processing order:
+   * a scenario can split one group's view, e.g. per producer, or see where each key landed.
+   */
+  onRecord(listener: (entry: ConsumedRecord) => void): void {
+    this.listeners.push(listener)
+  }
 
   get consumed(): number {
     return this.consumedCount
@@ -125,6 +134,7 @@ export class SequenceJudge {
       this.warmup.add(partition)
       return
     }
+    for (const listener of this.listeners) listener(entry)
     this.consumedCount++
     this.firstOffset.set(partition, Math.min(this.firstOffset.get(partition) ?? Number.POSITIVE_INFINITY, offset))
     this.perPartition.set(partition, (this.perPartition.get(partition) ?? 0) + 1)

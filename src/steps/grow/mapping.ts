@@ -9,6 +9,7 @@ import {sampleTopic} from '../../kafka/sampler.js'
 import {originalPartitionCount} from './lease.js'
 import {releaseLease} from './preflight.js'
 import {agentsToReach} from './producers.js'
+import {agentWriters} from './writers.js'
 
 /** Deterministic canary keys: the same run asks the same question after a resume. */
 export function canaryKeys(runId: string, count = 32): string[] {
@@ -52,6 +53,65 @@ export function compareMapping(acks: AgentAck[], keys: string[], target: number)
 export function placedAsPredicted(key: Uint8Array, partition: number, target: number, partitioners: readonly string[]): boolean {
   const names = partitioners.length > 0 ? partitioners : ['murmur2']
   return names.some((name) => predictPartition(name, key, target) === partition)
+}
+
+/** What post-check judges a record with when no agent names its producer id: any agent's partitioner. */
+export const ANY_AGENT_PARTITIONER = 'any'
+
+/**
+ * Pure: the partitioner each agent's producer id partitions with, from the partitioners the agents
+ * reported (agent id → name) and the producer ids they write with (the writer inventory, heartbeats).
+ * A producer id claimed by agents reporting different partitioners is left out (judged as any agent's).
+ */
+export function partitionersByProducer(
+  reported: Readonly<Record<string, string>>,
+  writers: ReadonlyArray<{agentId: string; producerId: number | undefined}>,
+): Map<number, string> {
+  const byProducer = new Map<number, string>()
+  const conflicting = new Set<number>()
+  for (const {agentId, producerId} of writers) {
+    const partitioner = reported[agentId]
+    if (producerId === undefined || producerId < 0 || partitioner === undefined) continue
+    const known = byProducer.get(producerId)
+    if (known !== undefined && known !== partitioner) conflicting.add(producerId)
+    byProducer.set(producerId, partitioner)
+  }
+  for (const producerId of conflicting) byProducer.delete(producerId)
+  return byProducer
+}
+
+export interface PlacementCheck {
+  misplaced: Array<{partition: number; offset: number; expected: string}>
+  /** Keyed records checked per partitioner (`any` for records of a producer id no agent named). */
+  checkedBy: Record<string, number>
+}
+
+/**
+ * Pure: post-check's judgement of keyed records written after resume. A record whose producer id is an
+ * agent's must be where that agent's own partitioner puts its key (a CRC32 producer's keys by CRC32,
+ * a murmur2 producer's by murmur2); a record of any other producer id where any agent's partitioner puts it.
+ */
+export function checkPlacement(
+  records: ReadonlyArray<{key: Uint8Array; partition: number; offset: number; producerId: number}>,
+  target: number,
+  byProducer: ReadonlyMap<number, string>,
+  partitioners: readonly string[],
+): PlacementCheck {
+  const result: PlacementCheck = {misplaced: [], checkedBy: {}}
+  for (const record of records) {
+    const own = byProducer.get(record.producerId)
+    const names = own === undefined ? partitioners : [own]
+    const label = own ?? ANY_AGENT_PARTITIONER
+    result.checkedBy[label] = (result.checkedBy[label] ?? 0) + 1
+    if (!placedAsPredicted(record.key, record.partition, target, names)) {
+      result.misplaced.push({
+        partition: record.partition,
+        offset: record.offset,
+        expected: own ?? (partitioners.length > 0 ? partitioners.join(' or ') : 'murmur2'),
+      })
+    }
+  }
+  return result
 }
 
 export async function verifyMapping(ctx: GrowContext): Promise<VerifyMappingResult> {
@@ -118,18 +178,30 @@ export async function postCheck(ctx: GrowContext): Promise<GrowSummary> {
       ? []
       : await sampleTopic(cluster, topic, {perPartition: ctx.inputs.samplePerPartition, from: start, signal: ctx.signal})
   const keyed = records.filter((r) => r.key !== null)
-  const partitioners = [...new Set(Object.values(ctx.results['verify-mapping']?.partitioners ?? {}))]
-  const misplaced = keyed.filter((r) => !placedAsPredicted(keyBytes(r.key!), r.partition, to, partitioners))
+  const reported = ctx.results['verify-mapping']?.partitioners ?? {}
+  const partitioners = [...new Set(Object.values(reported))]
+  // Each record is judged by its own writer's partitioner: agents name their producer ids in the writer
+  // inventory taken before the alter and in their heartbeats (a restarted producer gets a new one).
+  const writers = [
+    ...(ctx.results['add-partitions']?.writers?.agentProducers ?? []),
+    ...(await agentWriters(cluster, topic, await ctx.services.control.agents(topic)).catch(() => [])),
+  ]
+  const {misplaced, checkedBy} = checkPlacement(
+    keyed.map((r) => ({key: keyBytes(r.key!), partition: r.partition, offset: r.offset, producerId: r.producerId})),
+    to,
+    partitionersByProducer(reported, writers),
+    partitioners,
+  )
   await releaseLease(ctx)
   if (misplaced.length > 0) {
     const example = misplaced[0]!
     throw new KreorgError(
       'precondition',
-      `${misplaced.length} of ${keyed.length} records written after resume are not where ${partitioners.join(' or ') || 'murmur2'} % ${to} puts them (e.g. partition ${example.partition} offset ${example.offset}): a producer uses another partitioner or an old partition count`,
+      `${misplaced.length} of ${keyed.length} records written after resume are not where their producers' partitioners put them among ${to} partitions (e.g. partition ${example.partition} offset ${example.offset}, expected by ${example.expected} % ${to}): a producer uses another partitioner or an old partition count`,
       {suggestions: ['run `kreorg producers ' + topic + '` and `kreorg audit ' + topic + '` to find it']},
     )
   }
-  return growSummary(ctx, keyed.length)
+  return {...growSummary(ctx, keyed.length), checkedByPartitioner: checkedBy}
 }
 
 /** The run's summary: timings of each phase, what post-check saw and what to update next. */

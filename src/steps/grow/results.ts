@@ -101,6 +101,11 @@ export interface GrowSummary {
   drainMs: number | null
   addMs: number | null
   checkedRecords: number
+  /**
+   * Keyed records post-check judged per partitioner: each by the partitioner its writer reported (a
+   * CRC32 producer's by CRC32), `any` for a producer id no agent named. Absent in older checkpoints.
+   */
+  checkedByPartitioner?: Record<string, number>
   misplacedRecords: number
   watchNext: string[]
   /** Declared partition counts (Terraform, Strimzi, topicctl) that must now say `to`. */
