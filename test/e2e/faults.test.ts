@@ -137,7 +137,8 @@ function growArgs(world: GrowWorld, stateDir: string, timing: Timing = {}, extra
     '--lease',
     timing.lease ?? '60s',
     '--ack-timeout',
-    timing.ackTimeout ?? '10s',
+    // Agents live in the test process, which a loaded 2-core CI machine can starve for seconds.
+    timing.ackTimeout ?? '20s',
     ...extra,
   ]
 }
