@@ -8,6 +8,7 @@ import {growRunbook} from '../runbooks/grow.js'
 import {controlFlags} from '../src/cli/control-flags.js'
 import {durationFlag, durationOption} from '../src/cli/duration.js'
 import {RunCommand} from '../src/cli/run-command.js'
+import {resolveConnectUrls} from '../src/config/connect.js'
 import {KreorgError} from '../src/core/errors.js'
 import {growAlreadyAtTarget} from '../src/steps/grow/at-target.js'
 import {growDryRun} from '../src/steps/grow/dry-run.js'
@@ -22,6 +23,10 @@ function renderNothingToDo(summary: GrowSummary): string {
   ].join('\n')
 }
 
+function connectUrls(urls: string[]): Pick<GrowInputs, 'connectUrls'> {
+  return urls.length > 0 ? {connectUrls: urls} : {}
+}
+
 export default class Grow extends RunCommand<typeof Grow> {
   static override summary = "Grow a topic's partitions without breaking per-key ordering"
   static override description = [
@@ -31,7 +36,8 @@ export default class Grow extends RunCommand<typeof Grow> {
     "every group's position on the new partitions is proven; the blackout is only pause → drain → resume.",
     'A failure before add-partitions lifts the pin (exit 3/4, nothing changed); after it the run can only go',
     'forward (Kafka cannot remove partitions): exit 7, then `kreorg resume <run-id>`. A topic already at --to',
-    'exits 0 with "nothing to do".',
+    'exits 0 with "nothing to do". With --connect-url, the Kafka Connect source connectors that write to the topic are paused',
+    'from pin-producers to resume-producers and their tasks restarted before they resume.',
   ].join(' ')
 
   static override examples = [
@@ -40,6 +46,7 @@ export default class Grow extends RunCommand<typeof Grow> {
     '<%= config.bin %> grow orders --to 16 --yes --json',
     '<%= config.bin %> grow orders --to 24 --group billing --group search --drain-timeout 1h',
     '<%= config.bin %> grow orders --to 16 --trust-group legacy-kafkajs-reader --prime-timeout 15m',
+    '<%= config.bin %> grow orders --to 16 --connect-url http://connect-1:8083',
   ]
 
   static override args = {
@@ -98,6 +105,11 @@ export default class Grow extends RunCommand<typeof Grow> {
     }),
     'post-check-window': durationOption('how long post-check waits for records written after resume', 10_000),
     'replica-assignment': Flags.file({description: 'file with one line of comma-separated broker ids per new partition', exists: true}),
+    'connect-url': Flags.string({
+      description:
+        'Kafka Connect REST URL: its source connectors that write to the topic are paused from pin-producers to resume-producers (repeatable) [default: KREORG_CONNECT_URLS, else connectUrls of the profile]; a password only in KREORG_CONNECT_URLS',
+      multiple: true,
+    }),
     ...controlFlags,
     sample: Flags.integer({description: 'records to sample per partition for the key-movement plan', default: 1000, min: 0}),
   }
@@ -124,6 +136,7 @@ export default class Grow extends RunCommand<typeof Grow> {
       postCheckWindowMs: flags['post-check-window'],
       ...(flags['replica-assignment'] ? {replicaAssignment: await readReplicaAssignment(flags['replica-assignment'])} : {}),
       controlTopic: flags['control-topic'],
+      ...connectUrls(resolveConnectUrls(flags, process.env)),
       controlSecretEnv: flags['control-secret-env'],
       samplePerPartition: flags.sample,
       host: hostname(),

@@ -6,6 +6,7 @@
 import type {DeclaredStep, Runbook, RunEnvironment} from '../src/runbook/types.js'
 import type {GrowInputs, GrowResults, GrowServices} from '../src/steps/grow/context.js'
 
+import {connectSummary, pinWithConnect, recoverWithConnect, resumeWithConnect, unpinWithConnect} from '../src/steps/connect/steps.js'
 import {drain, quiesce} from '../src/steps/grow/drain.js'
 import {afterAlter} from '../src/steps/grow/incomplete.js'
 import {parseGrowInputs} from '../src/steps/grow/inputs.js'
@@ -29,7 +30,12 @@ type GrowStep = DeclaredStep<GrowInputs, GrowServices, GrowResults>
 const steps: GrowStep[] = [
   {id: 'preflight', title: 'Preflight: topic, target, health, control topic, lease', run: preflight, undo: releaseLease},
   {id: 'plan', title: 'Plan: groups, writers, agents, keys that move', run: planStep},
-  {id: 'pin-producers', title: 'Pin producers to the current partition count (they keep writing)', run: pinProducers, undo: unpinProducers},
+  {
+    id: 'pin-producers',
+    title: 'Pin producers to the current partition count (they keep writing)',
+    run: pinWithConnect(pinProducers),
+    undo: unpinWithConnect(unpinProducers),
+  },
   {
     id: 'add-partitions',
     title: 'Check writers again and add partitions',
@@ -44,7 +50,11 @@ const steps: GrowStep[] = [
   {id: 'quiesce', title: 'Snapshot high watermarks', run: afterAlter(quiesce)},
   {id: 'drain', title: 'Drain every consumer group (quiet window, no open transaction)', run: afterAlter(drain)},
   {id: 'verify-mapping', title: 'Verify producer key mapping with canary keys', run: afterAlter(verifyMapping)},
-  {id: 'resume-producers', title: 'Check the fence and resume producers with the new count', run: afterAlter(resumeProducers)},
+  {
+    id: 'resume-producers',
+    title: 'Check the fence and resume producers with the new count',
+    run: afterAlter(resumeWithConnect(resumeProducers)),
+  },
   {id: 'post-check', title: 'Post-check new records and release the lease', run: afterAlter(postCheck)},
 ]
 
@@ -57,9 +67,9 @@ export const growRunbook: Runbook<GrowInputs, GrowServices, RunEnvironment, Grow
   parseInputs: parseGrowInputs,
   setup: (inputs, env: GrowEnvironment) => openGrowServices(inputs, env),
   revalidate: revalidateGrow,
-  onFailure: undoBeforeAlter,
+  onFailure: recoverWithConnect(undoBeforeAlter),
   // run:done carries the post-check summary: timings, what to watch and the declared counts to update.
-  summarize: (results) => results['post-check'],
+  summarize: (results) => connectSummary(results['post-check'], results['resume-producers']),
 }
 
 export default growRunbook
