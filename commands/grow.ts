@@ -9,6 +9,7 @@ import {controlFlags} from '../src/cli/control-flags.js'
 import {durationFlag, durationOption} from '../src/cli/duration.js'
 import {parseGrowTargets} from '../src/cli/grow-targets.js'
 import {RunCommand} from '../src/cli/run-command.js'
+import {resolveConnectUrls} from '../src/config/connect.js'
 import {KreorgError} from '../src/core/errors.js'
 import {growAlreadyAtTarget} from '../src/steps/grow/at-target.js'
 import {growDryRun} from '../src/steps/grow/dry-run.js'
@@ -25,6 +26,10 @@ function renderNothingToDo(summary: PerTopic<GrowSummary>): string {
     .join('\n')
 }
 
+function connectUrls(urls: string[]): Pick<GrowInputs, 'connectUrls'> {
+  return urls.length > 0 ? {connectUrls: urls} : {}
+}
+
 export default class Grow extends RunCommand<typeof Grow> {
   static override summary = "Grow a topic's partitions without breaking per-key ordering"
   static override description = [
@@ -36,7 +41,8 @@ export default class Grow extends RunCommand<typeof Grow> {
     'forward (Kafka cannot remove partitions): exit 7, then `kreorg resume <run-id>`. A topic already at --to',
     'exits 0 with "nothing to do". Several topics (e.g. co-partitioned join inputs) grow in one run: one pin, one',
     'CreatePartitions request for all, one pause and drain, one resume; topics with equal counts today must get',
-    'equal targets.',
+    'equal targets. With --connect-url, the Kafka Connect source connectors that write to the topic are paused',
+    'from pin-producers to resume-producers and their tasks restarted before they resume.',
   ].join(' ')
 
   static override examples = [
@@ -47,6 +53,7 @@ export default class Grow extends RunCommand<typeof Grow> {
     '<%= config.bin %> grow orders --to 16 --trust-group legacy-kafkajs-reader --prime-timeout 15m',
     '<%= config.bin %> grow orders payments --to 16',
     '<%= config.bin %> grow orders payments audit-log --to 16 --to audit-log=32',
+    '<%= config.bin %> grow orders --to 16 --connect-url http://connect-1:8083',
   ]
 
   static override args = {
@@ -113,6 +120,11 @@ export default class Grow extends RunCommand<typeof Grow> {
     }),
     'post-check-window': durationOption('how long post-check waits for records written after resume', 10_000),
     'replica-assignment': Flags.file({description: 'file with one line of comma-separated broker ids per new partition', exists: true}),
+    'connect-url': Flags.string({
+      description:
+        'Kafka Connect REST URL: its source connectors that write to the topic are paused from pin-producers to resume-producers (repeatable) [default: KREORG_CONNECT_URLS, else connectUrls of the profile]; a password only in KREORG_CONNECT_URLS',
+      multiple: true,
+    }),
     ...controlFlags,
     sample: Flags.integer({description: 'records to sample per partition for the key-movement plan', default: 1000, min: 0}),
   }
@@ -144,6 +156,7 @@ export default class Grow extends RunCommand<typeof Grow> {
       postCheckWindowMs: flags['post-check-window'],
       ...(flags['replica-assignment'] ? {replicaAssignment: await readReplicaAssignment(flags['replica-assignment'])} : {}),
       controlTopic: flags['control-topic'],
+      ...connectUrls(resolveConnectUrls(flags, process.env)),
       controlSecretEnv: flags['control-secret-env'],
       samplePerPartition: flags.sample,
       host: hostname(),

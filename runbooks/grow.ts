@@ -6,6 +6,8 @@
 import type {DeclaredStep, Runbook, RunEnvironment} from '../src/runbook/types.js'
 import type {GrowInputs, GrowResults, GrowServices} from '../src/steps/grow/context.js'
 
+import {connectSummary, pinWithConnect, unpinWithConnect} from '../src/steps/connect/steps.js'
+import {recoverTopicsWithConnect, resumeTopicsWithConnect} from '../src/steps/connect/topic-set.js'
 import {drain, quiesce} from '../src/steps/grow/drain.js'
 import {afterAlter} from '../src/steps/grow/incomplete.js'
 import {growTargets, parseGrowInputs} from '../src/steps/grow/inputs.js'
@@ -38,8 +40,9 @@ const steps: GrowStep[] = [
   {
     id: 'pin-producers',
     title: 'Pin producers to the current partition count (they keep writing)',
-    run: eachTopic(pinProducers),
-    undo: eachTopicUndo(unpinProducers),
+    // Per topic: its Kafka Connect source connectors paused first (--connect-url), then its agents pinned.
+    run: eachTopic(pinWithConnect(pinProducers)),
+    undo: eachTopicUndo(unpinWithConnect(unpinProducers)),
   },
   {
     id: 'add-partitions',
@@ -65,7 +68,11 @@ const steps: GrowStep[] = [
     run: afterAlter(eachTopic(drain, {parallel: true})),
   },
   {id: 'verify-mapping', title: 'Verify producer key mapping with canary keys', run: afterAlter(eachTopic(verifyMapping))},
-  {id: 'resume-producers', title: 'Check the fence and resume producers with the new count', run: afterAlter(resumeProducers)},
+  {
+    id: 'resume-producers',
+    title: 'Check the fence and resume producers with the new count',
+    run: afterAlter(resumeTopicsWithConnect(resumeProducers)),
+  },
   {id: 'post-check', title: 'Post-check new records and release the lease', run: afterAlter(eachTopic(postCheck, {parallel: true}))},
 ]
 
@@ -86,9 +93,9 @@ export const growRunbook: Runbook<GrowInputs, GrowServices, RunEnvironment, Grow
   parseInputs: parseGrowInputs,
   setup: (inputs, env: GrowEnvironment) => openGrowServices(inputs, env),
   revalidate: revalidateGrow,
-  onFailure: undoBeforeAlter,
+  onFailure: recoverTopicsWithConnect(undoBeforeAlter),
   // run:done carries the post-check summary: timings, what to watch and the declared counts to update.
-  summarize: (results) => results['post-check'],
+  summarize: (results) => connectSummary(results['post-check'], results['resume-producers']),
 }
 
 export default growRunbook

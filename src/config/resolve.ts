@@ -7,7 +7,7 @@ import {parseDuration} from '../core/duration.js'
 import {describeCause, isKreorgError} from '../core/errors.js'
 import {registerSecret} from '../core/redact.js'
 import {parseBrokers} from '../kafka/brokers.js'
-import {configDir, type Env, loadConfigFile} from './load.js'
+import {configDir, type Env, loadConfigFile, type LoadedConfig} from './load.js'
 import {
   CONNECTION_ENV,
   type ConnectionFlags,
@@ -54,6 +54,35 @@ export interface ResolveOptions {
   allowNoBrokers?: boolean
 }
 
+export interface SelectedProfile {
+  loaded: LoadedConfig | null
+  /** The selected profile's settings ({} when none is selected). */
+  profile: ProfileConfig
+  profileInfo: ResolvedConnection['profile']
+}
+
+/** The profile `--profile`, `KREORG_PROFILE` or the file's `defaultProfile` selects; usage errors (exit 2) name the file. */
+export function selectProfile(flags: Pick<ConnectionFlags, 'profile'>, env: Env): SelectedProfile {
+  const loaded = loadConfigFile(env)
+  const profilePick = first<string>(fromFlag('profile', flags.profile), fromEnv(env, CONNECTION_ENV.profile))
+  const profileName = profilePick?.value ?? loaded?.config.defaultProfile
+  if (profileName === undefined) return {loaded, profile: {}, profileInfo: null}
+  const selectedBy = profilePick ? describeOrigin(profilePick.origin) : `defaultProfile in ${loaded?.file}`
+  if (!loaded) {
+    throw usage(`profile "${profileName}" (from ${selectedBy}) requested, but there is no config file`, [
+      `create ${path.join(configDir(env), 'config.yaml')} with a "profiles: {${profileName}: ...}" entry`,
+    ])
+  }
+  const found = loaded.config.profiles[profileName]
+  if (!found) {
+    const known = Object.keys(loaded.config.profiles)
+    throw usage(`unknown profile "${profileName}" (from ${selectedBy}) in ${loaded.file}`, [
+      known.length > 0 ? `known profiles: ${known.join(', ')}` : 'the file defines no profiles',
+    ])
+  }
+  return {loaded, profile: found, profileInfo: {name: profileName, file: loaded.file, selectedBy}}
+}
+
 /** Resolves every connection setting and where it came from. Throws KreorgError('usage') (exit 2) on bad input. */
 export function resolveConnectionDetails(flags: ConnectionFlags, env: Env, options: ResolveOptions = {}): ResolvedConnection {
   const warnings: string[] = []
@@ -67,28 +96,7 @@ export function resolveConnectionDetails(flags: ConnectionFlags, env: Env, optio
   }
 
   // --- profile selection ---------------------------------------------------------------------------
-  const loaded = loadConfigFile(env)
-  const profilePick = first<string>(fromFlag('profile', flags.profile), fromEnv(env, CONNECTION_ENV.profile))
-  const profileName = profilePick?.value ?? loaded?.config.defaultProfile
-  let profile: ProfileConfig = {}
-  let profileInfo: ResolvedConnection['profile'] = null
-  if (profileName !== undefined) {
-    const selectedBy = profilePick ? describeOrigin(profilePick.origin) : `defaultProfile in ${loaded?.file}`
-    if (!loaded) {
-      throw usage(`profile "${profileName}" (from ${selectedBy}) requested, but there is no config file`, [
-        `create ${path.join(configDir(env), 'config.yaml')} with a "profiles: {${profileName}: ...}" entry`,
-      ])
-    }
-    const found = loaded.config.profiles[profileName]
-    if (!found) {
-      const known = Object.keys(loaded.config.profiles)
-      throw usage(`unknown profile "${profileName}" (from ${selectedBy}) in ${loaded.file}`, [
-        known.length > 0 ? `known profiles: ${known.join(', ')}` : 'the file defines no profiles',
-      ])
-    }
-    profile = found
-    profileInfo = {name: profileName, file: loaded.file, selectedBy}
-  }
+  const {loaded, profile, profileInfo} = selectProfile(flags, env)
   const fromProfile: FromProfile = <T>(key: string, value: T | undefined): Picked<T | undefined> | undefined =>
     profileInfo ? {value, origin: {kind: 'profile', profile: profileInfo.name, file: profileInfo.file, key}} : undefined
 

@@ -17,6 +17,7 @@ import {z} from 'zod'
  *     sasl: {mechanism: oauthbearer, oauth: {tokenEndpoint: https://idp/token, clientId: kreorg, clientSecretEnv: IDP_SECRET}}
  *   msk:
  *     sasl: {mechanism: aws-msk-iam, aws: {profile: ops}}   # region from the broker host names
+ *     connectUrls: [http://connect-1:8083]                  # grow pauses Kafka Connect source connectors here
  * ```
  */
 
@@ -134,6 +135,8 @@ export const profileSchema = z
     connectTimeout: durationSetting.optional(),
     tls: z.union([z.boolean(), tlsProfileSchema]).optional(),
     sasl: saslProfileSchema.optional(),
+    /** Kafka Connect REST URLs `grow` pauses source connectors through (like --connect-url); credentials only from KREORG_CONNECT_URLS. */
+    connectUrls: z.array(z.string().min(1)).nonempty().optional(),
   })
   .strict()
 

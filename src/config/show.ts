@@ -2,6 +2,7 @@ import type {Env} from './load.js'
 
 import {redact} from '../core/redact.js'
 import {renderTable} from '../core/table.js'
+import {connectSettings} from './connect.js'
 import {configCandidates} from './load.js'
 import {type ConnectionFlags, type EffectiveSetting, resolveConnectionDetails} from './resolve.js'
 
@@ -24,7 +25,7 @@ export function showConnectionConfig(flags: ConnectionFlags, env: Env): {json: C
     profile: resolved.profile,
     configFile: resolved.configFile,
     searched: resolved.configFile ? [] : configCandidates(env),
-    settings: resolved.settings,
+    settings: [...resolved.settings, ...connectSettings(flags, env)],
     warnings,
   })
   const lines: string[] = []

@@ -9,12 +9,15 @@ export const KAFKA_VERSION = '4.3.1'
 
 /**
  * What Maven copies into the cache: the broker (kafka_2.13), Kafka's own CLI tool classes
- * (kafka-tools: benchmarks compare against them) and an SLF4J binding so the broker logs somewhere.
- * 4.3.1 is the newest version at which both kafka_2.13 and kafka-tools resolve.
+ * (kafka-tools: benchmarks compare against them, and it brings the Connect runtime), the FileStream
+ * connectors (connect-file: the Kafka Connect tests run a real worker with FileStreamSource) and an
+ * SLF4J binding so the broker logs somewhere. 4.3.1 is the newest version at which both kafka_2.13
+ * and kafka-tools resolve. Changing this list changes the cache marker, so the jars are fetched again once.
  */
 export const KAFKA_ARTIFACTS: ReadonlyArray<{groupId: string; artifactId: string; version: string}> = [
   {groupId: 'org.apache.kafka', artifactId: 'kafka_2.13', version: KAFKA_VERSION},
   {groupId: 'org.apache.kafka', artifactId: 'kafka-tools', version: KAFKA_VERSION},
+  {groupId: 'org.apache.kafka', artifactId: 'connect-file', version: KAFKA_VERSION},
   {groupId: 'org.slf4j', artifactId: 'slf4j-api', version: '2.0.17'},
   {groupId: 'org.slf4j', artifactId: 'slf4j-simple', version: '2.0.17'},
 ]

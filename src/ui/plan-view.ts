@@ -8,6 +8,30 @@ function pct(share: number): string {
   return `${(share * 100).toFixed(share > 0 && share < 0.01 ? 2 : 0)}%`
 }
 
+/** Kafka Connect source connectors (--connect-url): what kreorg pauses and which writes it attributes to them. */
+function connectLines(plan: GrowPlan): string[] {
+  const connect = plan.connect!
+  const workers = connect.workers.map((w) => `${w.url} (Connect ${w.version})`).join(', ')
+  if (connect.connectors.length === 0) return [`Kafka Connect: no source connector writes to ${plan.topic} (${workers})`]
+  const lines = [
+    `Kafka Connect source connectors writing to ${plan.topic} (${connect.connectors.length}), paused from pin-producers to resume-producers:`,
+  ]
+  for (const c of connect.connectors) {
+    lines.push(`  ${c.name} on ${c.worker}: ${c.state}, ${c.tasks.length} task(s); ${c.evidence.join(', ')}`)
+  }
+  const attributed = plan.writers?.connect
+  if (attributed && (attributed.producerIds.length > 0 || attributed.nonIdempotentPartitions.length > 0)) {
+    const parts = [
+      ...(attributed.producerIds.length > 0 ? [`producer id(s) ${attributed.producerIds.join(', ')}`] : []),
+      ...(attributed.nonIdempotentPartitions.length > 0
+        ? [`non-idempotent writes on partition(s) ${attributed.nonIdempotentPartitions.join(', ')}`]
+        : []),
+    ]
+    lines.push(`  writers accounted for by Connect: ${parts.join('; ')} (checked again after the pause)`)
+  }
+  return lines
+}
+
 /** The grow plan as an operator reads it before saying yes (and as `--dry-run` prints it). */
 export function renderGrowPlan(plan: GrowPlan): string {
   const lines: string[] = [`Plan: grow ${plan.topic} from ${plan.from} to ${plan.to} partitions`, '']
@@ -52,6 +76,7 @@ export function renderGrowPlan(plan: GrowPlan): string {
       ? 'Producer agents: none registered'
       : `Producer agents (${plan.agents.length}): ${plan.agents.map((a) => `${a.agentId}@${a.host}`).join(', ')}`,
   )
+  if (plan.connect) lines.push(...connectLines(plan))
   lines.push(`Estimated drain while paused: ${plan.estimatedDrainMs === null ? 'unknown' : formatDuration(plan.estimatedDrainMs)}`)
   const coPartitioned = plan.coPartitioned ?? []
   if (coPartitioned.length > 0) {

@@ -33,6 +33,11 @@ export function renderGrowSummary(summary: GrowSummary): string[] {
   return [
     `${summary.topic}: ${summary.from} → ${summary.to} partitions.`,
     `Producers paused for ${time(summary.pausedMs)} (drained in ${time(summary.drainMs)}, partitions added in ${time(summary.addMs)}).`,
+    ...(summary.connectPausedMs === undefined
+      ? []
+      : [
+          `Kafka Connect source connectors paused for ${time(summary.connectPausedMs)} (pin-producers to resume-producers; their tasks were restarted before the resume).`,
+        ]),
     summary.checkedRecords === 0
       ? 'No keyed records were written after resume within the post-check window; nothing to check yet.'
       : placementLine(summary),

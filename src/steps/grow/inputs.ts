@@ -1,5 +1,6 @@
 import {z} from 'zod'
 
+import {connectUrlSchema} from '../../connect/schema.js'
 import {KreorgError} from '../../core/errors.js'
 
 const durationMs = z.number().finite().nonnegative()
@@ -49,6 +50,8 @@ export const growInputsSchema = z.object({
   /** Replica broker ids per new partition (from --replica-assignment), in partition order. */
   replicaAssignment: z.array(z.array(z.number().int().nonnegative()).min(1)).optional(),
   controlTopic: z.string().min(1),
+  /** Kafka Connect REST URLs (--connect-url): never with userinfo; credentials come from KREORG_CONNECT_URLS at run time. */
+  connectUrls: z.array(connectUrlSchema).optional(),
   /** Name of the environment variable holding the control-topic signing secret (the secret itself is never stored). */
   controlSecretEnv: z.string(),
   samplePerPartition: z.number().int().nonnegative(),

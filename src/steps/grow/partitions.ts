@@ -5,6 +5,7 @@ import {formatDuration} from '../../core/duration.js'
 import {describeCause, KreorgError} from '../../core/errors.js'
 import {retry} from '../../core/retry.js'
 import {isTransientKafkaError} from '../../kafka/errors.js'
+import {connectInventoryInputs} from '../connect/steps.js'
 import {pollUntil} from '../poll.js'
 import {incomplete} from './incomplete.js'
 import {originalPartitionCount, requireFreshLease} from './lease.js'
@@ -117,7 +118,11 @@ async function prepareAlter(ctx: GrowContext): Promise<Prepared> {
   // The last look before the irreversible step: a writer kreorg cannot account for would write to the
   // new partitions behind the pin's back.
   ctx.progress('taking the writer inventory again')
-  const inventory = await takeWriterInventory(cluster, ctx.services.control, writerInventoryInputs(ctx.inputs))
+  const inventory = await takeWriterInventory(
+    cluster,
+    ctx.services.control,
+    await connectInventoryInputs(ctx, writerInventoryInputs(ctx.inputs)),
+  )
   if (inventory.problems.length > 0) {
     throw new KreorgError('unknown-writers', `not adding partitions to ${topic}: ${inventory.problems.join('; ')}`, {
       suggestions: ['nothing was changed; the pin is lifted and producers keep running'],

@@ -12,9 +12,10 @@ export interface Findings {
   warnings: string[]
 }
 
-export function agentFindings(topic: string, agents: AgentView[], options: {noProducers: boolean}): Findings {
+export function agentFindings(topic: string, agents: AgentView[], options: {noProducers: boolean; connectors?: number}): Findings {
   const findings: Findings = {blockers: [], warnings: []}
-  if (agents.length === 0) {
+  // Kafka Connect source connectors that kreorg pauses are producers too.
+  if (agents.length === 0 && (options.connectors ?? 0) === 0) {
     if (options.noProducers) {
       findings.warnings.push(
         `--no-producers: no agent writes to ${topic}; the writer inventory and the high-watermark fence stop the run if anything does`,

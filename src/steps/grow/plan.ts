@@ -1,5 +1,6 @@
 import {setTimeout as sleep} from 'node:timers/promises'
 
+import type {ConnectPlan} from '../../connect/discovery.js'
 import type {GroupType, KafkaCluster} from '../../kafka/types.js'
 import type {AgentView, ControlPort} from './control-port.js'
 import type {GrowInputs} from './inputs.js'
@@ -9,6 +10,7 @@ import {type CoPartitionCandidate, coPartitionWarning, readCoPartitionCandidates
 import {type GroupLag, readTopicLag, type TopicLag} from '../../kafka/lag.js'
 import {uniformStayShare} from '../../kafka/murmur2.js'
 import {keyMovement, type KeyMovement, sampleTopic} from '../../kafka/sampler.js'
+import {connectProducerCount, planConnect, plannedConnectFacts, withConnectFacts} from '../connect/plan.js'
 import {agentFindings, groupFindings, streamsEvidence} from './plan-checks.js'
 import {takeWriterInventory, type WriterInventory, writerInventoryInputs} from './writers.js'
 
@@ -50,6 +52,8 @@ export interface GrowPlan {
   coPartitioned?: CoPartitionCandidate[]
   /** Other counts near the target and the share of keys each would move (uniform hashing). */
   alternatives: Array<{to: number; uniformMoveShare: number}>
+  /** Kafka Connect source connectors that write to the topic (with --connect-url): paused from pin to resume. */
+  connect?: ConnectPlan
   warnings: string[]
   /** Reasons grow must not start; preflight/plan fail with exit 3 when any is present. */
   blockers: string[]
@@ -104,6 +108,8 @@ export interface PlanOptions {
 /** Everything an operator needs to decide: read-only, the same for `--dry-run` and the plan step. */
 export async function buildGrowPlan(options: PlanOptions): Promise<GrowPlan> {
   const {cluster, inputs} = options
+  // First: an unreachable Connect worker stops the plan before anything is measured.
+  const connect = await planConnect(inputs, options.signal)
   const groupFilter = inputs.groups ? {groups: inputs.groups} : {}
   options.onProgress?.('reading consumer group lag')
   const first = await readTopicLag(cluster, inputs.topic, groupFilter)
@@ -173,13 +179,17 @@ export async function buildGrowPlan(options: PlanOptions): Promise<GrowPlan> {
 
   const warnings: string[] = []
   const blockers: string[] = []
-  const agentChecks = agentFindings(inputs.topic, options.agents, inputs)
+  const agentChecks = agentFindings(inputs.topic, options.agents, {...inputs, connectors: connectProducerCount(connect)})
   const groupChecks = groupFindings(inputs.topic, views, topics, inputs)
   blockers.push(...agentChecks.blockers, ...groupChecks.blockers)
   warnings.push(...agentChecks.warnings, ...groupChecks.warnings)
   let writers: WriterInventory | null = null
   try {
-    writers = await takeWriterInventory(cluster, options.control, writerInventoryInputs(inputs))
+    writers = await takeWriterInventory(
+      cluster,
+      options.control,
+      withConnectFacts(writerInventoryInputs(inputs), plannedConnectFacts(connect)),
+    )
     blockers.push(...writers.problems)
     warnings.push(...writers.notes)
   } catch (error) {
@@ -198,6 +208,7 @@ export async function buildGrowPlan(options: PlanOptions): Promise<GrowPlan> {
       `${movement.nullKeyRecords} sampled records have no key: they have no per-key order to keep, and grow does not change that`,
     )
   }
+  warnings.push(...(connect?.warnings ?? []))
   warnings.push(
     ...coPartitioned
       .filter((c) => !(options.growingTogether ?? []).includes(c.topic))
@@ -228,6 +239,7 @@ export async function buildGrowPlan(options: PlanOptions): Promise<GrowPlan> {
     estimatedDrainMs,
     coPartitioned,
     alternatives,
+    ...(connect ? {connect} : {}),
     warnings,
     blockers,
   }

@@ -1,3 +1,4 @@
+import type {ConnectPauseRecord, ConnectResumeRecord} from '../../connect/records.js'
 import type {PartitionOffsets} from '../../kafka/types.js'
 import type {GrowPlan} from './plan.js'
 import type {WriterInventory} from './writers.js'
@@ -20,6 +21,8 @@ export interface PinResult {
   /** The partition count producers keep partitioning with until resume-producers lifts the pin. */
   pinPartitions: number
   pinnedAt: number
+  /** Kafka Connect source connectors paused until resume-producers (with --connect-url). */
+  connect?: ConnectPauseRecord
 }
 
 export interface PauseResult {
@@ -53,6 +56,8 @@ export interface ResumeResult {
   resumedAt: number
   agents: string[]
   endOffsetsAtResume: PartitionOffsets[]
+  /** Kafka Connect tasks restarted while paused, and connectors resumed (with --connect-url). */
+  connect?: ConnectResumeRecord
 }
 
 export interface QuiesceResult {
@@ -112,6 +117,8 @@ export interface GrowSummary {
   declaredCounts: string[]
   /** True when the topic already had the target count and nothing was done. */
   nothingToDo?: boolean
+  /** How long Kafka Connect source connectors were paused (pin-producers to resume-producers), with --connect-url. */
+  connectPausedMs?: number
 }
 
 /**

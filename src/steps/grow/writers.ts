@@ -7,6 +7,7 @@ import type {AgentView, ControlPort} from './control-port.js'
  * open transactions and non-idempotent writes are named. A writer kreorg cannot account for would
  * put records in new partitions behind the pin's back, so the run refuses before anything changes.
  */
+import {accountForConnect, type ConnectAttribution, type ConnectWriterFacts} from '../../connect/writers.js'
 import {formatDuration} from '../../core/duration.js'
 
 /** Transactional ids of kreorg's marker-only aborts start with this; their producer ids are kreorg's own. */
@@ -20,6 +21,8 @@ export interface WriterOptions {
   lookbackMs: number
   ignoreProducers: readonly number[]
   allowNonIdempotent: boolean
+  /** Kafka Connect source connectors kreorg pauses: what their tasks may have written (src/connect/writers.ts). */
+  connect?: ConnectWriterFacts
 }
 
 /** An agent with the producer id it writes with: -1 non-idempotent, undefined when it cannot be told. */
@@ -34,6 +37,8 @@ export interface UnknownWriter {
   partitions: number[]
   lastWriteAt: number
   transactionalId?: string
+  /** Why the paused Kafka Connect connectors do not account for it. */
+  connect?: string
 }
 
 export interface OpenTransaction {
@@ -53,7 +58,9 @@ export interface WriterInventory {
   unknown: UnknownWriter[]
   openTransactions: OpenTransaction[]
   /** Data batches with producer id -1 within the scan window, per partition. */
-  nonIdempotent: Array<{partition: number; batches: number; lastOffset: number}>
+  nonIdempotent: Array<{partition: number; batches: number; lastOffset: number; afterConnectPause?: number}>
+  /** Writes attributed to Kafka Connect source connectors (absent without --connect-url). */
+  connect?: ConnectAttribution
   /** Reasons to refuse (exit 3), one line each. */
   problems: string[]
   notes: string[]
@@ -112,7 +119,12 @@ function nonIdempotentBatches(batches: WriterFacts['batches']): WriterInventory[
 /** -1 batches: foreign when every agent is idempotent; otherwise ambiguous unless the operator accepts them. */
 function judgeNonIdempotent(inventory: WriterInventory, agents: AgentWriter[], allowNonIdempotent: boolean): void {
   if (inventory.nonIdempotent.length === 0) return
-  const where = inventory.nonIdempotent.map((p) => `${p.partition} (${p.batches} batch${p.batches === 1 ? '' : 'es'})`).join(', ')
+  const where = inventory.nonIdempotent
+    .map(
+      (p) =>
+        `${p.partition} (${p.batches} batch${p.batches === 1 ? '' : 'es'}${p.afterConnectPause === undefined ? '' : `, the last at offset ${p.lastOffset}, at or after offset ${p.afterConnectPause} where the Kafka Connect connectors were confirmed PAUSED`})`,
+    )
+    .join(', ')
   const suspects = agents.filter((a) => a.producerId === undefined || a.producerId < 0)
   if (suspects.length === 0) {
     inventory.problems.push(
@@ -168,9 +180,14 @@ export function classifyWriters(facts: WriterFacts, options: WriterOptions): Wri
     const transactionalId = txnById.get(txn.producerId)?.transactionalId
     inventory.openTransactions.push({...txn, ...(transactionalId ? {transactionalId} : {}), ...(agentId ? {agentId} : {})})
   }
+  if (options.connect) {
+    const accounted = accountForConnect(options.connect, {...inventory, producers: facts.producers})
+    Object.assign(inventory, {unknown: accounted.unknown, nonIdempotent: accounted.nonIdempotent, connect: accounted.attribution})
+    inventory.notes.push(...accounted.notes)
+  }
   for (const writer of inventory.unknown) {
     inventory.problems.push(
-      `unknown writer: producer id ${writer.producerId}${writer.transactionalId ? ` (transactional id ${writer.transactionalId})` : ''} wrote to partition(s) ${writer.partitions.join(', ')}, last at ${iso(writer.lastWriteAt)}, and no agent owns it: stop it or wrap it with a kreorg agent; --ignore-producer ${writer.producerId} if it is known to be dead`,
+      `unknown writer: producer id ${writer.producerId}${writer.transactionalId ? ` (transactional id ${writer.transactionalId})` : ''} wrote to partition(s) ${writer.partitions.join(', ')}, last at ${iso(writer.lastWriteAt)}, and no agent owns it${writer.connect ? ` (${writer.connect})` : ''}: stop it or wrap it with a kreorg agent; --ignore-producer ${writer.producerId} if it is known to be dead`,
     )
   }
   for (const txn of inventory.openTransactions.filter(
