@@ -3,38 +3,57 @@
  * topics are open and no earlier held send shares a topic with it, so no call overtakes an earlier
  * call to the same topic. Releasing compacts the queue in place: O(n) per release, never a shift or
  * splice per send. A hard cap fails new sends fast; a send whose deadline passes leaves the queue
- * without moving the others.
+ * without moving the others (one timer for all deadlines, see deadlines.ts).
  *
  * With a `release` hand-off (the agent's Releaser), released sends are not let go one by one: they
  * are handed over in order and stay counted (so later sends queue behind them) until the releaser
- * finishes them, because kafkajs may reorder sends that run concurrently.
+ * settles them, because kafkajs may reorder sends that run concurrently.
  */
-import type {Message, ProducerBatch, RecordMetadata} from '../kafka/client.js'
+import type {Message, RecordMetadata} from '../kafka/client.js'
 
+import {Deadlines} from './deadlines.js'
 import {HeldSendsFullError, SendDeadlineError} from './errors.js'
+import {type HeldBatch, payloadBytes} from './held-batch.js'
 import {DEFAULT_MAX_HELD_SENDS} from './options.js'
 
-/** A held send's payload, released later as one ordered batch (see release.ts). */
-export interface HeldBatch {
-  acks?: number | undefined
-  timeout?: number | undefined
-  compression?: ProducerBatch['compression'] | undefined
-  topicMessages: ReadonlyArray<{topic: string; messages: readonly Message[]}>
-}
+export type {HeldBatch} from './held-batch.js'
 
+/**
+ * One held call. What a release needs of it is read off its payload once, when the call is made (its
+ * objects are still in the CPU cache then); a release of 100k sends is bound by memory latency, so
+ * it touches this object and not the payload's object graph.
+ */
 export interface HeldSend {
   readonly topics: readonly string[]
+  /** topics[0] when the send writes one topic. */
+  readonly topic: string | undefined
+  /** Messages in the payload (what the cap counts). */
   readonly records: number
   /** What to send once released; absent for a caller that only waits its turn (a transaction's begin). */
   readonly payload: HeldBatch | undefined
+  /** The messages when the payload writes one topic (most sends), else undefined. */
+  readonly messages: readonly Message[] | undefined
+  /** The message when that is a single one (most sends): taking it needs no visit to the messages array. */
+  readonly message: Message | undefined
+  /** Upper bound of the payload's size in a produce request (see payloadBytes). */
+  readonly bytes: number
+  /** No acks, timeout or compression of its own: merges with any other such send. */
+  readonly plain: boolean
   resolve: (metadata: RecordMetadata[]) => void
   reject: (error: Error) => void
-  timer: NodeJS.Timeout | undefined
-  /** queued → releasing (handed over, still counted) → done. */
+  /** performance.now() past which the send, still queued, fails (Infinity: no deadline); counted from the call. */
+  readonly deadline: number
+  /** The deadline as the caller gave it, for the error. */
+  readonly timeoutMs: number
+  /**
+   * queued → releasing (handed over, still counted) → done. A resume that hands the whole queue over
+   * leaves sends 'queued' until done: no deadline or rejectAll reaches them any more, and not
+   * visiting 100k sends once more is worth it.
+   */
   state: 'queued' | 'releasing' | 'done'
 }
 
-interface TopicHeld {
+export interface TopicHeld {
   sends: number
   records: number
 }
@@ -45,7 +64,7 @@ export interface HeldSendsOptions {
   /** Records held at most; a send that would exceed it fails at once with HeldSendsFullError (default 100000). */
   maxRecords?: number
   warn: (message: string) => void
-  /** Takes released sends in call order and finishes each (`finish`); without it they are let go at once. */
+  /** Takes released sends in call order and settles them (`written` / `failed` / `finish`); without it they are let go at once. */
   release?: (sends: HeldSend[]) => void
 }
 
@@ -60,6 +79,10 @@ export class HeldSends {
   private warned = false
   private isOpen: TopicsOpen = () => false
   private passScheduled = false
+  private readonly deadlines = new Deadlines<HeldSend>({
+    live: (send) => send.state === 'queued',
+    expire: (send) => this.expire(send),
+  })
 
   constructor(private readonly options: HeldSendsOptions) {}
 
@@ -75,7 +98,9 @@ export class HeldSends {
 
   /** Whether an earlier send to any of these topics is still held (a new one must queue behind it). */
   holdsAny(topics: readonly string[]): boolean {
-    return topics.some((topic) => (this.byTopic.get(topic)?.sends ?? 0) > 0)
+    if (this.byTopic.size === 0) return false
+    for (const topic of topics) if ((this.byTopic.get(topic)?.sends ?? 0) > 0) return true
+    return false
   }
 
   /**
@@ -90,14 +115,30 @@ export class HeldSends {
       this.warned = true
       warn(`${this.total + records} records held while paused (limit ${limit}): callers are held back until resume`)
     }
+    const timed = timeoutMs !== undefined && Number.isFinite(timeoutMs)
+    const deadline = timed ? performance.now() + Math.max(0, timeoutMs) : Infinity
+    const topic = topics.length === 1 ? topics[0] : undefined
+    const group = payload?.topicMessages.length === 1 ? payload.topicMessages[0] : undefined
+    const single = group !== undefined && group.topic === topic ? group : undefined
     return new Promise<RecordMetadata[]>((resolve, reject) => {
-      const send: HeldSend = {topics, records, payload, resolve, reject, timer: undefined, state: 'queued'}
-      if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
-        send.timer = setTimeout(() => this.expire(send, timeoutMs), Math.max(0, timeoutMs))
-        send.timer.unref?.()
+      const send: HeldSend = {
+        topics,
+        topic,
+        records,
+        payload,
+        messages: single?.messages,
+        message: single?.messages.length === 1 ? single.messages[0] : undefined,
+        bytes: payload ? payloadBytes(payload) : 0,
+        plain: payload === undefined || (payload.acks === undefined && payload.timeout === undefined && payload.compression === undefined),
+        resolve,
+        reject,
+        deadline,
+        timeoutMs: timed ? timeoutMs : Infinity,
+        state: 'queued',
       }
       this.queue.push(send)
       this.count(send, 1)
+      if (timed) this.deadlines.add(send)
       // Topics open but earlier sends still being released: this one joins them at once.
       if (this.options.release && this.isOpen(topics)) this.schedulePass()
     })
@@ -107,73 +148,119 @@ export class HeldSends {
   release(isOpen: TopicsOpen): void {
     this.isOpen = isOpen
     const queue = this.queue
-    const blocked = new Set<string>()
-    // Most sends write one topic: ask the gates once per topic.
-    const openTopic = new Map<string, boolean>()
-    const releasable = (send: HeldSend): boolean => {
-      if (send.topics.length !== 1) return isOpen(send.topics) && (blocked.size === 0 || !send.topics.some((topic) => blocked.has(topic)))
-      const topic = send.topics[0]!
-      let open = openTopic.get(topic)
-      if (open === undefined) openTopic.set(topic, (open = isOpen(send.topics)))
-      return open && !blocked.has(topic)
+    if (queue.length === 0) return
+    // The usual resume: every held send writes the one topic now open (the counters say so, a
+    // multi-topic send would count in another topic) and none has left by its deadline. The whole
+    // queue goes, in order, without a visit to each send.
+    if (this.dropped === 0 && this.byTopic.size === 1) {
+      const [only] = this.byTopic.keys()
+      if (only !== undefined && isOpen([only])) {
+        this.queue = []
+        this.deadlines.clear()
+        this.handOver(queue)
+        return
+      }
     }
-    const handOver: HeldSend[] = []
+    const blocked = new Set<string>()
+    // Most sends write one topic: ask the gates once per topic, and the last answer without a lookup.
+    const openTopic = new Map<string, boolean>()
+    let lastTopic: string | undefined
+    let lastOpen = false
     let kept = 0
+    let released = 0
     for (let i = 0; i < queue.length; i++) {
       const send = queue[i]!
       if (send.state !== 'queued') continue
-      if (releasable(send)) {
-        send.state = 'releasing'
-        if (send.timer) clearTimeout(send.timer)
-        handOver.push(send)
+      let releasable: boolean
+      const {topic} = send
+      if (topic !== undefined) {
+        if (topic !== lastTopic) {
+          let open = openTopic.get(topic)
+          if (open === undefined) openTopic.set(topic, (open = isOpen(send.topics)))
+          lastTopic = topic
+          lastOpen = open
+        }
+        releasable = lastOpen && (blocked.size === 0 || !blocked.has(topic))
       } else {
-        for (const topic of send.topics) blocked.add(topic)
-        queue[kept++] = send
+        releasable = isOpen(send.topics) && (blocked.size === 0 || !send.topics.some((t) => blocked.has(t)))
+      }
+      if (releasable) {
+        send.state = 'releasing'
+        released++
+      } else {
+        for (const t of send.topics) blocked.add(t)
+        kept++
       }
     }
-    queue.length = kept
     this.dropped = 0
-    if (handOver.length === 0) return
-    if (this.options.release) this.options.release(handOver)
-    else this.letGo(handOver)
+    if (released === 0) return
+    let handOver: HeldSend[]
+    if (released === queue.length) {
+      // Everything goes (a resume after a pause): the queue itself is handed over, not copied.
+      handOver = queue
+      this.queue = []
+    } else {
+      handOver = []
+      let next = 0
+      for (const send of queue) {
+        if (send.state === 'releasing') handOver.push(send)
+        else if (send.state === 'queued') queue[next++] = send
+      }
+      queue.length = next
+    }
+    // Released sends' deadlines no longer apply: drop their entries in bulk, not one by one.
+    if (kept === 0) this.deadlines.clear()
+    else this.deadlines.prune(kept)
+    this.handOver(handOver)
+  }
+
+  private handOver(sends: HeldSend[]): void {
+    if (this.options.release) this.options.release(sends)
+    else this.letGo(sends)
   }
 
   /** Without a releaser: every released send goes at once. */
   private letGo(sends: HeldSend[]): void {
-    this.written(sends, () => [])
+    const settlement = this.settlement()
+    try {
+      for (const send of sends) if (settlement.add(send)) send.resolve([])
+    } finally {
+      settlement.close()
+    }
   }
 
   /**
-   * The releaser wrote these sends: each gets its own metadata. Counters are settled once per topic
-   * (not per send) before any caller resumes, so a caller's next send does not queue behind its own.
+   * Starts answering released sends in one synchronous pass: `add` each send before resolving or
+   * rejecting it, `close` at the end. Counters are settled once per topic (not per send) and before
+   * any caller resumes (callers resume in microtasks, after the pass), so a caller's next send does
+   * not queue behind its own.
    */
-  written(sends: readonly HeldSend[], metadataOf: (send: HeldSend, index: number) => RecordMetadata[]): void {
-    const released = new Map<string, TopicHeld>()
-    const fresh = new Uint8Array(sends.length)
-    for (let i = 0; i < sends.length; i++) {
-      const send = sends[i]!
-      if (send.state === 'done') continue
-      fresh[i] = 1
-      send.state = 'done'
-      if (send.timer) clearTimeout(send.timer)
-      this.total -= send.records
-      for (const topic of send.topics) {
-        const sum = released.get(topic)
-        if (sum) {
-          sum.sends++
-          sum.records += send.records
-        } else released.set(topic, {sends: 1, records: send.records})
-      }
-    }
-    for (const [topic, sum] of released) {
-      const held = this.byTopic.get(topic)
-      if (!held) continue
-      held.sends -= sum.sends
-      held.records -= sum.records
-      if (held.sends <= 0) this.byTopic.delete(topic)
-    }
+  settlement(): Settlement {
+    return new Settlement(this)
+  }
+
+  /** Applies a settlement's sums (see Settlement). */
+  settleCounts(
+    records: number,
+    topic: string | undefined,
+    sends: number,
+    topicRecords: number,
+    others: Map<string, TopicHeld> | undefined,
+  ): void {
+    this.total -= records
+    if (topic !== undefined) this.uncount(topic, sends, topicRecords)
+    if (others) for (const [name, sum] of others) this.uncount(name, sum.sends, sum.records)
     if (this.total < this.options.limit) this.warned = false
-    for (let i = 0; i < sends.length; i++) if (fresh[i]) sends[i]!.resolve(metadataOf(sends[i]!, i))
+  }
+
+  /** The releaser could not write these sends: every one of them fails with the same error. */
+  failed(sends: readonly HeldSend[], from: number, to: number, error: Error): void {
+    const settlement = this.settlement()
+    try {
+      for (let i = from; i < to; i++) if (settlement.add(sends[i]!)) sends[i]!.reject(error)
+    } finally {
+      settlement.close()
+    }
   }
 
   /** The releaser is done with a send: it was written (its metadata) or failed. */
@@ -185,11 +272,15 @@ export class HeldSends {
     if (this.total < this.options.limit) this.warned = false
   }
 
-  /** Released sends the releaser could not send because a topic closed again: back to the head of the queue, in order. */
+  /**
+   * Released sends the releaser could not send because a topic closed again: back to the head of the
+   * queue, in order. A deadline counts from the call, so they keep theirs.
+   */
   requeue(sends: HeldSend[]): void {
     for (const send of sends) send.state = 'queued'
     this.queue = sends.concat(this.queue.filter((send) => send.state === 'queued'))
     this.dropped = 0
+    for (const send of sends) this.deadlines.add(send)
   }
 
   /** Fails every held send (their records were never sent) and empties the queue. */
@@ -197,6 +288,7 @@ export class HeldSends {
     const queue = this.queue
     this.queue = []
     this.dropped = 0
+    this.deadlines.clear()
     for (const send of queue) {
       if (send.state !== 'queued') continue
       this.settle(send)
@@ -204,10 +296,10 @@ export class HeldSends {
     }
   }
 
-  private expire(send: HeldSend, timeoutMs: number): void {
+  private expire(send: HeldSend): void {
     if (send.state !== 'queued') return
     this.settle(send)
-    send.reject(new SendDeadlineError(timeoutMs, send.topics))
+    send.reject(new SendDeadlineError(send.timeoutMs, send.topics))
     this.dropped++
     // Compacting only once half the queue is dead keeps many expiring sends O(1) each.
     if (this.dropped * 2 > this.queue.length) {
@@ -229,18 +321,70 @@ export class HeldSends {
 
   private settle(send: HeldSend): void {
     send.state = 'done'
-    if (send.timer) clearTimeout(send.timer)
     this.count(send, -1)
   }
 
   private count(send: HeldSend, sign: 1 | -1): void {
     this.total += sign * send.records
     for (const topic of send.topics) {
-      const held = this.byTopic.get(topic) ?? {sends: 0, records: 0}
-      held.sends += sign
-      held.records += sign * send.records
-      if (held.sends === 0) this.byTopic.delete(topic)
-      else this.byTopic.set(topic, held)
+      const held = this.byTopic.get(topic)
+      if (held) {
+        held.sends += sign
+        held.records += sign * send.records
+        if (held.sends === 0) this.byTopic.delete(topic)
+      } else if (sign > 0) this.byTopic.set(topic, {sends: 1, records: send.records})
     }
+  }
+
+  private uncount(topic: string, sends: number, records: number): void {
+    const held = this.byTopic.get(topic)
+    if (!held) return
+    held.sends -= sends
+    held.records -= records
+    if (held.sends <= 0) this.byTopic.delete(topic)
+  }
+}
+
+/** Sums of the sends one pass answers, applied to the counters at once (see HeldSends.settlement). */
+export class Settlement {
+  private records = 0
+  /** The topic nearly every send of a release writes: summed without a map entry per send. */
+  private topic: string | undefined
+  private sends = 0
+  private topicRecords = 0
+  private others: Map<string, TopicHeld> | undefined
+
+  constructor(private readonly held: HeldSends) {}
+
+  /** Marks the send answered; false if it already was (expired, failed): leave it alone. */
+  add(send: HeldSend): boolean {
+    if (send.state === 'done') return false
+    send.state = 'done'
+    this.records += send.records
+    const single = send.topic
+    if (single !== undefined && (single === this.topic || this.topic === undefined)) {
+      this.topic = single
+      this.sends++
+      this.topicRecords += send.records
+      return true
+    }
+    this.others ??= new Map()
+    for (const topic of send.topics) {
+      const sum = this.others.get(topic)
+      if (sum) {
+        sum.sends++
+        sum.records += send.records
+      } else this.others.set(topic, {sends: 1, records: send.records})
+    }
+    return true
+  }
+
+  close(): void {
+    this.held.settleCounts(this.records, this.topic, this.sends, this.topicRecords, this.others)
+    // Applied once: a second close adds nothing.
+    this.records = 0
+    this.sends = 0
+    this.topicRecords = 0
+    this.others = undefined
   }
 }

@@ -5,17 +5,20 @@
  * each sent once the previous one is written. Each caller still gets its own record metadata: the
  * partition of every message is observed through the producer's partitioner, and offsets follow from
  * each partition's base offset and the order of the messages in the batch. While anything is being
- * released, new sends to its topics queue behind it (HeldSends keeps them counted until finished).
+ * released, new sends to its topics queue behind it (HeldSends keeps them counted until settled).
  *
- * A merged batch that fails fails every send merged into it (each would have met the same broker).
+ * Releasing 100k sends is bound by memory latency and garbage collection, not by arithmetic: a
+ * chunk is taken and merged in one pass over the sends (what each needs was read off its payload at
+ * call time, see HeldSend), and answered in one more, which builds each caller's metadata from typed
+ * arrays of partitions and positions and allocates per send only what the caller receives (its
+ * RecordMetadata[]); counters are settled once per topic at the end of that pass. A merged batch
+ * that fails fails every send merged into it (each would have met the same broker).
  */
 import type {Message, ProducerBatch, RecordMetadata} from '../kafka/client.js'
-import type {HeldBatch, HeldSend, HeldSends, TopicsOpen} from './held-sends.js'
+import type {HeldSend, HeldSends, TopicsOpen} from './held-sends.js'
 
 export type {HeldBatch} from './held-sends.js'
 import {type AgentLifecycle, errorMessage} from './options.js'
-
-/** A held send's content: what `send` or `sendBatch` was called with. */
 
 /** Bounds of one merged batch: well below the broker's default message.max.bytes (1 MiB) for any one partition. */
 export const MAX_MERGED_BYTES = 512 * 1024
@@ -32,24 +35,37 @@ export interface ReleaserOptions {
   warn: (message: string) => void
 }
 
-/** Upper bound of a value's size in a record (a string counts 3 bytes per UTF-16 unit). */
-function sizeOf(value: unknown): number {
-  if (value === null || value === undefined) return 0
-  if (typeof value === 'string') return value.length * 3
-  return Buffer.isBuffer(value) ? value.length : 64
+const sameOptions = (a: HeldSend, b: HeldSend) =>
+  (a.plain && b.plain) ||
+  (a.payload!.acks === b.payload!.acks && a.payload!.timeout === b.payload!.timeout && a.payload!.compression === b.payload!.compression)
+
+/** What the broker answered for one partition of a merged batch, its offsets parsed once (not once per send). */
+interface Written {
+  metadata: RecordMetadata
+  baseOffset: number
+  offset: number
 }
 
-function messageBytes(message: Message): number {
-  let bytes = 64 + sizeOf(message.key) + sizeOf(message.value)
-  if (message.headers) {
-    for (const [name, value] of Object.entries(message.headers)) {
-      bytes += name.length + (Array.isArray(value) ? value.reduce((sum: number, v) => sum + sizeOf(v), 0) : sizeOf(value))
-    }
-  }
-  return bytes
+/** One topic of a merged batch: its messages in call order and, once written, where each one went. */
+interface TopicLayout {
+  topic: string
+  messages: Message[]
+  /** Messages in `messages` (pre-sized, so its length says nothing until the chunk is taken). */
+  size: number
+  /** Per message: the partition the producer's partitioner gave it (-1: not observed). */
+  partitions: Int32Array
+  /** Per message: how many of the batch's messages precede it in its partition. */
+  positions: Int32Array
+  /** Per partition. */
+  written: Array<Written | undefined>
 }
 
-const sameOptions = (a: HeldBatch, b: HeldBatch) => a.acks === b.acks && a.timeout === b.timeout && a.compression === b.compression
+/** Where a send that writes several topics (a sendBatch) has its messages. */
+interface Slice {
+  layout: TopicLayout
+  start: number
+  count: number
+}
 
 export class Releaser {
   private pending: HeldSend[] = []
@@ -106,66 +122,115 @@ export class Releaser {
         held.finish(next, {metadata: []})
         continue
       }
-      await this.write(this.takeChunk())
+      // `accept` may replace `pending` while the chunk is written: the chunk keeps its own array.
+      const sends = this.pending
+      const from = this.head
+      let chunk: Chunk | undefined
+      try {
+        chunk = this.takeChunk()
+        await this.write(chunk)
+      } catch (error) {
+        // A bug must not strand callers: those taken fail here, the rest in failRest (rethrown when taking failed).
+        held.failed(sends, from, chunk ? from + chunk.count : this.head, error instanceof Error ? error : new Error(errorMessage(error)))
+        if (!chunk) throw error
+      }
     }
   }
 
   private failRest(error: Error): void {
-    const held = this.options.held()
-    for (const send of this.pending.slice(this.head)) held.finish(send, {error})
+    this.options.held().failed(this.pending, this.head, this.pending.length, error)
     this.pending = []
     this.head = 0
   }
 
-  /** Consecutive sends with the same acks/timeout/compression, open topics, within the size bounds (at least one). */
-  private takeChunk(): HeldSend[] {
-    const first = this.pending[this.head]!
-    const chunk: HeldSend[] = []
-    let bytes = 0
-    let messages = 0
-    while (this.head < this.pending.length) {
-      const send = this.pending[this.head]!
-      if (!send.payload || !sameOptions(send.payload, first.payload!) || !this.options.isOpen(send.topics)) break
-      let sendMessages = 0
-      let sendBytes = 0
-      for (const {messages: list} of send.payload.topicMessages) {
-        sendMessages += list.length
-        for (const message of list) sendBytes += messageBytes(message)
-      }
-      if (chunk.length > 0 && (bytes + sendBytes > MAX_MERGED_BYTES || messages + sendMessages > MAX_MERGED_MESSAGES)) break
-      chunk.push(send)
-      bytes += sendBytes
-      messages += sendMessages
-      this.head++
+  /**
+   * Takes consecutive sends with the same acks/timeout/compression and open topics, within the size
+   * bounds (at least one), and merges their messages per topic, in call order, in the same pass.
+   */
+  private takeChunk(): Chunk {
+    const pending = this.pending
+    const from = this.head
+    const first = pending[from]!
+    const layouts: TopicLayout[] = []
+    // At most one send per message (bar empty sends, which only end a chunk early).
+    const room = Math.min(pending.length - from, MAX_MERGED_MESSAGES)
+    const chunk: Chunk = {
+      sends: pending,
+      from,
+      count: 0,
+      layouts,
+      layoutOf: new Int32Array(room),
+      starts: new Int32Array(room),
+      counts: new Int32Array(room),
+      slices: undefined,
     }
+    const layoutFor = (topic: string): number => {
+      const index = layouts.findIndex((layout) => layout.topic === topic)
+      if (index !== -1) return index
+      // The first topic (usually the only one) gets room for one message per send: no regrowth per push.
+      const messages: Message[] = layouts.length === 0 ? new Array<Message>(room) : []
+      return layouts.push({topic, messages, size: 0, partitions: new Int32Array(0), positions: new Int32Array(0), written: []}) - 1
+    }
+    let bytes = 0
+    let records = 0
+    // Gates do not change during this synchronous pass: a topic found open stays open.
+    let openTopic: string | undefined
+    let lastLayout = -1
+    while (this.head < pending.length && chunk.count < room) {
+      const send = pending[this.head]!
+      if (!send.payload || !sameOptions(send, first)) break
+      const {topic} = send
+      if (topic === undefined || topic !== openTopic) {
+        if (!this.options.isOpen(send.topics)) break
+        openTopic = topic
+      }
+      if (chunk.count > 0 && (bytes + send.bytes > MAX_MERGED_BYTES || records + send.records > MAX_MERGED_MESSAGES)) break
+      bytes += send.bytes
+      records += send.records
+      const k = chunk.count++
+      this.head++
+      const {messages, message} = send
+      if (messages && topic !== undefined) {
+        if (lastLayout === -1 || layouts[lastLayout]!.topic !== topic) lastLayout = layoutFor(topic)
+        const layout = layouts[lastLayout]!
+        chunk.layoutOf[k] = lastLayout
+        chunk.starts[k] = layout.size
+        if (message) {
+          chunk.counts[k] = 1
+          append(layout, message)
+        } else {
+          chunk.counts[k] = messages.length
+          for (let j = 0; j < messages.length; j++) append(layout, messages[j]!)
+        }
+        continue
+      }
+      // Several topics (a sendBatch): where its messages are in each.
+      const own: Slice[] = []
+      for (const group of send.payload.topicMessages) {
+        const layout = layouts[layoutFor(group.topic)]!
+        own.push({layout, start: layout.size, count: group.messages.length})
+        for (const message of group.messages) append(layout, message)
+      }
+      chunk.layoutOf[k] = -1
+      ;(chunk.slices ??= new Map()).set(k, own)
+    }
+    for (const layout of layouts) layout.messages.length = layout.size
     return chunk
   }
 
-  private async write(chunk: HeldSend[]): Promise<void> {
+  /** Writes a chunk as one merged batch and answers each of its sends. */
+  private async write(chunk: Chunk): Promise<void> {
     const held = this.options.held()
-    const batch = chunk[0]!.payload!
-    // The batch's messages per topic, in call order; each send remembers where its own messages are
-    // (most sends write one topic: a start index, no object per send).
-    const perTopic = new Map<string, Message[]>()
-    const starts = new Int32Array(chunk.length)
-    const slices: Array<Array<{topic: string; start: number; count: number}> | undefined> = new Array(chunk.length)
-    for (let i = 0; i < chunk.length; i++) {
-      const groups = chunk[i]!.payload!.topicMessages
-      for (const {topic, messages} of groups) {
-        let list = perTopic.get(topic)
-        if (!list) perTopic.set(topic, (list = []))
-        if (groups.length === 1) starts[i] = list.length
-        else (slices[i] ??= []).push({topic, start: list.length, count: messages.length})
-        for (const message of messages) list.push(message)
-      }
-    }
-    const topics = [...perTopic.keys()]
-    const captures = new Map(topics.map((topic) => [topic, this.options.capture(topic, perTopic.get(topic)!)]))
+    const {sends, from, layouts} = chunk
+    const to = from + chunk.count
+    const batch = sends[from]!.payload!
+    const topics = layouts.map((layout) => layout.topic)
+    const captures = layouts.map((layout) => this.options.capture(layout.topic, layout.messages))
     let metadata: RecordMetadata[]
     try {
       metadata = await this.options.sendBatch(
         {
-          topicMessages: topics.map((topic) => ({topic, messages: perTopic.get(topic)!})),
+          topicMessages: layouts.map(({topic, messages}) => ({topic, messages})),
           ...(batch.acks !== undefined ? {acks: batch.acks} : {}),
           ...(batch.timeout !== undefined ? {timeout: batch.timeout} : {}),
           ...(batch.compression !== undefined ? {compression: batch.compression} : {}),
@@ -173,56 +238,132 @@ export class Releaser {
         topics,
       )
     } catch (error) {
-      const failure = error instanceof Error ? error : new Error(errorMessage(error))
-      for (const send of chunk) held.finish(send, {error: failure})
+      held.failed(sends, from, to, error instanceof Error ? error : new Error(errorMessage(error)))
       return
     } finally {
-      for (const capture of captures.values()) capture.done()
+      for (const capture of captures) capture.done()
     }
-    // Per topic: each message's partition and its position among the batch's records in that partition.
-    const layout = new Map<string, {partitions: Int32Array; positions: Int32Array; written: Map<number, RecordMetadata>}>()
-    for (const topic of topics) {
-      const {partitions} = captures.get(topic)!
-      const positions = new Int32Array(partitions.length)
-      const seen = new Map<number, number>()
-      for (let i = 0; i < partitions.length; i++) {
-        const count = seen.get(partitions[i]!) ?? 0
-        positions[i] = count
-        seen.set(partitions[i]!, count + 1)
-      }
-      layout.set(topic, {partitions, positions, written: new Map()})
+    for (let t = 0; t < layouts.length; t++) place(layouts[t]!, captures[t]!.partitions)
+    for (const m of metadata) {
+      const layout = layouts.find((l) => l.topic === m.topicName)
+      if (layout) layout.written[m.partition] = {metadata: m, baseOffset: Number(m.baseOffset), offset: Number(m.offset)}
     }
-    for (const m of metadata) layout.get(m.topicName)?.written.set(m.partition, m)
+    // One pass: each send is marked answered, gets its metadata and is resolved; the counters are
+    // settled when the pass closes, before any caller resumes.
+    const settlement = held.settlement()
     let unobserved = false
-    held.written(chunk, (send, i) => {
-      const groups = send.payload!.topicMessages
-      const own = slices[i] ?? groups.map(({topic, messages}) => ({topic, start: starts[i]!, count: messages.length}))
-      const result: RecordMetadata[] = []
-      for (const {topic, start, count} of own) {
-        const {partitions, positions, written} = layout.get(topic)!
-        for (let j = start; j < start + count; j++) {
-          const partition = partitions[j]!
-          if (partition < 0) {
-            // The partitioner never saw it: the merged batch's metadata is all there is to give.
-            unobserved = true
-            return metadata.filter((m) => send.topics.includes(m.topicName))
-          }
-          const base = written.get(partition)
-          // The send's first record in each partition gives that partition's metadata, as kafkajs reports it.
-          if (base && !result.some((r) => r.topicName === topic && r.partition === partition)) result.push(withOffset(base, positions[j]!))
+    let k = 0
+    try {
+      for (; k < chunk.count; k++) {
+        const send = sends[from + k]!
+        if (!settlement.add(send)) continue
+        let result = metadataOf(chunk, k)
+        if (!result) {
+          // The partitioner never saw it: the merged batch's metadata is all there is to give.
+          unobserved = true
+          result = metadata.filter((m) => send.topics.includes(m.topicName))
         }
+        send.resolve(result)
       }
-      return result
-    })
+    } catch (error) {
+      // A bug here must not strand the rest of the chunk: the failing send and those after it fail instead.
+      const failure = error instanceof Error ? error : new Error(errorMessage(error))
+      sends[from + k]!.reject(failure)
+      for (k++; k < chunk.count; k++) if (settlement.add(sends[from + k]!)) sends[from + k]!.reject(failure)
+    } finally {
+      settlement.close()
+    }
     if (unobserved) this.options.warn("released sends: the producer's partitioner was not observed; they got the merged batch's metadata")
   }
 }
 
+/** Appends a message to a topic's list (pre-sized for the first topic, grown for the others). */
+function append(layout: TopicLayout, message: Message): void {
+  if (layout.size < layout.messages.length) layout.messages[layout.size++] = message
+  else layout.size = layout.messages.push(message)
+}
+
+/** A merged batch: its sends and, per topic, their messages in call order. */
+interface Chunk {
+  sends: readonly HeldSend[]
+  from: number
+  count: number
+  layouts: TopicLayout[]
+  /** Per send (from `from`): the index in `layouts` of the one topic it writes; -1: see `slices`. */
+  layoutOf: Int32Array
+  /** Per send writing one topic: where its messages start there, and how many (typed arrays: no object per send). */
+  starts: Int32Array
+  counts: Int32Array
+  slices: Map<number, Slice[]> | undefined
+}
+
+/** The k-th send's own metadata; undefined when a message's partition was not observed. */
+function metadataOf(chunk: Chunk, k: number): RecordMetadata[] | undefined {
+  const index = chunk.layoutOf[k]!
+  if (index === -1) {
+    let result: RecordMetadata[] = []
+    for (const {layout, start, count} of chunk.slices!.get(k)!) {
+      const mine = ownMetadata(layout, start, count, result)
+      if (!mine) return undefined
+      result = mine
+    }
+    return result
+  }
+  const layout = chunk.layouts[index]!
+  const start = chunk.starts[k]!
+  const count = chunk.counts[k]!
+  if (count !== 1) return ownMetadata(layout, start, count, [])
+  // One record (the usual send): its partition's metadata, no search among partitions already answered.
+  const partition = layout.partitions[start]!
+  if (partition < 0) return undefined
+  const written = layout.written[partition]
+  return written ? [withOffset(written, layout.positions[start]!)] : []
+}
+
+/** Each message's position among the batch's messages in its partition, counted per partition in one pass. */
+function place(layout: TopicLayout, partitions: Int32Array): void {
+  layout.partitions = partitions
+  const positions = new Int32Array(partitions.length)
+  let top = -1
+  for (let i = 0; i < partitions.length; i++) if (partitions[i]! > top) top = partitions[i]!
+  const seen = new Int32Array(top + 1)
+  for (let i = 0; i < partitions.length; i++) {
+    const partition = partitions[i]!
+    if (partition >= 0) positions[i] = seen[partition]!++
+  }
+  layout.positions = positions
+}
+
+/**
+ * A send's metadata in one topic: one entry per partition, at its first record there (as kafkajs
+ * reports a send). Undefined when a message's partition was not observed.
+ */
+function ownMetadata(layout: TopicLayout, start: number, count: number, result: RecordMetadata[]): RecordMetadata[] | undefined {
+  const first = result.length
+  for (let j = start; j < start + count; j++) {
+    const partition = layout.partitions[j]!
+    if (partition < 0) return undefined
+    const written = layout.written[partition]
+    if (!written) continue
+    let answered = false
+    for (let r = first; r < result.length && !answered; r++) answered = result[r]!.partition === partition
+    if (!answered) result.push(withOffset(written, layout.positions[j]!))
+  }
+  return result
+}
+
 /** The metadata of a send whose first message sits `index` records after the batch's base offset in that partition. */
-function withOffset(written: RecordMetadata, index: number): RecordMetadata {
-  if (index === 0) return {...written}
-  const shift = (offset: string | undefined) => (offset === undefined ? undefined : String(Number(offset) + index))
-  const baseOffset = shift(written.baseOffset)
-  const offset = shift(written.offset)
-  return {...written, ...(baseOffset !== undefined ? {baseOffset} : {}), ...(offset !== undefined ? {offset} : {})}
+function withOffset(written: Written, index: number): RecordMetadata {
+  const metadata = {...written.metadata}
+  if (index === 0) return metadata
+  if (metadata.baseOffset !== undefined) metadata.baseOffset = shifted(metadata.baseOffset, written.baseOffset, index)
+  if (metadata.offset !== undefined) metadata.offset = shifted(metadata.offset, written.offset, index)
+  return metadata
+}
+
+/** Kafka offsets are 64-bit: past 2^53 the sum is made exactly, in BigInt. */
+function shifted(text: string, parsed: number, index: number): string {
+  const sum = parsed + index
+  if (Number.isSafeInteger(sum) || !/^\d+$/.test(text)) return String(sum)
+  return String(BigInt(text) + BigInt(index))
 }

@@ -1,4 +1,4 @@
-import {describe, expect, it} from 'vitest'
+import {describe, expect, it, vi} from 'vitest'
 
 import type {TransactionTracker} from '../../src/agent/transactions.js'
 import type {Message, ProducerBatch, RecordMetadata} from '../../src/kafka/client.js'
@@ -26,6 +26,11 @@ class Harness {
   /** Set to make the next sendBatch wait for this promise. */
   gate: Promise<void> | undefined
   failNext: Error | undefined
+  /** False: the "partitioner" reports nothing to the capture (a producer the agent could not observe). */
+  observe = true
+  /** Added to every offset the fake broker reports (offsets past 2^53). */
+  offsetBase = 0n
+  readonly warnings: string[] = []
 
   constructor(maxRecords = 1_000_000) {
     this.lifecycle.ready = true
@@ -39,7 +44,7 @@ class Harness {
         this.captures.set(topic, partitions)
         return {partitions, done: () => this.captures.delete(topic)}
       },
-      warn() {},
+      warn: (message) => this.warnings.push(message),
     })
     this.gates = new PauseGates({
       topics: ['a', 'b'],
@@ -65,13 +70,21 @@ class Harness {
       const base = new Map<number, number>()
       messages.forEach((message, i) => {
         const partition = partitionForKey(String(message.key), PARTITIONS)
-        if (capture) capture[i] = partition
+        if (capture && this.observe) capture[i] = partition
         const list = this.log.get(`${topic}/${partition}`) ?? []
         if (!base.has(partition)) base.set(partition, list.length)
         list.push(String(message.value))
         this.log.set(`${topic}/${partition}`, list)
       })
-      for (const [partition, offset] of base) metadata.push({topicName: topic, partition, errorCode: 0, baseOffset: String(offset)})
+      for (const [partition, offset] of base) {
+        metadata.push({
+          topicName: topic,
+          partition,
+          errorCode: 0,
+          baseOffset: String(BigInt(offset) + this.offsetBase),
+          logAppendTime: '-1',
+        })
+      }
     }
     return metadata
   }
@@ -82,6 +95,20 @@ class Harness {
     const held = this.gates.admitSend([topic], messages.length, timeoutMs, payload)
     if (!held) throw new Error('expected the send to be held')
     return held
+  }
+
+  /** What agent.sendBatch does. */
+  sendMany(topicMessages: Array<{topic: string; messages: Message[]}>, timeoutMs?: number): Promise<RecordMetadata[]> {
+    const topics = [...new Set(topicMessages.map((t) => t.topic))]
+    const records = topicMessages.reduce((sum, t) => sum + t.messages.length, 0)
+    const held = this.gates.admitSend(topics, records, timeoutMs, {topicMessages})
+    if (!held) throw new Error('expected the send to be held')
+    return held
+  }
+
+  /** The value the fake broker holds at a send's metadata entry. */
+  at(metadata: RecordMetadata): string | undefined {
+    return this.log.get(`${metadata.topicName}/${metadata.partition}`)?.[Number(BigInt(metadata.baseOffset!) - this.offsetBase)]
   }
 
   async pause(topic: string): Promise<void> {
@@ -232,5 +259,88 @@ describe('Releaser: held sends after a resume', () => {
     h.resume('a')
     await new Promise((resolve) => setTimeout(resolve, 10))
     expect(order).toEqual(['send', 'begin'])
+  })
+
+  it('a sendBatch over several topics gets one entry per topic and partition, at its own first record there', async () => {
+    const h = new Harness()
+    const before = h.send('a', [{key: 'k1', value: 'a-before'}])
+    const batch = h.sendMany([
+      {
+        topic: 'a',
+        messages: [
+          {key: 'k1', value: 'a0'},
+          {key: 'k2', value: 'a1'},
+          {key: 'k1', value: 'a2'},
+        ],
+      },
+      {topic: 'b', messages: [{key: 'k3', value: 'b0'}]},
+    ])
+    const after = h.send('b', [{key: 'k3', value: 'b-after'}])
+    h.resume('b')
+    h.resume('a')
+    const [first, own, last] = await Promise.all([before, batch, after])
+    expect(first.map((m) => h.at(m))).toEqual(['a-before'])
+    expect(own.map((m) => `${m.topicName}:${h.at(m)}`).sort()).toEqual(['a:a0', 'a:a1', 'b:b0'])
+    expect(last.map((m) => h.at(m))).toEqual(['b-after'])
+    // The broker's other fields come through on every caller's copy.
+    expect(own.every((m) => m.logAppendTime === '-1')).toBe(true)
+    expect(h.batches).toHaveLength(1)
+    expect(h.gates.held.records).toBe(0)
+  })
+
+  it('offsets past 2^53 are counted exactly', async () => {
+    const h = new Harness()
+    h.offsetBase = 2n ** 60n
+    const sends = Array.from({length: 5}, (_, i) => h.send('a', [{key: 'k', value: `v${i}`}]))
+    h.resume('a')
+    const results = await Promise.all(sends)
+    expect(results.map(([m]) => BigInt(m!.baseOffset!) - 2n ** 60n)).toEqual([0n, 1n, 2n, 3n, 4n])
+  })
+
+  it('without the partitioner observed, callers get the merged batch metadata and one warning', async () => {
+    const h = new Harness()
+    h.observe = false
+    const sends = Array.from({length: 3}, (_, i) => h.send('a', [{key: `k${i}`, value: `v${i}`}]))
+    h.resume('a')
+    const results = await Promise.all(sends)
+    expect(results.every((metadata) => metadata.length > 0 && metadata.every((m) => m.topicName === 'a'))).toBe(true)
+    expect(h.warnings).toHaveLength(1)
+  })
+
+  it('sends a pause gives back to the queue keep the deadline of their call', async () => {
+    // Fake deadline clock: the test decides when the deadline passes, however slow the machine.
+    vi.useFakeTimers({toFake: ['setTimeout', 'clearTimeout', 'performance']})
+    try {
+      const h = new Harness()
+      let unblock!: () => void
+      h.gate = new Promise<void>((resolve) => (unblock = resolve))
+      const sends = Array.from({length: MAX_MERGED_MESSAGES + 2}, (_, i) => settle(h.send('a', [{key: 'k', value: `v${i}`}], 1000)))
+      h.resume('a')
+      const paused = h.pause('a')
+      h.gate = undefined
+      unblock()
+      await paused
+      const requeued = h.gates.held.records
+      expect(requeued).toBeGreaterThan(0)
+      expect(vi.getTimerCount()).toBe(1)
+      // Still paused past their deadline: they fail; those written before the pause keep their metadata.
+      vi.advanceTimersByTime(1000)
+      const results = await Promise.all(sends)
+      expect(results.slice(0, results.length - requeued).every((r) => Array.isArray(r))).toBe(true)
+      expect(results.slice(results.length - requeued)).toEqual(Array.from({length: requeued}, () => 'SendDeadlineError'))
+      expect(h.gates.held.records).toBe(0)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('a failed batch leaves nothing counted and later sends go straight to the producer', async () => {
+    const h = new Harness()
+    const sends = Array.from({length: 10}, (_, i) => settle(h.send('a', [{key: 'k', value: `v${i}`}])))
+    h.failNext = new Error('broker gone')
+    h.resume('a')
+    expect(await Promise.all(sends)).toEqual(Array.from({length: 10}, () => 'Error'))
+    expect(h.gates.held.records).toBe(0)
+    expect(h.gates.held.holdsAny(['a'])).toBe(false)
   })
 })
