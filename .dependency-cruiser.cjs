@@ -26,7 +26,7 @@ const LAYERS = [
     ['src/steps', 'src/runbook', 'src/audit', 'src/control', 'src/connect', 'src/kafka', 'src/config', 'src/core'],
     {typesOnly: ['src/steps']},
   ],
-  ['src/demo', ['src/process', 'src/agent', 'src/local-kafka', 'src/kafka', 'src/core']],
+  ['src/demo', ['src/process', 'src/agent', 'src/control', 'src/local-kafka', 'src/kafka', 'src/core']],
   [
     'src/cli',
     [

@@ -6,12 +6,14 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import type {LedgerReport, ReceivedLedger} from './ledger.js'
 
 import {createProducerAgent, type ProducerAgent} from '../agent/index.js'
+import {DEFAULT_CONTROL_TOPIC} from '../control/schema.js'
 import {KreorgError} from '../core/errors.js'
 import {createKafkaClient, javaCompatiblePartitioner, type Producer} from '../kafka/client.js'
 import {KafkajsCluster} from '../kafka/kafkajs-cluster.js'
 import {readTopicLag} from '../kafka/lag.js'
 import {type LocalKafka, startLocalKafka} from '../local-kafka/index.js'
 import {runCli} from '../process/run-cli.js'
+import {DriverProducer} from './agent-drivers.js'
 import {JavaDemoGroup} from './java-consumer.js'
 import {DemoGroup, demoKeys, KeyedTraffic} from './traffic.js'
 
@@ -212,8 +214,24 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const keys = demoKeys(options.keys)
     const writersPerSide = 3
     // kreorg side: producers wrapped by the agent. Naive side: the same producers without it.
+    // One producer of each kind where the toolchains allow (issue 15): kafkajs, Java, Python.
+    const drivers: DriverProducer[] = []
+    for (const [i, kind] of (['java', 'python'] as const).entries()) {
+      const started = await DriverProducer.start(kind, {
+        brokers: local.brokers,
+        topic: ordersTopic,
+        controlTopic: DEFAULT_CONTROL_TOPIC,
+        agentId: `demo-producer-${i + 1}-${kind}-${suffix}`,
+        log,
+      })
+      if (typeof started === 'string') log(`no ${kind} producer in the demo: ${started}; a kafkajs agent takes its place`)
+      else drivers.push(started)
+    }
+    cleanups.unshift(async () => {
+      for (const driver of drivers) await driver.close().catch(() => {})
+    })
     const agents: ProducerAgent[] = []
-    for (let i = 0; i < writersPerSide; i++) {
+    for (let i = 0; i < writersPerSide - drivers.length; i++) {
       agents.push(
         await createProducerAgent({
           kafka,
@@ -225,6 +243,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         }),
       )
     }
+    log(
+      `producers on ${ordersTopic}: ${[...agents.map(() => 'kafkajs agent'), ...drivers.map((d) => `${d.kind === 'java' ? 'Java' : 'Python'} agent`)].join(', ')}; on ${naiveTopic}: ${writersPerSide} plain kafkajs producers`,
+    )
     const naiveProducers: Producer[] = []
     for (let i = 0; i < writersPerSide; i++) {
       const producer = kafka.producer({
@@ -245,10 +266,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       },
       {
         topic: ordersTopic,
-        writers: agents.map(
-          (a) => (messages: Parameters<Producer['send']>[0]['messages']) => a.send({topic: ordersTopic, messages, acks: -1}),
-        ),
-        close: async () => void (await Promise.all(agents.map((a) => a.close()))),
+        writers: [
+          ...agents.map((a) => (messages: Parameters<Producer['send']>[0]['messages']) => a.send({topic: ordersTopic, messages, acks: -1})),
+          ...drivers.map((d) => (messages: Parameters<Producer['send']>[0]['messages']) => d.send(messages)),
+        ],
+        close: async () => void (await Promise.all([...agents.map((a) => a.close()), ...drivers.map((d) => d.close())])),
       },
     ].map(({topic, writers, close}) => ({
       topic,
