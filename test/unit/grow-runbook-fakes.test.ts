@@ -1,12 +1,11 @@
 import {promises as fs} from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import {afterEach, describe, expect, it, vi} from 'vitest'
 
 import type {AnyRunbook, RunEvent} from '../../src/runbook/types.js'
 
 import {growRunbook} from '../../runbooks/grow.js'
 import {type EngineOptions, resumeRun, startRun} from '../../src/runbook/engine.js'
+import {fakeEngineOptions} from '../fakes/fake-engine.js'
 import {fakeGrow, type FakeGrow} from '../fakes/fake-grow.js'
 import {connectionReset, protocolError} from '../fakes/faults.js'
 
@@ -33,18 +32,8 @@ function runbookOn(world: FakeGrow): AnyRunbook {
   } as unknown as AnyRunbook
 }
 
-async function engineOptions(runbook: AnyRunbook, events: RunEvent[], extra: Partial<EngineOptions> = {}): Promise<EngineOptions> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kreorg-unit-grow-'))
-  dirs.push(dir)
-  return {
-    stateDir: path.join(dir, 'state'),
-    listener: (event) => events.push(event),
-    confirm: async () => true,
-    connection: {brokers: ['fake-1:9092'], clientId: 'unit', connectTimeoutMs: 1000},
-    findRunbook: (name) => (name === runbook.name ? runbook : undefined),
-    graceMs: 50,
-    ...extra,
-  }
+function engineOptions(runbook: AnyRunbook, events: RunEvent[], extra: Partial<EngineOptions> = {}): Promise<EngineOptions> {
+  return fakeEngineOptions(runbook, events, dirs, extra)
 }
 
 const names = (events: RunEvent[]) => events.map((e) => `${e.event}${e.step ? ` ${e.step}` : ''}`)

@@ -1,15 +1,14 @@
 import {promises as fs} from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import {afterEach, describe, expect, it, vi} from 'vitest'
 
 import type {AnyRunbook, RunEvent} from '../../src/runbook/types.js'
 
 import {growRunbook} from '../../runbooks/grow.js'
 import {parseGrowTargets} from '../../src/cli/grow-targets.js'
-import {type EngineOptions, type RunOutcome, startRun} from '../../src/runbook/engine.js'
+import {type RunOutcome, startRun} from '../../src/runbook/engine.js'
 import {parseGrowInputs} from '../../src/steps/grow/inputs.js'
 import {coPartitionBreak} from '../../src/steps/grow/topic-set.js'
+import {fakeEngineOptions} from '../fakes/fake-engine.js'
 import {fakeGrow, type FakeGrow} from '../fakes/fake-grow.js'
 import {protocolError} from '../fakes/faults.js'
 
@@ -123,18 +122,8 @@ function twoTopics(): FakeGrow {
 
 async function run(world: FakeGrow): Promise<{outcome: RunOutcome; events: RunEvent[]}> {
   const runbook = {...growRunbook, setup: async () => ({services: world.services, async close() {}})} as unknown as AnyRunbook
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kreorg-unit-grow-set-'))
-  dirs.push(dir)
   const events: RunEvent[] = []
-  const options: EngineOptions = {
-    stateDir: path.join(dir, 'state'),
-    listener: (event) => events.push(event),
-    confirm: async () => true,
-    connection: {brokers: ['fake-1:9092'], clientId: 'unit', connectTimeoutMs: 1000},
-    findRunbook: (name) => (name === runbook.name ? runbook : undefined),
-    graceMs: 50,
-    runId: world.runId,
-  }
+  const options = await fakeEngineOptions(runbook, events, dirs, {runId: world.runId})
   return {outcome: await startRun(runbook, world.inputs, options), events}
 }
 

@@ -1,13 +1,12 @@
 import {promises as fs} from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import {afterEach, describe, expect, it, vi} from 'vitest'
 
 import type {AnyRunbook, RunEvent} from '../../src/runbook/types.js'
 import type {GrowInputs, PrimeConsumersResult} from '../../src/steps/grow/context.js'
 
 import {growRunbook} from '../../runbooks/grow.js'
-import {type EngineOptions, type RunOutcome, startRun} from '../../src/runbook/engine.js'
+import {type RunOutcome, startRun} from '../../src/runbook/engine.js'
+import {fakeEngineOptions} from '../fakes/fake-engine.js'
 import {fakeGrow, type FakeGrow} from '../fakes/fake-grow.js'
 
 // The whole v2 grow runbook (pin first) on a fake cluster and control channel, through the real
@@ -29,18 +28,8 @@ function runbookOn(world: FakeGrow): AnyRunbook {
 
 async function run(world: FakeGrow, inputs: Partial<GrowInputs> = {}): Promise<{outcome: RunOutcome; events: RunEvent[]}> {
   const runbook = runbookOn(world)
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kreorg-unit-grow-v2-'))
-  dirs.push(dir)
   const events: RunEvent[] = []
-  const options: EngineOptions = {
-    stateDir: path.join(dir, 'state'),
-    listener: (event) => events.push(event),
-    confirm: async () => true,
-    connection: {brokers: ['fake-1:9092'], clientId: 'unit', connectTimeoutMs: 1000},
-    findRunbook: (name) => (name === runbook.name ? runbook : undefined),
-    graceMs: 50,
-    runId: world.runId,
-  }
+  const options = await fakeEngineOptions(runbook, events, dirs, {runId: world.runId})
   const outcome = await startRun(runbook, {...world.inputs, ...inputs}, options)
   return {outcome, events}
 }
