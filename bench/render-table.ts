@@ -80,14 +80,21 @@ export function tableMarkdown(): string {
     }
   }
   const held = load('held-release')
-  for (const r of held?.results ?? []) {
+  const heldResults: Json[] = held?.results ?? []
+  for (const r of heldResults) {
+    // The floor (bare promises, no agent) is the baseline column of the agent's rows, not a row of its own.
+    if (r.overFloor === undefined) continue
+    const floor = heldResults.find((f) => f.heldSends === r.heldSends && f.overFloor === undefined)
     const target = held?.params?.targetMs as {heldSends: number; ms: number} | undefined
     const goal =
       target && r.heldSends === target.heldSends
         ? `< ${target.ms} ms: ${ok(r.median.wallMs < target.ms)}${r.median.wallMs >= target.ms && r.median.cpuMs < target.ms ? ' (met in CPU time)' : ''}`
         : ''
+    const baseline = floor
+      ? `${ms(floor.median.wallMs)} (the same callers on bare promises, no agent: the floor of any promise-per-send API)`
+      : "no Kafka equivalent (a paused kreorg agent's queue)"
     rows.push(
-      `| Agent: release of ${count(r.heldSends)} held sends, ${r.variant} (n=${r.n}) | ${ms(r.median.wallMs)} wall, ${ms(r.median.cpuMs)} CPU (min ${ms(r.min.wallMs)}) | no Kafka equivalent (a paused kreorg agent's queue) | | ${goal} |`,
+      `| Agent: release of ${count(r.heldSends)} held sends, ${r.variant} (n=${r.n}) | ${ms(r.median.wallMs)} wall, ${ms(r.median.cpuMs)} CPU (min ${ms(r.min.wallMs)}) | ${baseline} | ${floor ? x(floor.median.wallMs / r.median.wallMs) : ''} | ${goal} |`,
     )
   }
   const pauseAck = load('pause-ack')

@@ -26,7 +26,7 @@ const BENCHMARKS: Array<{name: string; run: (ctx: BenchContext) => Promise<objec
   // No broker: the agent's own release path with a stub producer (issue 14: 100k held sends in < 100 ms).
   {
     name: 'held-release',
-    run: (ctx) => heldReleaseBench({counts: ctx.quick ? [10_000] : [10_000, 100_000], reps: ctx.quick ? 3 : 9, log: ctx.log}),
+    run: (ctx) => heldReleaseBench({counts: ctx.quick ? [10_000] : [10_000, 100_000], reps: ctx.quick ? 3 : 15, log: ctx.log}),
   },
 ]
 

@@ -30,7 +30,11 @@ class Harness {
   observe = true
   /** Added to every offset the fake broker reports (offsets past 2^53). */
   offsetBase = 0n
+  /** The fields of the fake broker's answer: kafkajs's (produce v5+), or v3's, without logStartOffset. */
+  produceVersion: 'v5+' | 'v3' = 'v5+'
   readonly warnings: string[] = []
+  /** What the releaser reported written, per merged batch. */
+  readonly written: Array<readonly RecordMetadata[]> = []
 
   constructor(maxRecords = 1_000_000) {
     this.lifecycle.ready = true
@@ -44,6 +48,7 @@ class Harness {
         this.captures.set(topic, partitions)
         return {partitions, done: () => this.captures.delete(topic)}
       },
+      written: (metadata) => this.written.push(metadata),
       warn: (message) => this.warnings.push(message),
     })
     this.gates = new PauseGates({
@@ -83,6 +88,7 @@ class Harness {
           errorCode: 0,
           baseOffset: String(BigInt(offset) + this.offsetBase),
           logAppendTime: '-1',
+          ...(this.produceVersion === 'v5+' ? {logStartOffset: '0'} : {}),
         })
       }
     }
@@ -286,6 +292,38 @@ describe('Releaser: held sends after a resume', () => {
     expect(own.every((m) => m.logAppendTime === '-1')).toBe(true)
     expect(h.batches).toHaveLength(1)
     expect(h.gates.held.records).toBe(0)
+  })
+
+  it("each one-record send gets an answer of its own, in kafkajs's fields, and the batch is reported written", async () => {
+    const h = new Harness()
+    const sends = Array.from({length: 6}, (_, i) => h.send('a', [{key: `k${i % 2}`, value: `v${i}`}]))
+    h.resume('a')
+    const results = await Promise.all(sends)
+    for (const [i, result] of results.entries()) {
+      expect(result).toHaveLength(1)
+      const [own] = result
+      expect(Object.keys(own!).sort()).toEqual(['baseOffset', 'errorCode', 'logAppendTime', 'logStartOffset', 'partition', 'topicName'])
+      expect(own).toMatchObject({topicName: 'a', partition: partitionForKey(`k${i % 2}`, PARTITIONS), errorCode: 0, logStartOffset: '0'})
+      expect(h.at(own!)).toBe(`v${i}`)
+    }
+    // Answers are not shared: a caller changing its own leaves the others alone.
+    expect(new Set(results.map(([own]) => own)).size).toBe(6)
+    results[0]![0]!.baseOffset = '999'
+    expect(h.at(results[2]![0]!)).toBe('v2')
+    expect(h.written).toHaveLength(1)
+    expect(h.written[0]!.map((m) => m.partition).sort()).toEqual([...new Set(results.map(([own]) => own!.partition))].sort())
+  })
+
+  it("an answer in other fields than kafkajs's (produce v3) is copied field for field", async () => {
+    const h = new Harness()
+    h.produceVersion = 'v3'
+    const sends = Array.from({length: 3}, (_, i) => h.send('a', [{key: 'k', value: `v${i}`}]))
+    h.resume('a')
+    const results = await Promise.all(sends)
+    for (const [i, [own]] of results.entries()) {
+      expect(Object.keys(own!).sort()).toEqual(['baseOffset', 'errorCode', 'logAppendTime', 'partition', 'topicName'])
+      expect(h.at(own!)).toBe(`v${i}`)
+    }
   })
 
   it('offsets past 2^53 are counted exactly', async () => {
