@@ -4,13 +4,10 @@
  * offset for `now - lookback` (ListOffsets by timestamp, the end offset if nothing is that recent) and
  * follows the partition from there. Knows nothing about the records themselves.
  */
-import {randomUUID} from 'node:crypto'
-
-import type {Consumer, KafkaClient} from '../kafka/client.js'
+import type {KafkaClient} from '../kafka/client.js'
 import type {RawControlRecord} from '../kafka/control-log.js'
 
-import {KreorgError} from '../core/errors.js'
-import {INTERNAL_GROUP_PREFIX} from '../kafka/lag.js'
+import {PartitionTail} from '../kafka/partition-tail.js'
 
 export interface HeartbeatTailOptions {
   /** How far back to start, in ms before now. */
@@ -20,15 +17,14 @@ export interface HeartbeatTailOptions {
 }
 
 export class HeartbeatTail {
-  private consumer: Consumer | undefined
-  private nextOffset = 0
-  private readonly waiters = new Set<{offset: number; resolve: () => void}>()
-  private stopped = false
+  private readonly tail: PartitionTail
 
   constructor(
     private readonly client: KafkaClient,
     readonly topic: string,
-  ) {}
+  ) {
+    this.tail = new PartitionTail(client, {topic, groupRole: 'control-heartbeats', label: 'heartbeat topic'})
+  }
 
   /** Offset of the first record read (the one at `now - lookback`), once started. */
   startOffset = 0
@@ -37,43 +33,7 @@ export class HeartbeatTail {
   async start(onRecord: (record: RawControlRecord) => void, options: HeartbeatTailOptions): Promise<void> {
     const {start, end} = await this.bounds(Date.now() - options.lookbackMs)
     this.startOffset = start
-    this.nextOffset = start
-    // A fresh group per reader, never committed (kreorg's lag and drain ignore kreorg-internal- groups).
-    const consumer = this.client.consumer({
-      groupId: `${INTERNAL_GROUP_PREFIX}control-heartbeats-${randomUUID()}`,
-      allowAutoTopicCreation: false,
-      maxWaitTimeInMs: 250,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3000,
-      retry: {retries: 10, initialRetryTime: 100, maxRetryTime: 2000},
-    })
-    this.consumer = consumer
-    await consumer.connect()
-    await consumer.subscribe({topic: this.topic, fromBeginning: true})
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: async ({batch, heartbeat}) => {
-        for (const message of batch.messages) {
-          if (this.stopped) return
-          const offset = Number(message.offset)
-          // Records below the start (fetched before the seek took effect) are older than the lookback.
-          if (offset < this.nextOffset) continue
-          onRecord({
-            key: message.key ? message.key.toString('utf8') : null,
-            value: message.value,
-            offset,
-            timestamp: Number(message.timestamp),
-          })
-          this.advance(offset + 1)
-        }
-        const last = Number(batch.lastOffset())
-        if (Number.isFinite(last)) this.advance(last + 1)
-        await heartbeat()
-      },
-    })
-    // kafkajs applies a seek once the consumer runs; until then the offset filter above skips old records.
-    if (start > 0) consumer.seek({topic: this.topic, partition: 0, offset: String(start)})
-    await this.waitForPosition(end, options.catchUpTimeoutMs)
+    await this.tail.start(onRecord, {from: start, until: end, catchUpTimeoutMs: options.catchUpTimeoutMs})
   }
 
   private async bounds(since: number): Promise<{start: number; end: number}> {
@@ -90,45 +50,7 @@ export class HeartbeatTail {
     }
   }
 
-  private advance(next: number): void {
-    if (next <= this.nextOffset) return
-    this.nextOffset = next
-    for (const waiter of this.waiters) {
-      if (this.nextOffset >= waiter.offset) {
-        this.waiters.delete(waiter)
-        waiter.resolve()
-      }
-    }
-  }
-
-  private waitForPosition(offset: number, timeoutMs: number): Promise<void> {
-    if (this.nextOffset >= offset) return Promise.resolve()
-    return new Promise((resolve, reject) => {
-      const waiter = {
-        offset,
-        resolve() {
-          clearTimeout(timer)
-          resolve()
-        },
-      }
-      const timer = setTimeout(() => {
-        this.waiters.delete(waiter)
-        reject(
-          new KreorgError(
-            'timeout',
-            `heartbeat topic ${this.topic}: not read up to offset ${offset} within ${Math.round(timeoutMs / 1000)}s (at ${this.nextOffset})`,
-          ),
-        )
-      }, timeoutMs)
-      this.waiters.add(waiter)
-    })
-  }
-
   async stop(): Promise<void> {
-    this.stopped = true
-    for (const waiter of this.waiters) waiter.resolve()
-    this.waiters.clear()
-    await this.consumer?.disconnect().catch(() => {})
-    this.consumer = undefined
+    await this.tail.stop()
   }
 }

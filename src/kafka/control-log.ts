@@ -3,20 +3,13 @@
  * beginning. Used by the orchestrator (src/control/channel.ts) with its own client and by the
  * producer agent with the application's kafkajs client. Knows nothing about the protocol itself.
  */
-import {randomUUID} from 'node:crypto'
-
-import type {Admin, Consumer, KafkaClient, Producer, RecordMetadata} from './client.js'
+import type {Admin, KafkaClient, Producer, RecordMetadata} from './client.js'
 
 import {describeCause, KreorgError} from '../core/errors.js'
 import {Partitioners} from './client.js'
-import {INTERNAL_GROUP_PREFIX} from './lag.js'
+import {PartitionTail, type RawControlRecord} from './partition-tail.js'
 
-export interface RawControlRecord {
-  key: string | null
-  value: Buffer | null
-  offset: number
-  timestamp: number
-}
+export type {RawControlRecord} from './partition-tail.js'
 
 export interface ControlLogOptions {
   topic: string
@@ -29,15 +22,14 @@ export interface ControlLogOptions {
 export class ControlLog {
   /** A promise, not a producer: two appends racing to connect must share one (the other would leak its sockets). */
   private producer: Promise<Producer> | undefined
-  private consumer: Consumer | undefined
-  private nextOffset = 0
-  private readonly waiters = new Set<{offset: number; resolve: () => void}>()
-  private stopped = false
+  private readonly tail: PartitionTail
 
   constructor(
     private readonly client: KafkaClient,
     private readonly options: ControlLogOptions,
-  ) {}
+  ) {
+    this.tail = new PartitionTail(client, {topic: options.topic, groupRole: `control-${options.role}`, label: 'control topic'})
+  }
 
   get topic(): string {
     return this.options.topic
@@ -45,7 +37,7 @@ export class ControlLog {
 
   /** Next offset to be read: every record below it has been delivered to `onRecord`. */
   get position(): number {
-    return this.nextOffset
+    return this.tail.position
   }
 
   /**
@@ -95,78 +87,13 @@ export class ControlLog {
    * delivered (so callers know the current command before acting). Records are delivered in order.
    */
   async start(onRecord: (record: RawControlRecord) => void, options: {catchUpTimeoutMs?: number} = {}): Promise<void> {
-    const end = await this.currentEnd()
-    // A fresh group per reader, never committed: every reader folds the whole (compacted) partition.
-    const consumer = this.client.consumer({
-      groupId: `${INTERNAL_GROUP_PREFIX}control-${this.options.role}-${randomUUID()}`,
-      allowAutoTopicCreation: false,
-      maxWaitTimeInMs: 250,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3000,
-      retry: {retries: 10, initialRetryTime: 100, maxRetryTime: 2000},
-    })
-    this.consumer = consumer
-    await consumer.connect()
-    await consumer.subscribe({topic: this.topic, fromBeginning: true})
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: async ({batch, heartbeat}) => {
-        for (const message of batch.messages) {
-          if (this.stopped) return
-          const offset = Number(message.offset)
-          if (offset < this.nextOffset) continue
-          onRecord({
-            key: message.key ? message.key.toString('utf8') : null,
-            value: message.value,
-            offset,
-            timestamp: Number(message.timestamp),
-          })
-          this.nextOffset = offset + 1
-          this.notify()
-        }
-        // Compaction leaves gaps and a batch may end in records we skip: the batch's last offset still counts as read.
-        const last = Number(batch.lastOffset())
-        if (Number.isFinite(last) && last + 1 > this.nextOffset) {
-          this.nextOffset = last + 1
-          this.notify()
-        }
-        await heartbeat()
-      },
-    })
-    await this.waitForPosition(end, options.catchUpTimeoutMs ?? 30_000)
-  }
-
-  private notify(): void {
-    for (const waiter of this.waiters) {
-      if (this.nextOffset >= waiter.offset) {
-        this.waiters.delete(waiter)
-        waiter.resolve()
-      }
-    }
+    // Every reader folds the whole (compacted) partition.
+    await this.tail.start(onRecord, {from: 0, until: await this.currentEnd(), catchUpTimeoutMs: options.catchUpTimeoutMs ?? 30_000})
   }
 
   /** Resolves once every record below `offset` has been delivered. */
   waitForPosition(offset: number, timeoutMs: number): Promise<void> {
-    if (this.nextOffset >= offset) return Promise.resolve()
-    return new Promise((resolve, reject) => {
-      const waiter = {
-        offset,
-        resolve() {
-          clearTimeout(timer)
-          resolve()
-        },
-      }
-      const timer = setTimeout(() => {
-        this.waiters.delete(waiter)
-        reject(
-          new KreorgError(
-            'timeout',
-            `control topic ${this.topic}: not read up to offset ${offset} within ${Math.round(timeoutMs / 1000)}s (at ${this.nextOffset})`,
-          ),
-        )
-      }, timeoutMs)
-      this.waiters.add(waiter)
-    })
+    return this.tail.waitForPosition(offset, timeoutMs)
   }
 
   /** The partition's end offset now, through a short-lived admin client. */
@@ -232,13 +159,9 @@ export class ControlLog {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true
-    for (const waiter of this.waiters) waiter.resolve()
-    this.waiters.clear()
     const producer = this.producer
-    await Promise.all([this.consumer?.disconnect().catch(() => {}), producer?.then((p) => p.disconnect()).catch(() => {})])
-    this.consumer = undefined
     this.producer = undefined
+    await Promise.all([this.tail.stop(), producer?.then((p) => p.disconnect()).catch(() => {})])
   }
 }
 
