@@ -97,15 +97,7 @@ export class Lease implements ControlLease {
   /** Throws unless the lease is valid: the runbook calls this right before add-partitions. */
   assertValid(step?: string): void {
     const reason = this.lostReason
-    if (reason === undefined) return
-    throw new KreorgError(
-      'precondition',
-      `the lease on ${this.topic} for run ${this.runId} is no longer held (${reason}); agents may have resumed`,
-      {
-        ...(step ? {step} : {}),
-        suggestions: ['run again: producers are paused and drained anew before partitions are added'],
-      },
-    )
+    if (reason !== undefined) throw leaseLostError(this.topic, this.runId, reason, step)
   }
 
   private schedule(): void {
@@ -223,4 +215,12 @@ export class Leases {
 /** The holder identity of this process for a run id. */
 export function localHolder(runId: string): LeaseHolderIdentity {
   return {runId, host: hostname(), pid: process.pid}
+}
+
+/** What assertValid throws: the lease is no longer held, so nothing irreversible may follow. */
+export function leaseLostError(topic: string, runId: string, reason: string, step?: string): KreorgError {
+  return new KreorgError('precondition', `the lease on ${topic} for run ${runId} is no longer held (${reason}); agents may have resumed`, {
+    ...(step ? {step} : {}),
+    suggestions: ['run again: producers are paused and drained anew before partitions are added'],
+  })
 }

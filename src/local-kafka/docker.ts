@@ -1,10 +1,10 @@
-import net from 'node:net'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import type {LocalKafka, LocalKafkaNode} from './types.js'
 
 import {KreorgError} from '../core/errors.js'
 import {KAFKA_VERSION} from './jars.js'
+import {freePorts} from './ports.js'
 
 export const KAFKA_IMAGE = `apache/kafka:${KAFKA_VERSION}`
 const READY_LINE = 'Kafka Server started'
@@ -39,17 +39,6 @@ export async function dockerAvailable(): Promise<boolean> {
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const {port} = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
-
 /**
  * The `apache/kafka` image in combined KRaft mode. Each node's client listener uses the same port
  * inside the container and on the host, so the advertised address 127.0.0.1:<port> is right on
@@ -74,7 +63,8 @@ export async function startDockerCluster(options: {
   const network = await new Network().start()
   const ids = Array.from({length: n}, (_, i) => i + 1)
   const ports = new Map<number, number>()
-  for (const id of ids) ports.set(id, await freePort())
+  const free = await freePorts(ids.length)
+  for (const [index, id] of ids.entries()) ports.set(id, free[index]!)
   const alias = (id: number) => `kafka-${id}`
   const clusterId = 'a3JlbzNjbHVzdGVyMDAwMQ' // any 22-char base64 id; the containers are throwaway
   options.log(`starting ${KAFKA_IMAGE} with Docker: ${n} node(s) in KRaft mode`)

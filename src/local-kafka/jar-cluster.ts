@@ -2,7 +2,6 @@ import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
 import {randomUUID} from 'node:crypto'
 import {closeSync, openSync} from 'node:fs'
 import {mkdir, mkdtemp, open, rm, stat, writeFile} from 'node:fs/promises'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
@@ -10,6 +9,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import type {LocalKafka, LocalKafkaNode} from './types.js'
 
 import {javaCommand, KAFKA_VERSION, type KafkaJars} from './jars.js'
+import {freePorts} from './ports.js'
 import {killGroupSync, spawnWatchdog, trackProcessGroup, untrackProcessGroup, writePidsFile} from './watchdog.js'
 
 const READY_LINE = 'Kafka Server started'
@@ -23,24 +23,6 @@ interface NodeState {
   logFile: string
   process?: ChildProcess
   exited?: Promise<void>
-}
-
-/** Free loopback ports, all held open at once so one call never returns the same port twice. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      {length: count},
-      () =>
-        new Promise<net.Server>((resolve, reject) => {
-          const server = net.createServer()
-          server.once('error', reject)
-          server.listen(0, '127.0.0.1', () => resolve(server))
-        }),
-    ),
-  )
-  const ports = servers.map((server) => (server.address() as net.AddressInfo).port)
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))))
-  return ports
 }
 
 function serverProperties(node: NodeState, all: NodeState[]): string {

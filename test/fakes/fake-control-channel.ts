@@ -12,6 +12,7 @@ import type {
   WaitForAcksOptions,
 } from '../../src/control/port.js'
 
+import {leaseLostError} from '../../src/control/lease.js'
 import {
   type Ack,
   type AckState,
@@ -78,12 +79,7 @@ class FakeLease implements ControlLease {
 
   assertValid(step?: string): void {
     const reason = this.lostReason
-    if (reason === undefined) return
-    throw new KreorgError(
-      'precondition',
-      `the lease on ${this.topic} for run ${this.runId} is no longer held (${reason}); agents may have resumed`,
-      step ? {step} : {},
-    )
+    if (reason !== undefined) throw leaseLostError(this.topic, this.runId, reason, step)
   }
 
   stop(): void {

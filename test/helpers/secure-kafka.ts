@@ -2,12 +2,12 @@ import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
 import {randomBytes, randomUUID} from 'node:crypto'
 import {closeSync, existsSync, openSync, readFileSync} from 'node:fs'
 import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {cachedKafkaJars, ensureKafkaJars, javaCommand, type KafkaJars} from '../../src/local-kafka/index.js'
+import {freePorts} from '../../src/local-kafka/ports.js'
 import {killGroupSync, spawnWatchdog, trackProcessGroup, untrackProcessGroup, writePidsFile} from '../../src/local-kafka/watchdog.js'
 
 /**
@@ -42,23 +42,6 @@ export interface SecureKafka {
 }
 
 const READY_LINE = 'Kafka Server started'
-
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      {length: count},
-      () =>
-        new Promise<net.Server>((resolve, reject) => {
-          const server = net.createServer()
-          server.once('error', reject)
-          server.listen(0, '127.0.0.1', () => resolve(server))
-        }),
-    ),
-  )
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port)
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
-  return ports
-}
 
 function run(command: string, args: string[], cwd: string): void {
   const result = spawnSync(command, args, {cwd, encoding: 'utf8', timeout: 120_000})

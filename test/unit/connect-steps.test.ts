@@ -47,16 +47,21 @@ function planned(name: string, state = 'RUNNING'): ConnectPlan['connectors'][num
   return {worker: connect.url, name, state, tasks: [{id: 0, state}], evidence: ['config topic']}
 }
 
+/** Two connectors: `files` running (one task failed), `held` paused before the run. */
+function addFilesAndHeld(): void {
+  connect.add({
+    name: 'files',
+    tasks: [
+      {id: 0, state: 'RUNNING'},
+      {id: 1, state: 'FAILED'},
+    ],
+  })
+  connect.add({name: 'held', state: 'PAUSED', tasks: [{id: 0, state: 'PAUSED'}]})
+}
+
 describe('pin-producers with Kafka Connect', () => {
   it('pauses the running connectors, confirms PAUSED, records them and the evidence; leaves a paused one alone', async () => {
-    connect.add({
-      name: 'files',
-      tasks: [
-        {id: 0, state: 'RUNNING'},
-        {id: 1, state: 'FAILED'},
-      ],
-    })
-    connect.add({name: 'held', state: 'PAUSED', tasks: [{id: 0, state: 'PAUSED'}]})
+    addFilesAndHeld()
     const w = world()
     const pin = await pinWithConnect(pinProducers)(
       w.context({preflight: preflightResult(w), plan: planWith([planned('files'), planned('held', 'PAUSED')])}),
@@ -150,14 +155,7 @@ describe('before the alter: refusals, undo and the failure path resume the conne
 
 describe('resume-producers with Kafka Connect', () => {
   it('restarts every PAUSED task (also of connectors paused before the run), then resumes only those this run paused', async () => {
-    connect.add({
-      name: 'files',
-      tasks: [
-        {id: 0, state: 'RUNNING'},
-        {id: 1, state: 'FAILED'},
-      ],
-    })
-    connect.add({name: 'held', state: 'PAUSED', tasks: [{id: 0, state: 'PAUSED'}]})
+    addFilesAndHeld()
     const w = world()
     const base = {preflight: preflightResult(w), plan: planWith([planned('files'), planned('held', 'PAUSED')])}
     const pin = await pinWithConnect(pinProducers)(w.context(base))
