@@ -179,3 +179,24 @@ export function accountForConnect<W extends UnownedWriter, N extends AnonymousBa
   unknown.sort((a, b) => a.producerId - b.producerId)
   return {attribution, unknown, nonIdempotent, notes}
 }
+
+/**
+ * An open transaction a running connector's task holds (exactly-once source support, KIP-618: the task
+ * commits a transaction per batch, so one is open at almost any moment). In `plan` it is no reason to
+ * refuse when its producer id is attributed to the tasks and its transactional id, when known, is the
+ * one Connect gives a task (`<worker group>-<connector>-<task>`): the pause ends it, and right before
+ * the alter (`paused`) an open transaction is refused as any other. Pure.
+ */
+export function heldByRunningTask(
+  facts: ConnectWriterFacts,
+  attribution: ConnectAttribution,
+  txn: {producerId: number; transactionalId?: string},
+): boolean {
+  if (facts.phase !== 'running' || !attribution.producerIds.includes(txn.producerId)) return false
+  if (txn.transactionalId === undefined) return true
+  const id = txn.transactionalId
+  return facts.connectors.some((c) => {
+    const task = /-(\d+)$/.exec(id)
+    return task !== null && Number(task[1]) < c.tasks && id.slice(0, task.index).endsWith(`-${c.name}`)
+  })
+}

@@ -90,7 +90,13 @@ async function rest(url: string, method: string, body?: unknown): Promise<{statu
 }
 
 /** Starts a distributed worker (its own group and internal topics) and waits until its herder has joined. */
-export async function startConnectWorker(options: {brokers: string; libDir: string; startTimeoutMs?: number}): Promise<ConnectWorker> {
+export async function startConnectWorker(options: {
+  brokers: string
+  libDir: string
+  startTimeoutMs?: number
+  /** More worker properties, e.g. `exactly.once.source.support: enabled`. */
+  properties?: Record<string, string>
+}): Promise<ConnectWorker> {
   const fixtures = await compiledFixtures(options.libDir)
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kreorg-connect-worker-'))
   const group = randomName('kreorg-test-connect')
@@ -109,6 +115,7 @@ export async function startConnectWorker(options: {brokers: string; libDir: stri
     // Port 0: the REST server binds an ephemeral port and logs (and advertises) it.
     'listeners=http://127.0.0.1:0',
     'plugin.discovery=service_load',
+    ...Object.entries(options.properties ?? {}).map(([name, value]) => `${name}=${value}`),
   ]
   const file = path.join(dir, 'worker.properties')
   await fs.writeFile(file, `${properties.join('\n')}\n`)

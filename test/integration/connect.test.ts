@@ -25,8 +25,8 @@ import {ConsoleConsumerJudge} from '../judges/console-consumer.js'
 import {type ConsumedRecord, parseConsoleConsumerLine, SentRecords} from '../judges/sequence-judge.js'
 
 /**
- * Issue 15 item 4, against a real Kafka Connect worker (ConnectDistributed from Apache Kafka 4.3.1)
- * running Apache's FileStreamSource: `kreorg grow --connect-url` pauses the source connector that
+ * Issue 15 item 4, against a real Kafka Connect worker (ConnectDistributed from Apache Kafka 4.3.1,
+ * exactly-once source support enabled) running Apache's FileStreamSource: `kreorg grow --connect-url` pauses the source connector that
  * tails a file into the topic from pin-producers to resume-producers, restarts its task while paused
  * (a new producer that fetches the new partition count) and resumes it. Lines are appended all along;
  * Apache's ConsoleConsumer, in a live group and reading back from the beginning, is the judge.
@@ -135,7 +135,10 @@ describe.skipIf(skip !== undefined)(`grow with Kafka Connect source connectors (
   beforeAll(async () => {
     cluster = await connectTestCluster()
     dir = await tempDir('kreorg-connect-test-')
-    worker = await startConnectWorker({brokers: testBrokers(), libDir})
+    // Exactly-once source support (KIP-618): each task writes through a transactional producer, what
+    // production Connect clusters feeding read_committed consumers run. The non-transactional path
+    // (producer id -1 batches) is the mixed-agent e2e test's Connect worker.
+    worker = await startConnectWorker({brokers: testBrokers(), libDir, properties: {'exactly.once.source.support': 'enabled'}})
   }, 180_000)
 
   afterAll(async () => {
@@ -185,7 +188,7 @@ describe.skipIf(skip !== undefined)(`grow with Kafka Connect source connectors (
     })()
     const judge = new ConsoleConsumerJudge(
       topic,
-      {name: 'live', reset: 'earliest', protocol: 'classic', metadataMaxAgeMs: 3000},
+      {name: 'live', reset: 'earliest', protocol: 'classic', metadataMaxAgeMs: 3000, isolation: 'read_committed'},
       {brokers: testBrokers(), classpath},
     )
     judge.start()
@@ -236,9 +239,15 @@ describe.skipIf(skip !== undefined)(`grow with Kafka Connect source connectors (
     expect(after.connector.state).toBe('RUNNING')
     expect(after.tasks.map((t) => t.state)).toEqual(['RUNNING'])
     expect(await partitionCount(topic)).toBe(TO)
-    // No attribution could hide a writer: Connect's -1 batches were accounted for before the pause.
+    // The task's transactional producer (exactly-once) has an id no agent owns: attributed to the
+    // paused connector because it had not written since the pause, and named.
     const writers = stepResult<{writers: {notes: string[]}}>(events, 'add-partitions')!.writers
-    expect(writers.notes.join(' ')).toMatch(/attributed to it$/)
+    expect(writers.notes.join(' ')).toMatch(
+      /^producer id\(s\) \d+ belong to no agent and have not written since Kafka Connect connector .* attributed to it$/,
+    )
+    // The plan ran while the task worked: a transaction of its own open then is noted, never refused.
+    const planNotes = stepResult<{writers: {notes: string[]}}>(events, 'plan')!.writers.notes
+    const openAtPlan = planNotes.some((note) => /^open transaction .* is a running Kafka Connect task's/.test(note))
 
     // The credentials given in KREORG_CONNECT_URLS never leave the process.
     expect(result.stdout).not.toContain(PASSWORD)
@@ -272,6 +281,9 @@ describe.skipIf(skip !== undefined)(`grow with Kafka Connect source connectors (
     )
     const afterResume = records.filter((r) => r.offset >= (resumeOffsets.get(r.partition) ?? 0))
     expect(afterResume.length).toBeGreaterThan(0)
+    // Exactly-once really was in force: the restarted task's batches carry a producer id (not -1).
+    const sample = afterResume[0]!
+    expect(await cluster.producerIdOfBatchAt(topic, sample.partition, sample.offset)).toBeGreaterThanOrEqual(0)
     expect(afterResume.filter((r) => r.partition !== partitionForKey(r.key, TO))).toEqual([])
     const beforeResume = records.filter((r) => r.offset < (resumeOffsets.get(r.partition) ?? 0))
     expect(beforeResume.filter((r) => r.partition !== partitionForKey(r.key, FROM))).toEqual([])
@@ -280,7 +292,7 @@ describe.skipIf(skip !== undefined)(`grow with Kafka Connect source connectors (
       expect(inOrder, key).toEqual([...sent.ackedOf(key)].sort((a, b) => a - b))
     }
     process.stdout.write(
-      `[connect] ${appended} lines appended; connector PAUSED for ${resumed.blackoutMs} ms (${window.length} status samples in the window, all PAUSED); ${afterResume.length} records after the resume, all at murmur2 % ${TO}; live group: 0 lost, 0 duplicated, 0 reordered\n`,
+      `[connect] ${appended} lines appended; connector PAUSED for ${resumed.blackoutMs} ms (${window.length} status samples in the window, all PAUSED); ${afterResume.length} records after the resume, all at murmur2 % ${TO}; read_committed live group: 0 lost, 0 duplicated, 0 reordered; the task's transaction ${openAtPlan ? 'was open at the plan (noted)' : 'was not open at the plan'}\n`,
     )
   }, 420_000)
 

@@ -19,6 +19,8 @@ export interface ConsoleConsumerSpec {
   protocol: GroupProtocol
   /** Consumer `metadata.max.age.ms`; undefined = the client default (5 minutes). */
   metadataMaxAgeMs?: number
+  /** `read_committed` for topics written by transactional producers (undefined = the default, read_uncommitted). */
+  isolation?: 'read_committed'
 }
 
 /** The jars' classpath, or why Java clients cannot run here (callers skip and say so). */
@@ -62,6 +64,7 @@ export class ConsoleConsumerJudge {
     const properties = [`auto.offset.reset=${spec.reset}`]
     if (spec.protocol === 'consumer') properties.push('group.protocol=consumer')
     if (spec.metadataMaxAgeMs !== undefined) properties.push(`metadata.max.age.ms=${spec.metadataMaxAgeMs}`)
+    if (spec.isolation) properties.push(`isolation.level=${spec.isolation}`)
     return [
       'org.apache.kafka.tools.consumer.ConsoleConsumer',
       '--bootstrap-server',

@@ -238,6 +238,44 @@ describe('the writer inventory and Kafka Connect', () => {
     expect(ambiguous.unknown[0]!.connect).toContain('2 producer ids that belong to no agent have not written since')
   })
 
+  it("an exactly-once task's open transaction: noted in plan when it is the task's, refused otherwise and once paused", () => {
+    const open = (producerId: number): PartitionProducers[] => [
+      {
+        partition: 0,
+        producers: [
+          {producerId, producerEpoch: 0, lastSequence: 9, lastTimestamp: Date.now(), coordinatorEpoch: 3, currentTxnStartOffset: 101},
+        ],
+      },
+    ]
+    const inventory = (transactionalId: string, facts: ConnectWriterFacts) =>
+      classifyWriters(
+        {
+          producers: open(1),
+          agents: [{agentId: 'a', alive: true, producerId: 4}],
+          transactions: [{producerId: 1, transactionalId}],
+          batches: {partitions: []},
+          now: Date.now(),
+        },
+        {lookbackMs: 600_000, ignoreProducers: [], allowNonIdempotent: false, connect: facts},
+      )
+    const running: ConnectWriterFacts = {phase: 'running', connectors}
+    // Connect names a task's transactional id <worker group>-<connector>-<task>.
+    const task = inventory('connect-cluster-files-0', running)
+    expect(task.problems).toEqual([])
+    expect(task.notes.join(' ')).toContain(
+      "open transaction connect-cluster-files-0 (producer id 1) is a running Kafka Connect task's (exactly-once source): the pause ends it",
+    )
+    // Another transactional producer does not hide behind the connector, nor a task number it does not have.
+    for (const other of ['payments-txn-1', 'connect-cluster-files-1', 'connect-cluster-otherfiles-0x']) {
+      expect(inventory(other, running).problems, other).toEqual([expect.stringContaining(`open transaction ${other} (producer id 1)`)])
+    }
+    // Right before the alter the connectors are PAUSED: a transaction still open is refused, whoever holds it.
+    const paused: ConnectWriterFacts = {phase: 'paused', connectors, pausedAt: 0, highWatermarks: [], producerSequences: [[0, 1, 9]]}
+    expect(inventory('connect-cluster-files-0', paused).problems).toEqual([
+      expect.stringContaining('open transaction connect-cluster-files-0 (producer id 1) on partition(s) 0@101 is not owned by an agent'),
+    ])
+  })
+
   it('refusals name what Connect does not account for', () => {
     const facts: ConnectWriterFacts = {
       phase: 'paused',

@@ -7,7 +7,7 @@ import type {AgentView, ControlPort} from './control-port.js'
  * open transactions and non-idempotent writes are named. A writer kreorg cannot account for would
  * put records in new partitions behind the pin's back, so the run refuses before anything changes.
  */
-import {accountForConnect, type ConnectAttribution, type ConnectWriterFacts} from '../../connect/writers.js'
+import {accountForConnect, type ConnectAttribution, type ConnectWriterFacts, heldByRunningTask} from '../../connect/writers.js'
 import {formatDuration} from '../../core/duration.js'
 
 /** Transactional ids of kreorg's marker-only aborts start with this; their producer ids are kreorg's own. */
@@ -193,6 +193,12 @@ export function classifyWriters(facts: WriterFacts, options: WriterOptions): Wri
   for (const txn of inventory.openTransactions.filter(
     (t) => t.agentId === undefined && !isMarker(t.producerId) && !options.ignoreProducers.includes(t.producerId),
   )) {
+    if (options.connect && inventory.connect && heldByRunningTask(options.connect, inventory.connect, txn)) {
+      inventory.notes.push(
+        `open transaction${txn.transactionalId ? ` ${txn.transactionalId}` : ''} (producer id ${txn.producerId}) is a running Kafka Connect task's (exactly-once source): the pause ends it; checked again right before the alter`,
+      )
+      continue
+    }
     inventory.problems.push(
       `open transaction${txn.transactionalId ? ` ${txn.transactionalId}` : ''} (producer id ${txn.producerId}) on partition(s) ${txn.partitions.map((p) => `${p.partition}@${p.startOffset}`).join(', ')} is not owned by an agent: its writes are invisible to read_committed consumers until it ends`,
     )
