@@ -1,5 +1,5 @@
 /** What a held send carries, and how large it may be once merged into a produce request. */
-import type {Message, ProducerBatch, RecordMetadata} from '../kafka/client.js'
+import type {Message, ProducerBatch} from '../kafka/client.js'
 
 /** A held send's payload, released later as one ordered batch (see release.ts). */
 export interface HeldBatch {
@@ -31,13 +31,4 @@ export function payloadBytes(payload: HeldBatch): number {
     }
   }
   return bytes
-}
-
-/** The fields kafkajs gives a send's record metadata (a produce-response partition, v5 and later, plus the topic). */
-const KAFKAJS_METADATA_KEYS = ['topicName', 'partition', 'errorCode', 'baseOffset', 'logAppendTime', 'logStartOffset'] as const
-
-/** Whether the producer answered with exactly kafkajs's fields (each send's copy is then built as a literal, see release.ts). */
-export function hasKafkajsShape(metadata: RecordMetadata): boolean {
-  const keys = Object.keys(metadata)
-  return keys.length === KAFKAJS_METADATA_KEYS.length && KAFKAJS_METADATA_KEYS.every((key) => key in metadata)
 }

@@ -39,6 +39,7 @@ import {
   DEFAULT_MAX_HELD_SENDS,
   DEFAULT_REFRESH_TIMEOUT_MS,
   defaultAgentId,
+  errorMessage,
   packageVersion,
   type ProducerAgentOptions,
   TRANSACTION_MARKER_TIMEOUT_MS,
@@ -248,7 +249,7 @@ export class ProducerAgent extends EventEmitter<AgentEventMap> {
         return metadata
       })
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)))
+      return Promise.reject(error instanceof Error ? error : new Error(errorMessage(error)))
     }
   }
 

@@ -19,7 +19,6 @@ import type {Message, ProducerBatch, RecordMetadata} from '../kafka/client.js'
 import type {HeldSend, HeldSends, TopicsOpen} from './held-sends.js'
 
 export type {HeldBatch} from './held-sends.js'
-import {hasKafkajsShape} from './held-batch.js'
 import {type AgentLifecycle, errorMessage} from './options.js'
 
 /** Bounds of one merged batch: well below the broker's default message.max.bytes (1 MiB) for any one partition. */
@@ -363,6 +362,15 @@ function ownMetadata(layout: TopicLayout, start: number, count: number, result: 
     if (!answered) result.push(withOffset(written, layout.positions[j]!))
   }
   return result
+}
+
+/** The fields kafkajs gives a send's record metadata (a produce-response partition, v5 and later, plus the topic). */
+const KAFKAJS_METADATA_KEYS = ['topicName', 'partition', 'errorCode', 'baseOffset', 'logAppendTime', 'logStartOffset'] as const
+
+/** Whether the producer answered with exactly kafkajs's fields, so withOffset can build each copy as a literal. */
+function hasKafkajsShape(metadata: RecordMetadata): boolean {
+  const keys = Object.keys(metadata)
+  return keys.length === KAFKAJS_METADATA_KEYS.length && KAFKAJS_METADATA_KEYS.every((key) => key in metadata)
 }
 
 /** The metadata of a send whose first message sits `index` records after the batch's base offset in that partition. */

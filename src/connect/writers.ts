@@ -195,8 +195,8 @@ export function heldByRunningTask(
   if (facts.phase !== 'running' || !attribution.producerIds.includes(txn.producerId)) return false
   if (txn.transactionalId === undefined) return true
   const id = txn.transactionalId
-  return facts.connectors.some((c) => {
-    const task = /-(\d+)$/.exec(id)
-    return task !== null && Number(task[1]) < c.tasks && id.slice(0, task.index).endsWith(`-${c.name}`)
-  })
+  const task = /-(\d+)$/.exec(id)
+  if (!task) return false
+  const owner = id.slice(0, task.index)
+  return facts.connectors.some((c) => Number(task[1]) < c.tasks && owner.endsWith(`-${c.name}`))
 }
